@@ -1,0 +1,107 @@
+/**
+ * Typed event maps for Socket.IO's generics (`Server<ClientToServer, ServerToClient>` on the
+ * server, `Socket<ServerToClient, ClientToServer>` on clients), plus the schema registry that
+ * ties each request event to the zod schema validating it. Types are not validation: the
+ * server runs every inbound payload through its schema.
+ */
+import type { Ack, ErrorEvent } from './errors.js';
+import type {
+  Message,
+  Notification,
+  PresenceEvent,
+  ReadEvent,
+  Room,
+  RoomMember,
+  RoomMemberEvent,
+  RoomWithReadState,
+  SyncRoomResult,
+  TypingEvent,
+} from './models.js';
+import * as S from './schemas.js';
+
+export const Namespace = {
+  chat: '/chat',
+  notifications: '/notifications',
+} as const;
+export type Namespace = (typeof Namespace)[keyof typeof Namespace];
+
+/** Events every namespace shares. */
+export interface CommonClientToServer {
+  'auth:renew': (payload: S.AuthRenewInput, ack: Ack) => void;
+}
+export interface CommonServerToClient {
+  error: (payload: ErrorEvent) => void;
+  'auth:expired': (payload: Record<string, never>) => void;
+  'server:draining': (payload: Record<string, never>) => void;
+}
+
+export interface ChatClientToServer extends CommonClientToServer {
+  'room:create': (payload: S.RoomCreateInput, ack: Ack<{ room: Room }>) => void;
+  'room:list': (payload: Record<string, never>, ack: Ack<{ rooms: RoomWithReadState[] }>) => void;
+  'room:browse': (payload: S.RoomBrowseInput, ack: Ack<{ rooms: Room[] }>) => void;
+  'room:join': (payload: S.RoomIdInput, ack: Ack<{ room: Room }>) => void;
+  'room:leave': (payload: S.RoomIdInput, ack: Ack) => void;
+  'room:invite': (payload: S.RoomInviteInput, ack: Ack) => void;
+  'room:members': (payload: S.RoomIdInput, ack: Ack<{ members: RoomMember[] }>) => void;
+  'dm:open': (payload: S.DmOpenInput, ack: Ack<{ room: Room }>) => void;
+  'message:send': (payload: S.MessageSendInput, ack: Ack<{ message: Message }>) => void;
+  'message:edit': (payload: S.MessageEditInput, ack: Ack<{ message: Message }>) => void;
+  'message:delete': (payload: S.MessageDeleteInput, ack: Ack) => void;
+  'message:history': (
+    payload: S.MessageHistoryInput,
+    ack: Ack<{ messages: Message[]; hasMore: boolean }>,
+  ) => void;
+  sync: (payload: S.SyncInput, ack: Ack<{ serverTime: number; rooms: SyncRoomResult[] }>) => void;
+  typing: (payload: S.TypingInput, ack?: Ack) => void;
+  read: (payload: S.ReadInput, ack: Ack) => void;
+}
+
+export interface ChatServerToClient extends CommonServerToClient {
+  'message:new': (message: Message) => void;
+  'message:updated': (message: Message) => void;
+  typing: (event: TypingEvent) => void;
+  read: (event: ReadEvent) => void;
+  presence: (event: PresenceEvent) => void;
+  'room:added': (room: Room) => void;
+  'room:member': (event: RoomMemberEvent) => void;
+}
+
+export interface NotificationsClientToServer extends CommonClientToServer {
+  'notification:list': (
+    payload: S.NotificationListInput,
+    ack: Ack<{ notifications: Notification[]; unread: number; hasMore: boolean }>,
+  ) => void;
+  'notification:read': (payload: S.NotificationReadInput, ack: Ack<{ unread: number }>) => void;
+}
+
+export interface NotificationsServerToClient extends CommonServerToClient {
+  'notification:unread': (payload: { count: number }) => void;
+  'notification:new': (notification: Notification) => void;
+}
+
+/** The schema of every request event, by namespace: the server's single validation table. */
+export const RequestSchemas = {
+  '/chat': {
+    'auth:renew': S.AuthRenewInput,
+    'room:create': S.RoomCreateInput,
+    'room:list': S.RoomListInput,
+    'room:browse': S.RoomBrowseInput,
+    'room:join': S.RoomJoinInput,
+    'room:leave': S.RoomLeaveInput,
+    'room:invite': S.RoomInviteInput,
+    'room:members': S.RoomMembersInput,
+    'dm:open': S.DmOpenInput,
+    'message:send': S.MessageSendInput,
+    'message:edit': S.MessageEditInput,
+    'message:delete': S.MessageDeleteInput,
+    'message:history': S.MessageHistoryInput,
+    sync: S.SyncInput,
+    typing: S.TypingInput,
+    read: S.ReadInput,
+  },
+  '/notifications': {
+    'auth:renew': S.AuthRenewInput,
+    'notification:list': S.NotificationListInput,
+    'notification:read': S.NotificationReadInput,
+  },
+} as const satisfies Record<Namespace, Record<string, unknown>>;

@@ -1,0 +1,9 @@
+/**
+ * @switchboard/protocol — the wire contract shared by the Switchboard server and every client.
+ * No Node-only code lives here: it runs in browsers too.
+ */
+export * from './errors.js';
+export * from './limits.js';
+export * from './models.js';
+export * from './schemas.js';
+export * from './events.js';

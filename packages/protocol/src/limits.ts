@@ -1,0 +1,38 @@
+/**
+ * Limits of the wire contract. Text lengths count Unicode code points (PROTOCOL §2).
+ */
+export const Limits = {
+  usernameMin: 3,
+  usernameMax: 32,
+  passwordMin: 8,
+  passwordMax: 128,
+  displayNameMax: 64,
+  roomNameMax: 80,
+  roomTopicMax: 250,
+  /** Users named in one `room:create`. */
+  roomCreateMembersMax: 100,
+  messageTextMax: 4000,
+  attachmentsPerMessageMax: 10,
+  clientMsgIdMax: 64,
+  idMax: 64,
+  tokenMax: 4096,
+  pageDefault: 50,
+  pageMax: 200,
+  /** Messages per room in one `sync` answer; page on with `sync` or `message:history`. */
+  syncPageMax: 200,
+  /** Rooms named in one `sync` request. */
+  syncRoomsMax: 1000,
+  /** Ids in one `notification:read`. */
+  notificationReadIdsMax: 500,
+  browseQueryMax: 80,
+  /** Seconds after which a `typing: true` without renewal expires. */
+  typingExpirySeconds: 6,
+} as const;
+export type Limits = typeof Limits;
+
+/** Number of Unicode code points in `text` (what every text limit counts). */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}

@@ -1,0 +1,114 @@
+/**
+ * Objects that travel on the wire (PROTOCOL §3, §4.1, §4.2). Times are milliseconds since the
+ * epoch; ids are opaque, URL-safe, time-sortable strings.
+ */
+
+export type Role = 'admin' | 'user';
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface Session {
+  user: User;
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+export type RoomKind = 'public' | 'private' | 'dm';
+
+export interface Room {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  topic: string;
+  createdBy: string;
+  createdAt: number;
+  lastSeq: number;
+  memberCount: number;
+}
+
+/** A room as `room:list` returns it: with the caller's read mark and unread count. */
+export interface RoomWithReadState extends Room {
+  lastReadSeq: number;
+  unread: number;
+}
+
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+}
+
+export interface Message {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  senderName: string;
+  text: string;
+  attachments: Attachment[];
+  clientMsgId: string;
+  createdAt: number;
+  editedAt: number | null;
+  deleted: boolean;
+}
+
+export interface RoomMember {
+  id: string;
+  username: string;
+  displayName: string;
+  online: boolean;
+  lastReadSeq: number;
+}
+
+export type NotificationKind = 'mention' | 'dm' | 'invite' | (string & {});
+
+export interface Notification {
+  id: string;
+  kind: NotificationKind;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  createdAt: number;
+  readAt: number | null;
+}
+
+export interface TypingEvent {
+  roomId: string;
+  userId: string;
+  displayName: string;
+  typing: boolean;
+}
+
+export interface ReadEvent {
+  roomId: string;
+  userId: string;
+  seq: number;
+}
+
+export type PresenceStatus = 'online' | 'offline';
+
+export interface PresenceEvent {
+  userId: string;
+  status: PresenceStatus;
+  lastSeenAt: number;
+}
+
+export interface RoomMemberEvent {
+  roomId: string;
+  userId: string;
+  action: 'joined' | 'left';
+}
+
+/** One room of a `sync` answer: either its news or the reason it cannot be read. */
+export type SyncRoomResult =
+  | { roomId: string; messages: Message[]; updated: Message[]; hasMore: boolean }
+  | { roomId: string; error: { code: string } };

@@ -1,0 +1,155 @@
+/**
+ * zod schemas for every inbound payload (HTTP bodies and client→server events). The server
+ * validates with these; clients may too. Unknown extra fields are stripped, never an error
+ * (PROTOCOL §2); wrong types, missing fields and out-of-range values fail.
+ */
+import { z } from 'zod';
+import { Limits, codePointLength } from './limits.js';
+
+/** A string limited in Unicode code points rather than UTF-16 units. */
+function text(min: number, max: number) {
+  return z
+    .string()
+    .refine((s) => codePointLength(s) >= min, { message: `must be at least ${min} characters` })
+    .refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` });
+}
+
+/** Text with at least one non-whitespace character. */
+function nonBlank(max: number) {
+  return text(1, max).refine((s) => s.trim().length > 0, { message: 'must not be blank' });
+}
+
+export const Id = z
+  .string()
+  .min(1)
+  .max(Limits.idMax)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
+
+export const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const Timestamp = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A page size: at least 1; above the maximum it is clamped, not refused. */
+export const PageLimit = z
+  .number()
+  .int()
+  .min(1)
+  .transform((n) => Math.min(n, Limits.pageMax));
+
+// ---------------------------------------------------------------- HTTP: auth (PROTOCOL §3)
+
+export const Username = z
+  .string()
+  .min(Limits.usernameMin)
+  .max(Limits.usernameMax)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'may contain only letters, digits, "_", "." and "-"');
+export const Password = text(Limits.passwordMin, Limits.passwordMax);
+
+export const RegisterInput = z.object({
+  username: Username,
+  password: Password,
+  displayName: nonBlank(Limits.displayNameMax).optional(),
+});
+export const LoginInput = z.object({
+  username: z.string().min(1).max(Limits.usernameMax * 4),
+  password: z.string().min(1).max(Limits.passwordMax * 4),
+});
+export const RefreshInput = z.object({ refreshToken: z.string().min(1).max(Limits.tokenMax) });
+export const LogoutInput = RefreshInput;
+
+// ---------------------------------------------------------------- /chat (PROTOCOL §4.1)
+
+export const RoomCreateInput = z.object({
+  name: nonBlank(Limits.roomNameMax),
+  kind: z.enum(['public', 'private']),
+  topic: text(0, Limits.roomTopicMax).optional(),
+  memberIds: z.array(Id).max(Limits.roomCreateMembersMax).optional(),
+});
+export const RoomListInput = z.object({}).optional();
+export const RoomBrowseInput = z
+  .object({
+    query: z.string().max(Limits.browseQueryMax).optional(),
+    limit: PageLimit.optional(),
+  })
+  .optional();
+export const RoomIdInput = z.object({ roomId: Id });
+export const RoomJoinInput = RoomIdInput;
+export const RoomLeaveInput = RoomIdInput;
+export const RoomMembersInput = RoomIdInput;
+export const RoomInviteInput = z.object({ roomId: Id, userId: Id });
+export const DmOpenInput = z.object({ userId: Id });
+
+export const ClientMsgId = z
+  .string()
+  .min(1)
+  .max(Limits.clientMsgIdMax)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'must be URL-safe');
+
+export const MessageSendInput = z
+  .object({
+    roomId: Id,
+    clientMsgId: ClientMsgId,
+    text: text(0, Limits.messageTextMax),
+    attachmentIds: z.array(Id).max(Limits.attachmentsPerMessageMax).optional(),
+  })
+  .refine((m) => m.text.trim().length > 0 || (m.attachmentIds?.length ?? 0) > 0, {
+    message: 'text must not be blank unless the message has attachments',
+    path: ['text'],
+  });
+export const MessageEditInput = z.object({ messageId: Id, text: nonBlank(Limits.messageTextMax) });
+export const MessageDeleteInput = z.object({ messageId: Id });
+export const MessageHistoryInput = z
+  .object({
+    roomId: Id,
+    beforeSeq: Seq.optional(),
+    afterSeq: Seq.optional(),
+    limit: PageLimit.optional(),
+  })
+  .refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined, {
+    message: 'give beforeSeq or afterSeq, not both',
+  });
+export const SyncInput = z.object({
+  rooms: z
+    .record(Id, Seq)
+    .refine((r) => Object.keys(r).length <= Limits.syncRoomsMax, {
+      message: `at most ${Limits.syncRoomsMax} rooms`,
+    }),
+  updatedSince: Timestamp.optional(),
+});
+export const TypingInput = z.object({ roomId: Id, typing: z.boolean() });
+export const ReadInput = z.object({ roomId: Id, seq: Seq });
+export const AuthRenewInput = z.object({ token: z.string().min(1).max(Limits.tokenMax) });
+
+// ---------------------------------------------------------------- /notifications (PROTOCOL §4.2)
+
+export const NotificationListInput = z
+  .object({
+    before: Id.optional(),
+    limit: PageLimit.optional(),
+    unreadOnly: z.boolean().optional(),
+  })
+  .optional();
+export const NotificationReadInput = z
+  .object({
+    ids: z.array(Id).max(Limits.notificationReadIdsMax).optional(),
+    all: z.boolean().optional(),
+  })
+  .refine((r) => r.ids !== undefined || r.all === true, { message: 'give ids or all: true' });
+
+export type RegisterInput = z.infer<typeof RegisterInput>;
+export type LoginInput = z.infer<typeof LoginInput>;
+export type RefreshInput = z.infer<typeof RefreshInput>;
+export type RoomCreateInput = z.input<typeof RoomCreateInput>;
+export type RoomBrowseInput = z.input<typeof RoomBrowseInput>;
+export type RoomIdInput = z.input<typeof RoomIdInput>;
+export type RoomInviteInput = z.input<typeof RoomInviteInput>;
+export type DmOpenInput = z.input<typeof DmOpenInput>;
+export type MessageSendInput = z.input<typeof MessageSendInput>;
+export type MessageEditInput = z.input<typeof MessageEditInput>;
+export type MessageDeleteInput = z.input<typeof MessageDeleteInput>;
+export type MessageHistoryInput = z.input<typeof MessageHistoryInput>;
+export type SyncInput = z.input<typeof SyncInput>;
+export type TypingInput = z.input<typeof TypingInput>;
+export type ReadInput = z.input<typeof ReadInput>;
+export type AuthRenewInput = z.input<typeof AuthRenewInput>;
+export type NotificationListInput = z.input<typeof NotificationListInput>;
+export type NotificationReadInput = z.input<typeof NotificationReadInput>;

@@ -1,0 +1,76 @@
+/**
+ * Configuration: environment → one validated, typed object. Every option is documented here with
+ * its default (PROTOCOL §1 plus Switchboard's own); `docs/operations.md` repeats this table.
+ */
+import { z } from 'zod';
+
+const onOff = z
+  .enum(['on', 'off', 'true', 'false', '1', '0'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1');
+
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+export const ConfigSchema = z.object({
+  /** HTTP + Socket.IO port. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Bind address. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** SQLite file, uploaded files and generated secrets. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** `postgres://…` selects PostgreSQL; unset means SQLite in DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /** PostgreSQL connection pool size per process. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** `redis://…` turns on multi-node mode. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  /** HS256 signing key shared by every node; generated once into DATA_DIR when unset. */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Access-token lifetime in seconds. */
+  ACCESS_TOKEN_TTL: z.coerce.number().int().min(5).max(86_400).default(900),
+  /** Refresh-token lifetime in seconds (a login that is not refreshed for this long ends). */
+  REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
+  /** Worker processes on this host (`auto` = number of cores). */
+  WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
+  /** Comma-separated browser origins allowed for HTTP and the Socket.IO handshake; empty = same origin only. */
+  CORS_ORIGINS: list.default([]),
+  /** `false` closes POST /api/auth/register. */
+  ALLOW_REGISTRATION: onOff.default(true),
+  /** Trust X-Forwarded-For from a reverse proxy (set when behind nginx, for client IPs in login throttling). */
+  TRUST_PROXY: onOff.default(false),
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `off` disables every rate limit (load tests on a private network only). */
+  RATE_LIMITS: onOff.default(true),
+  /** WebSocket permessage-deflate (off by default: it costs CPU and memory per connection). */
+  WS_COMPRESSION: onOff.default(false),
+  /** With WS_COMPRESSION on: messages smaller than this many bytes are sent uncompressed. */
+  WS_COMPRESSION_THRESHOLD: z.coerce.number().int().min(0).default(1024),
+  /** Largest Socket.IO packet accepted, in bytes; a larger one closes that connection. */
+  MAX_PACKET_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /** Largest JSON HTTP body accepted, in bytes (larger → 413 PAYLOAD_TOO_LARGE). */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  /** scrypt cost (N) for password hashing; 2^14 by default (16 MiB per hash). */
+  SCRYPT_COST: z.coerce.number().int().min(1024).default(16_384),
+  /** Seconds the shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(60).default(8),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Reads the configuration from an environment; throws one error listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+  );
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,194 @@
+/**
+ * Accounts and logins (PROTOCOL §3): register, login, refresh with rotation and reuse detection,
+ * logout, and access-token verification for HTTP and the Socket.IO handshake.
+ *
+ * Access tokens are JWT, HS256 pinned, with `iss`/`aud`/`exp` checked and the login id in `sid`.
+ * A login ends by logout or by refresh-token reuse; from then on its access tokens are refused
+ * (every verification checks the session) and `session.revoked` tells the transports to drop
+ * its sockets on every node.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import type { LoginInput, RegisterInput, Session, User } from '@switchboard/protocol';
+import type { EventBus } from './bus.js';
+import { AppError, conflict, unauthenticated } from './errors.js';
+import { newId } from './ids.js';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import type { RateLimiter } from '../scale/rate-limit.js';
+import { isUniqueViolation } from '../store/errors.js';
+import type { UserRow } from '../store/schema.js';
+import type { SessionRepository, UserRepository } from '../store/users.js';
+
+const ISSUER = 'switchboard';
+const AUDIENCE = 'switchboard';
+
+/** Who a verified access token speaks for. */
+export interface Principal {
+  userId: string;
+  sessionId: string;
+  role: User['role'];
+  /** Expiry of the access token, ms since the epoch. */
+  expiresAt: number;
+}
+
+export interface AuthOptions {
+  secret: Uint8Array;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  scryptCost: number;
+  allowRegistration: boolean;
+}
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    createdAt: row.created_at,
+  };
+}
+
+const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export class AuthService {
+  private decoy: Promise<string> | undefined;
+
+  constructor(
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly limiter: RateLimiter,
+    private readonly bus: EventBus,
+    private readonly options: AuthOptions,
+  ) {}
+
+  async register(input: RegisterInput): Promise<Session> {
+    if (!this.options.allowRegistration) {
+      throw new AppError('FORBIDDEN', 'registration is closed on this server');
+    }
+    if (await this.users.byUsername(input.username)) throw conflict('username is taken');
+    const passwordHash = await hashPassword(input.password, this.options.scryptCost);
+    let row: UserRow;
+    try {
+      row = await this.users.create({
+        id: newId(),
+        username: input.username,
+        username_lower: input.username.toLowerCase(),
+        display_name: input.displayName?.trim() ?? input.username,
+        password_hash: passwordHash,
+        created_at: Date.now(),
+        last_seen_at: null,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('username is taken');
+      throw err;
+    }
+    return this.startSession(row);
+  }
+
+  /** `ip` keys the failed-login throttle together with the username. */
+  async login(input: LoginInput, ip: string): Promise<Session> {
+    const key = `${input.username.toLowerCase()}|${ip}`;
+    await this.limiter.checkLogin(key);
+    const row = await this.users.byUsername(input.username);
+    const ok = row
+      ? await verifyPassword(input.password, row.password_hash)
+      : await verifyPassword(input.password, await (this.decoy ??= decoyHash(this.options.scryptCost))).then(() => false);
+    if (!row || !ok) {
+      await this.limiter.loginFailed(key);
+      throw unauthenticated('wrong username or password');
+    }
+    await this.limiter.loginSucceeded(key);
+    return this.startSession(row);
+  }
+
+  async refresh(refreshToken: string): Promise<Session> {
+    const next = this.newRefreshToken();
+    const result = await this.sessions.rotate(sha256(refreshToken), {
+      hash: sha256(next.token),
+      now: Date.now(),
+      expiresAt: next.expiresAt,
+    });
+    if (result.outcome === 'reused') {
+      // A spent token presented again means it leaked (OAuth 2.0 Security BCP §4.14.2): end the login.
+      await this.revoke(result.sessionId, result.userId);
+      throw unauthenticated('refresh token already used; the session has been ended');
+    }
+    if (result.outcome === 'invalid') throw unauthenticated('invalid or expired refresh token');
+    const row = await this.users.byId(result.userId);
+    if (!row) throw unauthenticated('account no longer exists');
+    return this.session(row, result.sessionId, next.token);
+  }
+
+  async logout(refreshToken: string): Promise<void> {
+    const owner = await this.sessions.sessionOfToken(sha256(refreshToken));
+    if (owner) await this.revoke(owner.sessionId, owner.userId);
+  }
+
+  /** Verifies an access token and that its login is still active; throws `UNAUTHENTICATED`. */
+  async verify(token: string): Promise<Principal> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.options.secret, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['sub', 'sid', 'exp'],
+      }));
+    } catch (err) {
+      const reason = err instanceof joseErrors.JWTExpired ? 'access token expired' : 'invalid access token';
+      throw new AppError('UNAUTHENTICATED', reason, { cause: err });
+    }
+    const { sub, sid, role, exp } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
+      throw unauthenticated('invalid access token');
+    }
+    if (!(await this.sessions.isActive(sid))) throw unauthenticated('session has ended');
+    return { userId: sub, sessionId: sid, role: role === 'admin' ? 'admin' : 'user', expiresAt: exp * 1000 };
+  }
+
+  async me(userId: string): Promise<User> {
+    const row = await this.users.byId(userId);
+    if (!row) throw unauthenticated('account no longer exists');
+    return toUser(row);
+  }
+
+  private async revoke(sessionId: string, userId: string): Promise<void> {
+    await this.sessions.revoke(sessionId, Date.now());
+    this.bus.publish('session.revoked', { sessionId, userId });
+  }
+
+  private async startSession(row: UserRow): Promise<Session> {
+    const sessionId = newId();
+    const refresh = this.newRefreshToken();
+    await this.sessions.create({
+      id: sessionId,
+      userId: row.id,
+      refreshHash: sha256(refresh.token),
+      now: Date.now(),
+      expiresAt: refresh.expiresAt,
+    });
+    return this.session(row, sessionId, refresh.token);
+  }
+
+  private async session(row: UserRow, sessionId: string, refreshToken: string): Promise<Session> {
+    const ttl = this.options.accessTokenTtl;
+    const accessToken = await new SignJWT({ sid: sessionId, role: row.role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(row.id)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttl)
+      .setJti(randomBytes(8).toString('base64url'))
+      .sign(this.options.secret);
+    return { user: toUser(row), accessToken, refreshToken, expiresIn: ttl };
+  }
+
+  private newRefreshToken() {
+    return {
+      token: randomBytes(32).toString('base64url'),
+      expiresAt: Date.now() + this.options.refreshTokenTtl * 1000,
+    };
+  }
+}

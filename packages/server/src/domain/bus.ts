@@ -1,0 +1,48 @@
+/**
+ * The domain event bus: services publish what happened (`message.created`, …) and the transport
+ * layer turns it into emits. Services never import Socket.IO or Fastify; this keeps them testable
+ * without sockets and lets another transport reuse them. Delivery is synchronous and in-process;
+ * crossing nodes is the Socket.IO adapter's job.
+ */
+import type { Message, Notification, PresenceEvent, Room } from '@switchboard/protocol';
+
+export interface DomainEvents {
+  'message.created': { message: Message; room: Room; mentionedUserIds: string[] };
+  'message.updated': { message: Message };
+  /** `userIds` became members of `room` (created, joined, invited, DM opened); `by` did it. */
+  'room.members.added': { room: Room; userIds: string[]; by: string; reason: 'create' | 'join' | 'invite' | 'dm' };
+  'room.member.left': { room: Room; userId: string };
+  'read.moved': { roomId: string; userId: string; seq: number };
+  'notification.created': { userId: string; notification: Notification };
+  'notification.unread': { userId: string; count: number };
+  /** A user's first socket connected, or last socket went away (on any namespace). */
+  'presence.changed': PresenceEvent;
+  /** A login ended (logout or refresh-token reuse): its sockets must go, on every node. */
+  'session.revoked': { sessionId: string; userId: string };
+}
+
+type Handler<K extends keyof DomainEvents> = (event: DomainEvents[K]) => void | Promise<void>;
+
+export class EventBus {
+  private readonly handlers = new Map<keyof DomainEvents, Handler<never>[]>();
+
+  constructor(private readonly onError: (err: unknown, event: keyof DomainEvents) => void) {}
+
+  on<K extends keyof DomainEvents>(name: K, handler: Handler<K>): void {
+    const list = this.handlers.get(name) ?? [];
+    list.push(handler as Handler<never>);
+    this.handlers.set(name, list);
+  }
+
+  /** Runs every handler; one failing handler is reported and does not stop the others. */
+  publish<K extends keyof DomainEvents>(name: K, event: DomainEvents[K]): void {
+    for (const handler of this.handlers.get(name) ?? []) {
+      try {
+        const result = (handler as Handler<K>)(event);
+        if (result instanceof Promise) result.catch((err: unknown) => this.onError(err, name));
+      } catch (err) {
+        this.onError(err, name);
+      }
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * One mapping from failures to HTTP answers: `{ error: { code, message } }` with the status of
+ * the code (PROTOCOL §2). Fastify's own errors (bad JSON, body too large) map onto the same codes.
+ */
+import { ErrorCode, HttpStatus, type WireError } from '@switchboard/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ZodType, z } from 'zod';
+import { AppError, toWireError } from '../domain/errors.js';
+
+function fromFastify(err: { statusCode?: number; message: string }): WireError | undefined {
+  switch (err.statusCode) {
+    case 400:
+    case 415:
+      return { code: ErrorCode.INVALID_ARGUMENT, message: err.message };
+    case 413:
+      return { code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'request body is too large' };
+    case 404:
+      return { code: ErrorCode.NOT_FOUND, message: err.message };
+    default:
+      return undefined;
+  }
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err, req, reply) => {
+    const wire =
+      err instanceof AppError ? err.toWire() : (fromFastify(err as { statusCode?: number; message: string }) ?? toWireError(err));
+    if (wire.code === ErrorCode.INTERNAL) req.log.error({ err }, 'request failed');
+    if (wire.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(wire.retryAfterMs / 1000));
+    const { retryAfterMs: _omit, ...body } = wire;
+    return reply.status(HttpStatus[wire.code]).send({ error: body });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: ErrorCode.NOT_FOUND, message: `${req.method} ${req.url} not found` } }),
+  );
+}
+
+/** Validates a request part with its protocol schema; `INVALID_ARGUMENT` when it does not fit. */
+export function parse<S extends ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw AppError.invalid(result.error);
+  return result.data;
+}

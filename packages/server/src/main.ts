@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The `switchboard` command. `switchboard start` (what `npm start` runs) reads the configuration
+ * from the environment (flags mirror it), starts the server and shuts it down gracefully on
+ * SIGTERM/SIGINT, exiting within SHUTDOWN_TIMEOUT seconds whatever happens.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { createServer } from './server.js';
+
+const USAGE = `Usage: switchboard start [--port N] [--host ADDR] [--data-dir DIR] [--workers N]
+
+Environment variables configure everything (see docs/operations.md); flags override them.`;
+
+async function start(flags: Record<string, string | undefined>): Promise<void> {
+  const env = { ...process.env };
+  if (flags.port !== undefined) env.PORT = flags.port;
+  if (flags.host !== undefined) env.HOST = flags.host;
+  if (flags['data-dir'] !== undefined) env.DATA_DIR = flags['data-dir'];
+  if (flags.workers !== undefined) env.WORKERS = flags.workers;
+  const config = loadConfig(env);
+  const log = createLogger(config.LOG_LEVEL);
+  if (config.WORKERS !== 1) {
+    log.fatal('WORKERS > 1 (cluster mode) is not available in this version; run with WORKERS=1');
+    process.exit(2);
+  }
+  const server = await createServer({ ...env, logger: log });
+  const url = await server.listen();
+  log.info({ url, database: server.database.dialect }, 'Switchboard is listening');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT * 1000).unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      workers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'start';
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (command !== 'start') {
+    console.error(`Unknown command "${command}".\n${USAGE}`);
+    process.exit(2);
+  }
+  await start(values as Record<string, string | undefined>);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

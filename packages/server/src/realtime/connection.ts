@@ -1,0 +1,89 @@
+/**
+ * What every namespace does for every socket: handshake authentication, the user/session
+ * channels, access-token expiry (`auth:expired`) and renewal (`auth:renew`), presence, and
+ * refusing new handshakes while the node drains.
+ */
+import { ErrorCode } from '@switchboard/protocol';
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import type { AuthService } from '../domain/auth.js';
+import { AppError } from '../domain/errors.js';
+import type { PresenceService } from '../domain/presence.js';
+import { channel, type SocketData } from './types.js';
+
+type AnyIoSocket = Socket<never, never, never, SocketData>;
+
+/** Handshake middleware: `auth.token` must be a valid access token of an active login. */
+export function handshake(auth: AuthService, isDraining: () => boolean) {
+  return (socket: AnyIoSocket, next: (err?: Error) => void) => {
+    if (isDraining()) return next(new Error(ErrorCode.UNAVAILABLE));
+    const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+      return next(new Error(ErrorCode.UNAUTHENTICATED));
+    }
+    auth
+      .verify(token)
+      .then(async (principal) => {
+        const user = await auth.me(principal.userId);
+        socket.data = {
+          userId: principal.userId,
+          sessionId: principal.sessionId,
+          role: user.role,
+          displayName: user.displayName,
+          username: user.username,
+          expiresAt: principal.expiresAt,
+        };
+        next();
+      })
+      .catch((err: unknown) => {
+        const code = err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED ? err.code : ErrorCode.UNAVAILABLE;
+        next(new Error(code));
+      });
+  };
+}
+
+/**
+ * Sets up a freshly connected socket and returns its `auth:renew` handler. The socket is
+ * disconnected when its access token expires, unless renewed with a newer token of the same user.
+ */
+export function attachSession(
+  socket: AnyIoSocket,
+  deps: { auth: AuthService; presence: PresenceService; log: Logger },
+): (payload: { token: string }) => Promise<object> {
+  const { userId } = socket.data;
+  void socket.join([channel.user(userId), channel.session(socket.data.sessionId)]);
+
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      // The emit is queued before the close packet, so the client sees why it was dropped.
+      (socket as unknown as Socket).emit('auth:expired', {});
+      socket.disconnect(true);
+    }, Math.max(0, socket.data.expiresAt - Date.now()));
+  };
+  arm();
+
+  deps.presence.connected(userId, socket.id).catch((err: unknown) => deps.log.error({ err }, 'presence connect failed'));
+  socket.on('disconnect', () => {
+    clearTimeout(timer);
+    deps.presence
+      .disconnected(userId, socket.id)
+      .catch((err: unknown) => deps.log.error({ err }, 'presence disconnect failed'));
+  });
+
+  return async ({ token }) => {
+    const principal = await deps.auth.verify(token);
+    if (principal.userId !== userId) {
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'token belongs to another user');
+    }
+    if (principal.sessionId !== socket.data.sessionId) {
+      await socket.leave(channel.session(socket.data.sessionId));
+      await socket.join(channel.session(principal.sessionId));
+    }
+    socket.data.sessionId = principal.sessionId;
+    socket.data.expiresAt = Math.max(socket.data.expiresAt, principal.expiresAt);
+    arm();
+    return {};
+  };
+}

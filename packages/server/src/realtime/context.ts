@@ -1,0 +1,20 @@
+/** What the namespace modules are given: the domain services and the shared request machinery. */
+import type { Logger } from 'pino';
+import type { AuthService } from '../domain/auth.js';
+import type { EventBus } from '../domain/bus.js';
+import type { PresenceService } from '../domain/presence.js';
+import type { RateLimiter } from '../scale/rate-limit.js';
+import type { InFlight } from './in-flight.js';
+
+export interface Services {
+  auth: AuthService;
+  presence: PresenceService;
+}
+
+export interface RealtimeContext {
+  services: Services;
+  bus: EventBus;
+  limiter: RateLimiter;
+  log: Logger;
+  inFlight: InFlight;
+}

@@ -1,0 +1,74 @@
+/**
+ * Socket.IO setup: one server on the HTTP server's port, the namespaces, handshake auth and
+ * Origin checks, compression, and draining on shutdown (PROTOCOL §1, §4).
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { Server, type Namespace } from 'socket.io';
+import type { Config } from '../config.js';
+import { handshake } from './connection.js';
+import type { RealtimeContext } from './context.js';
+import { channel, type IoServer } from './types.js';
+
+export interface Realtime {
+  io: IoServer;
+  /** Refuses new handshakes, tells every socket `server:draining` and closes its transport so it reconnects elsewhere. */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+/** Browsers send `Origin`; only the same origin or the CORS_ORIGINS allowlist may open a socket. */
+export function originAllowed(allowlist: readonly string[], req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true; // not a browser: Origin is a browser safeguard
+  if (allowlist.includes(origin) || allowlist.includes('*')) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Sets up one namespace's handlers and returns it; `createRealtime` adds the handshake. */
+export type NamespaceSetup = (io: IoServer, ctx: RealtimeContext) => Namespace;
+
+export function createRealtime(
+  httpServer: HttpServer,
+  config: Config,
+  ctx: RealtimeContext,
+  namespaces: readonly NamespaceSetup[],
+): Realtime {
+  const io: IoServer = new Server(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: config.MAX_PACKET_BYTES,
+    perMessageDeflate: config.WS_COMPRESSION ? { threshold: config.WS_COMPRESSION_THRESHOLD } : false,
+    httpCompression: { threshold: 1024 },
+    ...(config.CORS_ORIGINS.length > 0 ? { cors: { origin: config.CORS_ORIGINS, credentials: true } } : {}),
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(config.CORS_ORIGINS, req);
+      callback(ok ? null : 'origin not allowed', ok);
+    },
+  });
+
+  let draining = false;
+  const authenticate = handshake(ctx.services.auth, () => draining);
+  // The main namespace carries no events, but it authenticates like every other.
+  const all: Namespace[] = [io.of('/'), ...namespaces.map((setup) => setup(io, ctx))];
+  for (const nsp of all) nsp.use(authenticate);
+
+  ctx.bus.on('session.revoked', ({ sessionId }) => {
+    for (const nsp of all) nsp.in(channel.session(sessionId)).disconnectSockets(true);
+  });
+
+  return {
+    io,
+    drain() {
+      draining = true;
+      for (const nsp of all) {
+        nsp.local.emit('server:draining', {});
+        // Closing the transport (not `disconnect()`) makes standard clients reconnect by themselves.
+        for (const socket of nsp.sockets.values()) socket.conn.close();
+      }
+    },
+    close: () => io.close(),
+  };
+}

@@ -1,0 +1,48 @@
+/** Socket.IO generics for Switchboard's namespaces, from the protocol's event maps. */
+import type { Namespace as IoNamespace, Server, Socket } from 'socket.io';
+import type {
+  ChatClientToServer,
+  ChatServerToClient,
+  CommonClientToServer,
+  CommonServerToClient,
+  NotificationsClientToServer,
+  NotificationsServerToClient,
+} from '@switchboard/protocol';
+
+/** What the handshake learns and every handler may read. */
+export interface SocketData {
+  userId: string;
+  sessionId: string;
+  role: 'admin' | 'user';
+  displayName: string;
+  username: string;
+  /** Access-token expiry, ms since the epoch. */
+  expiresAt: number;
+}
+
+/** Events between nodes: none of Switchboard's own; the adapter carries broadcasts. */
+export type InterServerEvents = Record<string, never>;
+
+export type IoServer = Server<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
+export type ChatNamespace = IoNamespace<ChatClientToServer, ChatServerToClient, InterServerEvents, SocketData>;
+export type ChatSocket = Socket<ChatClientToServer, ChatServerToClient, InterServerEvents, SocketData>;
+export type NotificationsNamespace = IoNamespace<
+  NotificationsClientToServer,
+  NotificationsServerToClient,
+  InterServerEvents,
+  SocketData
+>;
+export type NotificationsSocket = Socket<
+  NotificationsClientToServer,
+  NotificationsServerToClient,
+  InterServerEvents,
+  SocketData
+>;
+export type AnySocket = Socket<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
+
+/** Room names used on every namespace. */
+export const channel = {
+  user: (userId: string) => `user:${userId}`,
+  session: (sessionId: string) => `session:${sessionId}`,
+  room: (roomId: string) => `room:${roomId}`,
+};

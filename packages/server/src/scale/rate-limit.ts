@@ -1,0 +1,83 @@
+/**
+ * Rate limits (PROTOCOL §2), per user and per event class, on rate-limiter-flexible. This node's
+ * memory holds the counters in single-node mode; multi-node mode swaps in the Redis store so a
+ * flood cannot be spread across nodes.
+ *
+ * "A burst of B then R per second" is a BurstyRateLimiter: a main limiter of R points per second,
+ * and a burst limiter of B − R points refilled over (B − R) / R seconds, which the main one draws
+ * on when it is empty. A sustained flood therefore gets R/s plus a trickle, close to a token bucket.
+ */
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { ErrorCode } from '@switchboard/protocol';
+import { AppError } from '../domain/errors.js';
+
+/** Event classes with their own budgets. */
+export type EventClass = 'message' | 'default';
+
+export const RateLimitDefaults = {
+  message: { burst: 30, perSecond: 10 },
+  default: { burst: 60, perSecond: 30 },
+  /** Failed logins per (username, IP) in `loginWindowSeconds`. */
+  loginFailures: 10,
+  loginWindowSeconds: 15 * 60,
+} as const;
+
+export interface RateLimiter {
+  /** Counts one request of `cls` by `userId`; throws `RATE_LIMITED` (with `retryAfterMs`) past the budget. */
+  consume(userId: string, cls: EventClass): Promise<void>;
+  /** Throws `RATE_LIMITED` while `key` (username + IP) has used up its failed logins. */
+  checkLogin(key: string): Promise<void>;
+  loginFailed(key: string): Promise<void>;
+  loginSucceeded(key: string): Promise<void>;
+}
+
+function bursty(cls: EventClass, store: (opts: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract) {
+  const { burst, perSecond } = RateLimitDefaults[cls];
+  const extra = burst - perSecond;
+  return new BurstyRateLimiter(
+    store({ keyPrefix: `rl:${cls}`, points: perSecond, duration: 1 }),
+    store({ keyPrefix: `rl:${cls}:burst`, points: extra, duration: Math.ceil(extra / perSecond) * 2 }),
+  );
+}
+
+function limited(res: unknown): AppError {
+  const retryAfterMs = res instanceof RateLimiterRes ? Math.max(1, Math.ceil(res.msBeforeNext)) : 1000;
+  return new AppError(ErrorCode.RATE_LIMITED, 'too many requests; slow down', { retryAfterMs });
+}
+
+export function createRateLimiter(options: {
+  enabled: boolean;
+  store?: (opts: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+}): RateLimiter {
+  if (!options.enabled) {
+    const pass = () => Promise.resolve();
+    return { consume: pass, checkLogin: pass, loginFailed: pass, loginSucceeded: pass };
+  }
+  const store = options.store ?? ((opts) => new RateLimiterMemory(opts));
+  const events = { message: bursty('message', store), default: bursty('default', store) };
+  const logins = store({
+    keyPrefix: 'rl:login',
+    points: RateLimitDefaults.loginFailures,
+    duration: RateLimitDefaults.loginWindowSeconds,
+  });
+  return {
+    async consume(userId, cls) {
+      try {
+        await events[cls].consume(userId);
+      } catch (res) {
+        if (res instanceof Error) throw res;
+        throw limited(res);
+      }
+    },
+    async checkLogin(key) {
+      const res = await logins.get(key);
+      if (res && res.consumedPoints >= RateLimitDefaults.loginFailures) throw limited(res);
+    },
+    async loginFailed(key) {
+      await logins.penalty(key, 1);
+    },
+    async loginSucceeded(key) {
+      await logins.delete(key);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Composition root: builds the store, the bus, the services, HTTP (Fastify) and Socket.IO on one
+ * port, and returns `{ listen, close }`. Tests start it on port 0; `main.ts` starts it for real.
+ */
+import compress from '@fastify/compress';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ConfigSchema, type Config, type ConfigInput } from './config.js';
+import { AuthService } from './domain/auth.js';
+import { EventBus } from './domain/bus.js';
+import { PresenceService } from './domain/presence.js';
+import { authRoutes } from './http/auth.js';
+import { registerErrorHandling } from './http/errors.js';
+import { healthRoutes } from './http/health.js';
+import { createLogger } from './logger.js';
+import type { RealtimeContext, Services } from './realtime/context.js';
+import { InFlight } from './realtime/in-flight.js';
+import { createRealtime, type Realtime } from './realtime/io.js';
+import { MemoryPresenceStore } from './scale/presence-store.js';
+import { createRateLimiter } from './scale/rate-limit.js';
+import { loadJwtSecret } from './secrets.js';
+import { openDatabase, type Database } from './store/db.js';
+import { SessionRepository, UserRepository } from './store/users.js';
+
+export interface SwitchboardServer {
+  config: Config;
+  app: FastifyInstance;
+  realtime: Realtime;
+  database: Database;
+  services: Services;
+  log: Logger;
+  /** Starts listening; resolves to the base URL (`http://host:port`). */
+  listen(): Promise<string>;
+  /**
+   * Graceful shutdown: `/readyz` turns 503, new handshakes fail with `UNAVAILABLE`, sockets get
+   * `server:draining` and lose their transport, in-flight requests finish, then everything closes.
+   */
+  close(): Promise<void>;
+}
+
+export type ServerOptions = Partial<ConfigInput> & { logger?: Logger };
+
+export async function createServer(options: ServerOptions = {}): Promise<SwitchboardServer> {
+  const { logger, ...input } = options;
+  const config = ConfigSchema.parse(input);
+  const log = logger ?? createLogger(config.LOG_LEVEL);
+
+  const database = await openDatabase({
+    dataDir: config.DATA_DIR,
+    databaseUrl: config.DATABASE_URL,
+    poolSize: config.DATABASE_POOL_SIZE,
+  });
+  const { db } = database;
+  const bus = new EventBus((err, event) => log.error({ err, event }, 'domain event handler failed'));
+  const limiter = createRateLimiter({ enabled: config.RATE_LIMITS });
+  const users = new UserRepository(db);
+
+  const services: Services = {
+    auth: new AuthService(users, new SessionRepository(db), limiter, bus, {
+      secret: loadJwtSecret(config.DATA_DIR, config.JWT_SECRET),
+      accessTokenTtl: config.ACCESS_TOKEN_TTL,
+      refreshTokenTtl: config.REFRESH_TOKEN_TTL,
+      scryptCost: config.SCRYPT_COST,
+      allowRegistration: config.ALLOW_REGISTRATION,
+    }),
+    presence: new PresenceService(new MemoryPresenceStore(), users, bus),
+  };
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.MAX_BODY_BYTES,
+    trustProxy: config.TRUST_PROXY,
+  });
+  registerErrorHandling(app);
+  await app.register(compress, { threshold: 1024 });
+  await app.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
+
+  let accepting = false;
+  healthRoutes(app, async () => {
+    if (!accepting) return false;
+    await database.ping();
+    return true;
+  });
+  authRoutes(app, services.auth);
+
+  const inFlight = new InFlight();
+  const ctx: RealtimeContext = { services, bus, limiter, log, inFlight };
+  const realtime = createRealtime(app.server, config, ctx, []);
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    app,
+    realtime,
+    database,
+    services,
+    log,
+    async listen() {
+      await app.listen({ port: config.PORT, host: config.HOST });
+      accepting = true;
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+    close() {
+      closing ??= (async () => {
+        accepting = false;
+        realtime.drain();
+        await inFlight.idle(config.SHUTDOWN_TIMEOUT * 500);
+        await realtime.close();
+        await app.close();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}

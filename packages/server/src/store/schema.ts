@@ -1,0 +1,103 @@
+/**
+ * Table types for Kysely. Columns are portable between SQLite and PostgreSQL: ids are text,
+ * times are bigint milliseconds (parsed to numbers on both), flags are 0/1 integers, JSON is text.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  /** Lower-cased username: the case-insensitive unique key. */
+  username_lower: string;
+  display_name: string;
+  password_hash: string;
+  role: 'admin' | 'user';
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+/** One login: what an access token's `sid` names. Revoked by logout or refresh-token reuse. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token, hex: the token itself is never stored. */
+  token_hash: string;
+  session_id: string;
+  created_at: number;
+  expires_at: number;
+  /** Set when the token is exchanged; presenting it again is reuse. */
+  used_at: number | null;
+}
+
+export interface RoomsTable {
+  id: string;
+  name: string;
+  /** Lower-cased name: public names are unique case-insensitively. */
+  name_lower: string;
+  kind: 'public' | 'private' | 'dm';
+  topic: string;
+  created_by: string;
+  created_at: number;
+  /** The seq of the room's latest message: the next message takes last_seq + 1. */
+  last_seq: Generated<number>;
+  member_count: Generated<number>;
+  /** For DMs: the two user ids sorted and joined, unique, so a pair has one DM room. */
+  dm_key: string | null;
+}
+
+export interface MembershipsTable {
+  room_id: string;
+  user_id: string;
+  joined_at: number;
+  last_read_seq: Generated<number>;
+}
+
+export interface MessagesTable {
+  id: string;
+  room_id: string;
+  seq: number;
+  sender_id: string;
+  text: string;
+  /** JSON array of `Attachment`. */
+  attachments: string;
+  client_msg_id: string;
+  created_at: number;
+  edited_at: number | null;
+  deleted: Generated<number>;
+  /** Last creation, edit or deletion: what `sync`'s `updatedSince` compares. */
+  updated_at: number;
+}
+
+export interface NotificationsTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  title: string;
+  body: string;
+  /** JSON object. */
+  data: string;
+  created_at: number;
+  read_at: number | null;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  rooms: RoomsTable;
+  memberships: MembershipsTable;
+  messages: MessagesTable;
+  notifications: NotificationsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type RoomRow = Selectable<RoomsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type MessageUpdate = Updateable<MessagesTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

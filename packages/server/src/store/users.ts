@@ -1,0 +1,149 @@
+/** Users, sessions (logins) and refresh tokens. */
+import type { Kysely } from 'kysely';
+import type { DB, NewUser, UserRow } from './schema.js';
+
+export class UserRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Inserts a user; the first user ever stored becomes admin (decided inside the transaction). */
+  async create(user: Omit<NewUser, 'role'>): Promise<UserRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
+      const row: UserRow = { ...user, role: existing ? 'user' : 'admin', last_seen_at: user.last_seen_at ?? null };
+      await trx.insertInto('users').values(row).execute();
+      return row;
+    });
+  }
+
+  byId(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  byUsername(username: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username_lower', '=', username.toLowerCase())
+      .executeTakeFirst();
+  }
+
+  byIds(ids: readonly string[]): Promise<UserRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
+  }
+
+  byUsernames(usernames: readonly string[]): Promise<UserRow[]> {
+    if (usernames.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username_lower', 'in', usernames.map((u) => u.toLowerCase()))
+      .execute();
+  }
+
+  async setLastSeen(id: string, at: number): Promise<void> {
+    await this.db.updateTable('users').set({ last_seen_at: at }).where('id', '=', id).execute();
+  }
+}
+
+export class SessionRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async create(session: { id: string; userId: string; refreshHash: string; now: number; expiresAt: number }) {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('sessions')
+        .values({ id: session.id, user_id: session.userId, created_at: session.now, revoked_at: null })
+        .execute();
+      await trx
+        .insertInto('refresh_tokens')
+        .values({
+          token_hash: session.refreshHash,
+          session_id: session.id,
+          created_at: session.now,
+          expires_at: session.expiresAt,
+          used_at: null,
+        })
+        .execute();
+    });
+  }
+
+  isActive(sessionId: string): Promise<boolean> {
+    return this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+      .then((row) => row !== undefined);
+  }
+
+  /**
+   * Exchanges a refresh token for a new one, atomically: the old token is marked used only if it
+   * was unused, so two concurrent exchanges cannot both succeed.
+   * - `rotated`: the new token is stored; `reused`: the token was already spent (the caller
+   *   revokes the session); `invalid`: unknown, expired, or its session has ended.
+   */
+  async rotate(
+    oldHash: string,
+    next: { hash: string; now: number; expiresAt: number },
+  ): Promise<{ outcome: 'rotated'; sessionId: string; userId: string } | { outcome: 'reused'; sessionId: string; userId: string } | { outcome: 'invalid' }> {
+    return this.db.transaction().execute(async (trx) => {
+      const token = await trx
+        .selectFrom('refresh_tokens')
+        .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+        .select([
+          'refresh_tokens.session_id',
+          'refresh_tokens.expires_at',
+          'refresh_tokens.used_at',
+          'sessions.user_id',
+          'sessions.revoked_at',
+        ])
+        .where('refresh_tokens.token_hash', '=', oldHash)
+        .executeTakeFirst();
+      if (!token || token.revoked_at !== null) return { outcome: 'invalid' as const };
+      const ids = { sessionId: token.session_id, userId: token.user_id };
+      if (token.used_at !== null) return { outcome: 'reused' as const, ...ids };
+      if (token.expires_at <= next.now) return { outcome: 'invalid' as const };
+      const claimed = await trx
+        .updateTable('refresh_tokens')
+        .set({ used_at: next.now })
+        .where('token_hash', '=', oldHash)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) return { outcome: 'reused' as const, ...ids };
+      await trx
+        .insertInto('refresh_tokens')
+        .values({
+          token_hash: next.hash,
+          session_id: token.session_id,
+          created_at: next.now,
+          expires_at: next.expiresAt,
+          used_at: null,
+        })
+        .execute();
+      return { outcome: 'rotated' as const, ...ids };
+    });
+  }
+
+  /** The session a refresh token belongs to, spent or not. */
+  sessionOfToken(hash: string): Promise<{ sessionId: string; userId: string } | undefined> {
+    return this.db
+      .selectFrom('refresh_tokens')
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .select(['sessions.id as sessionId', 'sessions.user_id as userId'])
+      .where('refresh_tokens.token_hash', '=', hash)
+      .executeTakeFirst();
+  }
+
+  /** Ends a login; true when it was active until now. */
+  async revoke(sessionId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+}
