@@ -33,9 +33,11 @@ export interface SwitchboardServer {
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
   /**
-   * Graceful shutdown: `/readyz` turns 503, new handshakes fail with `UNAVAILABLE`, sockets get
-   * `server:draining` and lose their transport, in-flight requests finish, then everything closes.
+   * First step of a graceful shutdown: `/readyz` turns 503, new handshakes fail with
+   * `UNAVAILABLE`, and connected sockets get `server:draining` and lose their transport.
    */
+  drain(): void;
+  /** Graceful shutdown: `drain()`, let in-flight requests finish, then close everything. */
   close(): Promise<void>;
 }
 
@@ -88,6 +90,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const ctx: RealtimeContext = { services, bus, limiter, log, inFlight };
   const realtime = createRealtime(app.server, config, ctx, []);
 
+  const drain = () => {
+    accepting = false;
+    realtime.drain();
+  };
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -104,10 +110,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return `http://${host}:${address.port}`;
     },
+    drain,
     close() {
       closing ??= (async () => {
-        accepting = false;
-        realtime.drain();
+        drain();
         await inFlight.idle(config.SHUTDOWN_TIMEOUT * 500);
         await realtime.close();
         await app.close();
