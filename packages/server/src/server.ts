@@ -9,18 +9,26 @@ import type { Logger } from 'pino';
 import { ConfigSchema, type Config, type ConfigInput } from './config.js';
 import { AuthService } from './domain/auth.js';
 import { EventBus } from './domain/bus.js';
+import { MessageService } from './domain/messages.js';
+import { NotificationService } from './domain/notifications.js';
 import { PresenceService } from './domain/presence.js';
+import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
 import { registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { createLogger } from './logger.js';
+import { setupChat } from './realtime/chat.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, type Realtime } from './realtime/io.js';
+import { setupNotifications } from './realtime/notifications.js';
 import { MemoryPresenceStore } from './scale/presence-store.js';
 import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
 import { openDatabase, type Database } from './store/db.js';
+import { MessageRepository } from './store/messages.js';
+import { NotificationRepository } from './store/notifications.js';
+import { RoomRepository } from './store/rooms.js';
 import { SessionRepository, UserRepository } from './store/users.js';
 
 export interface SwitchboardServer {
@@ -57,6 +65,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const bus = new EventBus((err, event) => log.error({ err, event }, 'domain event handler failed'));
   const limiter = createRateLimiter({ enabled: config.RATE_LIMITS });
   const users = new UserRepository(db);
+  const presence = new PresenceService(new MemoryPresenceStore(), users, bus);
+  const rooms = new RoomService(new RoomRepository(db), users, presence, bus);
 
   const services: Services = {
     auth: new AuthService(users, new SessionRepository(db), limiter, bus, {
@@ -66,7 +76,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       scryptCost: config.SCRYPT_COST,
       allowRegistration: config.ALLOW_REGISTRATION,
     }),
-    presence: new PresenceService(new MemoryPresenceStore(), users, bus),
+    presence,
+    rooms,
+    messages: new MessageService(new MessageRepository(db), rooms, bus),
+    notifications: new NotificationService(new NotificationRepository(db), users, bus),
   };
 
   const app = Fastify({
@@ -88,7 +101,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
 
   const inFlight = new InFlight();
   const ctx: RealtimeContext = { services, bus, limiter, log, inFlight };
-  const realtime = createRealtime(app.server, config, ctx, []);
+  const realtime = createRealtime(app.server, config, ctx, [setupChat, setupNotifications]);
 
   const drain = () => {
     accepting = false;

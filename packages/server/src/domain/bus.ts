@@ -7,9 +7,16 @@
 import type { Message, Notification, PresenceEvent, Room } from '@switchboard/protocol';
 
 export interface DomainEvents {
+  /**
+   * Stored and committed. `room` is as the recipients see it (a DM is named after the sender);
+   * `mentionedUserIds`: members named as `@username` in the text, never the sender.
+   */
   'message.created': { message: Message; room: Room; mentionedUserIds: string[] };
   'message.updated': { message: Message };
-  /** `userIds` became members of `room` (created, joined, invited, DM opened); `by` did it. */
+  /**
+   * `userIds` became members of `room` (created, joined, invited, DM opened); `by` did it.
+   * `room` is as the added users other than `by` see it (a DM is named after `by`).
+   */
   'room.members.added': { room: Room; userIds: string[]; by: string; reason: 'create' | 'join' | 'invite' | 'dm' };
   'room.member.left': { room: Room; userId: string };
   'read.moved': { roomId: string; userId: string; seq: number };

@@ -2,13 +2,19 @@
 import type { Logger } from 'pino';
 import type { AuthService } from '../domain/auth.js';
 import type { EventBus } from '../domain/bus.js';
+import type { MessageService } from '../domain/messages.js';
+import type { NotificationService } from '../domain/notifications.js';
 import type { PresenceService } from '../domain/presence.js';
+import type { RoomService } from '../domain/rooms.js';
 import type { RateLimiter } from '../scale/rate-limit.js';
 import type { InFlight } from './in-flight.js';
 
 export interface Services {
   auth: AuthService;
   presence: PresenceService;
+  rooms: RoomService;
+  messages: MessageService;
+  notifications: NotificationService;
 }
 
 export interface RealtimeContext {

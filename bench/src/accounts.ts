@@ -1,0 +1,73 @@
+/**
+ * Bench accounts. Registering thousands of users at the server's default scrypt cost would take
+ * longer than the measurements, and would leave the measured process carrying their garbage; so
+ * one throwaway server registers them at the lowest cost into a template DATA_DIR, and every
+ * measured server starts on a fresh copy of it with the default configuration. Their access
+ * tokens stay valid across those copies: the signing key is kept in DATA_DIR.
+ */
+import type { ChatClientToServer, ChatServerToClient, Session } from '@switchboard/protocol';
+import { io, type Socket } from 'socket.io-client';
+import { removeDir, startSwitchboard, tempDir } from './procs.js';
+
+export interface Accounts {
+  /** A server DATA_DIR holding the accounts; copy it, do not run a server on it. */
+  dataDir: string;
+  /** The owner of the bench room (not one of the clients). */
+  owner: string;
+  /** One access token per bench client. */
+  tokens: string[];
+}
+
+async function register(url: string, username: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: 'bench-password' }),
+  });
+  if (res.status !== 201) throw new Error(`register ${username}: HTTP ${res.status} ${await res.text()}`);
+  const session = (await res.json()) as Session;
+  return session.accessToken;
+}
+
+/** Registers `count` client accounts plus the room owner, `concurrency` requests at a time. */
+export async function createAccounts(count: number, concurrency: number, log: (line: string) => void): Promise<Accounts> {
+  const dataDir = tempDir('switchboard-bench-accounts-');
+  const server = await startSwitchboard({ DATA_DIR: dataDir, SCRYPT_COST: '1024' }, 'switchboard:accounts');
+  try {
+    const owner = await register(server.url, 'bench_owner');
+    const tokens = new Array<string>(count);
+    let next = 0;
+    let done = 0;
+    const registrar = async () => {
+      while (next < count) {
+        const index = next++;
+        tokens[index] = await register(server.url, `bench_${String(index).padStart(5, '0')}`);
+        if (++done % 1000 === 0) log(`registered ${done}/${count}`);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, registrar));
+    return { dataDir, owner, tokens };
+  } catch (err) {
+    removeDir(dataDir);
+    throw err;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Creates a public room as `token`'s user on a running Switchboard server; returns its id. */
+export async function createRoom(url: string, token: string, name: string): Promise<string> {
+  const socket: Socket<ChatServerToClient, ChatClientToServer> = io(`${url}/chat`, {
+    auth: { token },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+  });
+  try {
+    const answer = await socket.timeout(10_000).emitWithAck('room:create', { name, kind: 'public' });
+    if (!answer.ok) throw new Error(`room:create failed: ${answer.error.code} ${answer.error.message}`);
+    return answer.room.id;
+  } finally {
+    socket.close();
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * A load worker, forked by the orchestrator: it opens real socket.io-client sockets (WebSocket
+ * only, one connection each), optionally joins them to the bench room, and on `start` sends on
+ * schedule and records every delivery. Several workers share the load because one Node process
+ * cannot parse 100,000 deliveries a second; their clocks agree because send times are
+ * CLOCK_MONOTONIC (`process.hrtime`), which is system-wide on Linux.
+ */
+import { readFileSync } from 'node:fs';
+import type { ChatClientToServer, ChatServerToClient } from '@switchboard/protocol';
+import { io, type Socket } from 'socket.io-client';
+import type { BaselineClientToServer, BaselineServerToClient } from './baseline-server.js';
+import { nowUs } from './clock.js';
+import { Histogram } from './histogram.js';
+import type { ClientSpec, Command, FanoutPlan, FanoutWorkerResult, Target, WorkerEvent } from './worker-messages.js';
+
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * Bytes this process has read through read(2)-like calls (`rchar` in /proc/self/io). During a run
+ * the worker reads nothing but its sockets, so the difference is what came over the wire.
+ */
+function bytesRead(): number {
+  const match = /^rchar:\s+(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+function send(event: WorkerEvent): void {
+  process.send?.(event);
+}
+
+/** A delivery as the receiver sees it, whatever the server. */
+interface Delivery {
+  text: string;
+  /** Switchboard's per-room sequence number. */
+  seq?: number;
+}
+
+/** One connected bench client, hiding the difference between Switchboard's and the baseline's events. */
+interface BenchClient {
+  readonly spec: ClientSpec;
+  /** Joins the bench room; resolves with the room's last seq (0 for the baseline). */
+  join(): Promise<number>;
+  send(clientMsgId: string, text: string, onAck: (ok: boolean) => void): void;
+  onDelivery(handler: (delivery: Delivery) => void): void;
+  onDrop(handler: () => void): void;
+  close(): void;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+function whenConnected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => reject(err));
+  });
+}
+
+function socketOptions(target: Target, token: string | undefined) {
+  return {
+    transports: ['websocket'],
+    // Without forceNew, every io() call to the same URL would share one engine connection.
+    forceNew: true,
+    // A dropped socket must show up as lost deliveries, not be papered over by a reconnect.
+    reconnection: false,
+    timeout: CONNECT_TIMEOUT_MS,
+    ...(target.kind === 'switchboard' ? { auth: { token } } : {}),
+  };
+}
+
+async function connectSwitchboard(target: Target, spec: ClientSpec): Promise<BenchClient> {
+  const socket: Socket<ChatServerToClient, ChatClientToServer> = io(`${target.url}/chat`, socketOptions(target, spec.token));
+  try {
+    await whenConnected(socket);
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
+  return {
+    spec,
+    async join() {
+      const answer = await socket.emitWithAck('room:join', { roomId: target.roomId });
+      if (!answer.ok) throw new Error(`room:join failed: ${answer.error.code} ${answer.error.message}`);
+      return answer.room.lastSeq;
+    },
+    send(clientMsgId, text, onAck) {
+      socket.emit('message:send', { roomId: target.roomId, clientMsgId, text }, (answer) => onAck(answer.ok));
+    },
+    onDelivery(handler) {
+      socket.on('message:new', (message) => handler({ text: message.text, seq: message.seq }));
+    },
+    onDrop(handler) {
+      socket.on('disconnect', handler);
+    },
+    close: () => socket.close(),
+  };
+}
+
+async function connectBaseline(target: Target, spec: ClientSpec): Promise<BenchClient> {
+  const socket: Socket<BaselineServerToClient, BaselineClientToServer> = io(`${target.url}/chat`, socketOptions(target, undefined));
+  try {
+    await whenConnected(socket);
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
+  return {
+    spec,
+    async join() {
+      await socket.emitWithAck('join', target.roomId);
+      return 0;
+    },
+    send(clientMsgId, text, onAck) {
+      socket.emit('send', { roomId: target.roomId, clientMsgId, text }, (answer) => onAck(answer.ok));
+    },
+    onDelivery(handler) {
+      socket.on('new', (message) => handler({ text: message.text }));
+    },
+    onDrop(handler) {
+      socket.on('disconnect', handler);
+    },
+    close: () => socket.close(),
+  };
+}
+
+let clients: BenchClient[] = [];
+/** Each client's room seq when it joined; the first message of the run is the one after it. */
+let baseSeqs: number[] = [];
+let target: Target | undefined;
+let connectedCount = 0;
+
+async function connectAll(command: Extract<Command, { type: 'connect' }>): Promise<void> {
+  target = command.target;
+  const connect = target.kind === 'switchboard' ? connectSwitchboard : connectBaseline;
+  const opened: Array<{ client: BenchClient; baseSeq: number } | undefined> = new Array(command.clients.length);
+  let failed = 0;
+  let firstError: string | null = null;
+  let next = 0;
+  const progress = setInterval(() => send({ type: 'progress', connected: connectedCount, received: 0 }), 1000);
+
+  // A fixed pool of connectors: at most `concurrency` handshakes in flight at once.
+  const connector = async () => {
+    while (next < command.clients.length) {
+      const index = next++;
+      const spec = command.clients[index];
+      if (!spec || !target) continue;
+      try {
+        const client = await withTimeout(connect(target, spec), CONNECT_TIMEOUT_MS, 'connect');
+        const baseSeq = command.join ? await withTimeout(client.join(), CONNECT_TIMEOUT_MS, 'join') : 0;
+        opened[index] = { client, baseSeq };
+        connectedCount++;
+      } catch (err) {
+        failed++;
+        firstError ??= err instanceof Error ? err.message : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, connector));
+  clearInterval(progress);
+
+  const ok = opened.filter((entry) => entry !== undefined);
+  clients = ok.map((entry) => entry.client);
+  baseSeqs = ok.map((entry) => entry.baseSeq);
+  send({ type: 'connected', connected: clients.length, failed, firstError });
+}
+
+/** Sends on schedule, records deliveries, and reports once everything arrived or the deadline passed. */
+function runFanout(plan: FanoutPlan): void {
+  const isSwitchboard = target?.kind === 'switchboard';
+  const total = plan.senders * plan.perSender;
+  const cpuAtStart = process.cpuUsage();
+  const readAtStart = bytesRead();
+  const latency = new Histogram();
+  const ackLatency = new Histogram();
+  // Per receiver: how many times each message arrived, indexed by sender * perSender + n.
+  const counts = clients.map(() => new Uint8Array(total));
+  const distinct = new Array<number>(clients.length).fill(0);
+  const nextSeq = baseSeqs.map((base) => base + 1);
+  const gaps = new Array<number>(clients.length).fill(0);
+  const outOfOrder = new Array<number>(clients.length).fill(0);
+  let deliveries = 0;
+  let duplicates = 0;
+  let foreign = 0;
+  let disconnects = 0;
+  let closing = false;
+  let sent = 0;
+  let acked = 0;
+  let ackFailed = 0;
+  let maxSendLagUs = 0;
+  let firstSendUs: number | null = null;
+  let lastDeliveryUs: number | null = null;
+  let complete = 0;
+
+  clients.forEach((client, r) => {
+    const seen = counts[r];
+    if (!seen) return;
+    client.onDrop(() => {
+      if (!closing) disconnects++;
+    });
+    client.onDelivery(({ text, seq }) => {
+      const at = nowUs();
+      // The text starts with "<sentUs> <sender> <n> ".
+      const first = text.indexOf(' ');
+      const second = text.indexOf(' ', first + 1);
+      const third = text.indexOf(' ', second + 1);
+      const sentUs = Number(text.slice(0, first));
+      const key = Number(text.slice(first + 1, second)) * plan.perSender + Number(text.slice(second + 1, third));
+      if (first < 0 || third < 0 || !Number.isFinite(sentUs) || !Number.isInteger(key) || key < 0 || key >= total) {
+        foreign++;
+        return;
+      }
+      if (isSwitchboard && seq !== undefined) {
+        const expected = nextSeq[r] ?? 0;
+        if (seq === expected) nextSeq[r] = expected + 1;
+        else if (seq > expected) {
+          gaps[r] = (gaps[r] ?? 0) + 1;
+          nextSeq[r] = seq + 1;
+        } else outOfOrder[r] = (outOfOrder[r] ?? 0) + 1;
+      }
+      const times = (seen[key] ?? 0) + 1;
+      seen[key] = Math.min(255, times);
+      if (times > 1) {
+        duplicates++;
+        return;
+      }
+      deliveries++;
+      lastDeliveryUs = at;
+      latency.record(at - sentUs);
+      distinct[r] = (distinct[r] ?? 0) + 1;
+      if (distinct[r] === total) complete++;
+    });
+  });
+
+  const filler = 'x'.repeat(plan.textLength);
+  const senders = clients.filter((client) => client.spec.sender !== undefined);
+  const timers = new Set<NodeJS.Timeout>();
+  for (const client of senders) {
+    const senderIndex = client.spec.sender ?? 0;
+    const offsetUs = (senderIndex * plan.intervalUs) / plan.senders;
+    const sendNext = (n: number) => {
+      const dueUs = plan.startAtUs + n * plan.intervalUs + offsetUs;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        const at = nowUs();
+        maxSendLagUs = Math.max(maxSendLagUs, at - dueUs);
+        firstSendUs ??= at;
+        const head = `${at.toFixed(1)} ${senderIndex} ${n} `;
+        sent++;
+        client.send(`${plan.runId}-${senderIndex}-${n}`, head + filler.slice(head.length), (ok) => {
+          if (ok) {
+            acked++;
+            ackLatency.record(nowUs() - at);
+          } else ackFailed++;
+        });
+        if (n + 1 < plan.perSender) sendNext(n + 1);
+      }, Math.max(0, (dueUs - nowUs()) / 1000));
+      timers.add(timer);
+    };
+    sendNext(0);
+  }
+
+  const progress = setInterval(() => send({ type: 'progress', connected: clients.length, received: deliveries }), 1000);
+  const check = setInterval(() => {
+    const allSent = sent === senders.length * plan.perSender && acked + ackFailed === sent;
+    if ((complete === clients.length && allSent) || nowUs() >= plan.deadlineUs) finish();
+  }, 100);
+
+  const finish = () => {
+    clearInterval(check);
+    clearInterval(progress);
+    for (const timer of timers) clearTimeout(timer);
+    closing = true;
+    const cpu = process.cpuUsage(cpuAtStart);
+    const bytesReceived = bytesRead() - readAtStart;
+    const result: FanoutWorkerResult = {
+      receivers: clients.length,
+      deliveries,
+      duplicates,
+      lost: clients.length * total - deliveries,
+      foreign,
+      latency: latency.toData(),
+      sent,
+      acked,
+      ackFailed,
+      ackLatency: ackLatency.toData(),
+      maxSendLagUs,
+      firstSendUs,
+      lastDeliveryUs,
+      seq: isSwitchboard
+        ? {
+            gapFreeReceivers: clients.filter(
+              (_, r) => gaps[r] === 0 && outOfOrder[r] === 0 && nextSeq[r] === (baseSeqs[r] ?? 0) + total + 1,
+            ).length,
+            gaps: gaps.reduce((a, b) => a + b, 0),
+            outOfOrder: outOfOrder.reduce((a, b) => a + b, 0),
+          }
+        : null,
+      disconnects,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      bytesReceived,
+    };
+    send({ type: 'result', result });
+  };
+}
+
+process.on('message', (command: Command) => {
+  switch (command.type) {
+    case 'connect':
+      void connectAll(command);
+      break;
+    case 'start':
+      runFanout(command.plan);
+      break;
+    case 'close':
+      for (const client of clients) client.close();
+      clients = [];
+      process.send?.({ type: 'closed' } satisfies WorkerEvent, () => process.exit(0));
+      break;
+  }
+});
+
+// The orchestrator went away (finished, crashed or interrupted): nothing left to do here.
+process.on('disconnect', () => process.exit(0));

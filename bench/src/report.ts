@@ -1,0 +1,208 @@
+/** Renders a bench run as docs/benchmarks.md. */
+import type { FanoutResult } from './fanout.js';
+import type { BenchResults } from './results.js';
+
+const n = (value: number) => value.toLocaleString('en-US');
+/** Milliseconds with the precision that means something at their size. */
+const ms = (value: number) =>
+  `${value.toLocaleString('en-US', { maximumFractionDigits: value >= 100 ? 0 : value >= 10 ? 1 : 2 })} ms`;
+
+function table(header: string[], rows: Array<Array<string | number>>): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((row) => `| ${row.map((cell) => (typeof cell === 'number' ? n(cell) : cell)).join(' | ')} |`),
+  ].join('\n');
+}
+
+const times = (a: number, b: number) => (b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
+
+function fanoutSection(results: BenchResults): string {
+  const f = results.fanout;
+  if (!f) return '';
+  const { switchboard: sb, baseline: base } = f;
+  const size = results.sizes.fanout;
+  const row = (label: string, pick: (r: FanoutResult) => number, unit = '', ratio = true) => [
+    label,
+    unit === ' ms' ? ms(pick(sb)) : `${n(pick(sb))}${unit}`,
+    unit === ' ms' ? ms(pick(base)) : `${n(pick(base))}${unit}`,
+    ratio ? times(pick(sb), pick(base)) : '',
+  ];
+  return `## 1. Chat fan-out
+
+${n(size.clients)} clients in one room; ${size.senders} of them send ${size.rate} messages a second each for
+${size.seconds} s (${n(sb.messages)} messages of ${size.textLength} characters); every message goes to every client,
+the sender's own sockets included: ${n(sb.expectedDeliveries)} deliveries expected. Each sender stamps its send time
+into the text and each receiver subtracts it from its own clock on arrival (end-to-end latency). Deliveries still
+missing ${size.drainSeconds} s after the last send count as lost.
+
+${table(
+  ['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'],
+  [
+    row('delivered msg/s (deliveries per second)', (r) => r.deliveriesPerSecond),
+    row('latency p50', (r) => r.latencyMs.p50, ' ms'),
+    row('latency p90', (r) => r.latencyMs.p90, ' ms'),
+    row('latency p99', (r) => r.latencyMs.p99, ' ms'),
+    row('latency max', (r) => r.latencyMs.max, ' ms'),
+    row('send → ack p50', (r) => r.ackMs.p50, ' ms'),
+    row('send → ack p99', (r) => r.ackMs.p99, ' ms'),
+    row('deliveries received', (r) => r.deliveries, '', false),
+    row('lost deliveries', (r) => r.lost, '', false),
+    row('duplicated deliveries', (r) => r.duplicates, '', false),
+    row('dropped sockets', (r) => r.disconnects, '', false),
+    row('bytes received per delivery', (r) => r.wireBytesPerDelivery),
+    row('server RSS, clients connected, before the load', (r) => r.server.rssBeforeMb, ' MB'),
+    row('server RSS peak during the load', (r) => r.server.rssPeakMb, ' MB'),
+    row('server CPU time during the load', (r) => r.server.cpuSeconds, ' s'),
+  ],
+)}
+
+Switchboard's seq check: ${sb.seq ? `${n(sb.seq.gapFreeReceivers)} of ${n(sb.clients)} receivers saw every seq exactly once and in order (${sb.seq.gaps} gaps, ${sb.seq.outOfOrder} out of order)` : 'not run'}.
+Load generator: ${sb.loadGenerator.workers} worker processes, CPU time ${sb.loadGenerator.cpuSeconds.join(' + ')} s (Switchboard run) and
+${base.loadGenerator.cpuSeconds.join(' + ')} s (baseline run); worst send lateness against the schedule
+${ms(sb.loadGenerator.maxSendLagMs)} / ${ms(base.loadGenerator.maxSendLagMs)}.
+`;
+}
+
+function idleSection(results: BenchResults): string {
+  const i = results.idle;
+  if (!i) return '';
+  const size = results.sizes.idle;
+  const rows = i.switchboard.rounds.flatMap((sb, k) => {
+    const base = i.baseline.rounds[k];
+    if (!base) return [];
+    const label = i.switchboard.rounds.length > 1 ? `round ${k + 1}: ` : '';
+    return [
+      [`${label}server RSS before → after`, `${sb.rssBeforeMb} → ${sb.rssAfterMb} MB`, `${base.rssBeforeMb} → ${base.rssAfterMb} MB`, ''],
+      [`${label}RSS per idle connection`, `${sb.perConnectionKb} KB`, `${base.perConnectionKb} KB`, times(sb.perConnectionKb, base.perConnectionKb)],
+    ];
+  });
+  return `## 2. Idle memory
+
+${n(size.clients)} clients connect (WebSocket, \`/chat\`) and stay idle. Server RSS is sampled before they connect
+and after a ${size.settleSeconds} s settle (median of several samples; \`global.gc\` is not exposed in the server process,
+so this includes garbage not yet collected). Heap growth comes in steps, so each server is measured in
+${size.rounds} fresh process(es), alternating, and the means are compared.
+
+${table(
+  ['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'],
+  [
+    ...rows,
+    ['**mean RSS per idle connection**', `**${i.switchboard.perConnectionKb} KB**`, `**${i.baseline.perConnectionKb} KB**`, `**${i.ratio}×**`],
+  ],
+)}
+
+Each Switchboard client is a distinct user (so the per-user state — presence, its user channel — is counted too).
+`;
+}
+
+function compressionSection(results: BenchResults): string {
+  const c = results.compression;
+  if (!c) return '';
+  const off = c.variants.find((v) => v.env.WS_COMPRESSION === 'off')?.result;
+  const defaultThreshold = c.variants.find((v) => v.env.WS_COMPRESSION === 'on' && !v.env.WS_COMPRESSION_THRESHOLD)?.result;
+  const size = results.sizes.compression;
+  const findings: string[] = [];
+  if (off && defaultThreshold) {
+    const perConnectionKb = ((defaultThreshold.server.rssBeforeMb - off.server.rssBeforeMb) * 1024) / size.clients;
+    findings.push(
+      `With compression on, the server holds about ${Math.round(perConnectionKb)} KB more per connection before any ` +
+        'message is sent (RSS with the clients connected, on minus off): zlib state for each socket.',
+    );
+    if (off.wireBytesPerDelivery < 1024 && defaultThreshold.wireBytesPerDelivery < 0.8 * off.wireBytesPerDelivery) {
+      findings.push(
+        `A delivery of this bench takes about ${off.wireBytesPerDelivery} B uncompressed, below the default ` +
+          `\`WS_COMPRESSION_THRESHOLD\` of 1024 B, yet with the default threshold it arrives in ` +
+          `${defaultThreshold.wireBytesPerDelivery} B: the threshold is not applied and every message is deflated ` +
+          '(ws honours its threshold only when `server_no_context_takeover` is negotiated, and engine.io passes ' +
+          'no per-message `compress` flag).',
+      );
+    }
+  }
+  return `## 3. WebSocket compression (permessage-deflate)
+
+The fan-out above, shortened to ${size.seconds} s (${n(size.clients)} clients, ${size.senders} senders × ${size.rate} msg/s),
+against Switchboard with \`WS_COMPRESSION\` off and on (Node's socket.io-client offers the extension by default).
+Bytes per delivery are what the clients read from their sockets, divided by the deliveries.
+
+${table(
+  [
+    'WS_COMPRESSION',
+    'delivered msg/s',
+    'p50',
+    'p99',
+    'lost',
+    'bytes per delivery',
+    'server CPU time',
+    'server RSS, clients connected',
+    'server peak RSS',
+    'msg/s vs off',
+    'p99 vs off',
+  ],
+  c.variants.map(({ label, result: r }) => [
+    label,
+    n(r.deliveriesPerSecond),
+    ms(r.latencyMs.p50),
+    ms(r.latencyMs.p99),
+    n(r.lost),
+    n(r.wireBytesPerDelivery),
+    `${r.server.cpuSeconds} s`,
+    `${r.server.rssBeforeMb} MB`,
+    `${r.server.rssPeakMb} MB`,
+    off ? times(r.deliveriesPerSecond, off.deliveriesPerSecond) : '',
+    off ? times(r.latencyMs.p99, off.latencyMs.p99) : '',
+  ]),
+)}
+${findings.map((f) => `\n${f}\n`).join('')}`;
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const m = results.machine;
+  const goals = results.goals.map((g) => [g.name, g.target, g.value, g.met ? 'met' : '**missed**']);
+  return `# Benchmarks
+
+Generated by \`npm run bench\` on ${results.startedAt.slice(0, 10)} (${results.startedAt}, ${results.durationSeconds} s).
+Do not edit by hand: run the bench again. Raw numbers: \`bench/results/<timestamp>.json\` (not committed).
+
+**Machine:** ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB memory, Node ${m.node}, ${m.os}.
+
+## Goals
+
+${table(['goal', 'target', 'this run', ''], goals)}
+
+## How it is measured
+
+- Both servers run on this machine, each alone in its own child process (so its RSS and CPU time are its
+  own), started fresh for every measurement:
+  - **Switchboard**: \`node --conditions=source --import tsx packages/server/src/main.ts start\`, SQLite in a fresh
+    temporary \`DATA_DIR\`, \`RATE_LIMITS=off\`, \`LOG_LEVEL=warn\`, everything else at its default — so every
+    message is validated, authorized, stored durably and sequenced before it is acknowledged and broadcast.
+    The bench accounts are registered beforehand on a throwaway server (lowest scrypt cost) whose data
+    directory each measured server starts from a copy of.
+  - **Baseline**: \`bench/src/baseline-server.ts\`, a bare Socket.IO server under the same loader: clients join one
+    room; \`send\` is broadcast to the room as \`new\` and acknowledged. No auth, no validation, no storage.
+- Clients are real \`socket.io-client\` sockets (WebSocket transport only, one connection each, no reconnection)
+  spread over ${results.sizes.fanout.workers} load-generator processes on the same machine, talking to 127.0.0.1. Latency clocks
+  agree across those processes: send times are CLOCK_MONOTONIC.
+- The load generator shares the machine's cores with the server under test, for both servers alike; its
+  CPU time is reported so a saturated generator can be told from a slow server. With ${results.machine.cores} cores shared
+  by the server and the generator, tail latency (p99, max) moves by up to 2× from one run to the next (garbage
+  collection and scheduling in any of the processes): compare p50s, and repeat a run before trusting a p99 ratio.
+  Idle memory per connection moves by up to ±15 % between processes, hence several rounds.
+
+## How to reproduce
+
+\`\`\`sh
+npm ci
+npm run bench                          # everything at full size (about 2–3 minutes on 2 cores); rewrites this file
+npm run bench -- --quick               # small sizes, a smoke run of about half a minute
+npm run bench -- --scenario fanout     # one scenario: fanout, idle or compression (repeatable)
+\`\`\`
+
+Progress goes to stderr; the results go to stdout as one JSON document (\`npm run --silent bench > run.json\`
+keeps npm's banner out of it) and to \`bench/results/\`.
+
+${fanoutSection(results)}
+${idleSection(results)}
+${compressionSection(results)}`;
+}

@@ -1,0 +1,488 @@
+/**
+ * `client.chat`: typed requests for every `/chat` event (PROTOCOL §4.1), the outbox, and
+ * gap-free delivery.
+ *
+ * Delivery: every room the user is in is tracked by the Sequencer with the highest contiguous
+ * `seq` delivered. The starting point is the app's saved `syncState()` when given, else each
+ * room's `lastSeq` from `room:list` on the first connect (older messages are history, read with
+ * `history()`), and 0 for rooms that appear later (created, joined, invited, or found by
+ * `room:list` after a reconnect). After every (re)connect, on every gap, and on `resync()`, the
+ * client asks `sync` for everything after its cursors — and for edits since the previous answer's
+ * `serverTime`, delivered as `messageUpdated` — one sync at a time, paging while `hasMore`.
+ * Rooms that `sync` refuses (left, removed) stop being tracked.
+ */
+import {
+  ErrorCode,
+  Limits,
+  MessageSendInput,
+  type ChatClientToServer,
+  type Message,
+  type PresenceEvent,
+  type ReadEvent,
+  type Room,
+  type RoomBrowseInput,
+  type RoomCreateInput,
+  type RoomMember,
+  type RoomMemberEvent,
+  type RoomWithReadState,
+  type SyncInput,
+  type SyncRoomResult,
+  type TypingEvent,
+} from '@switchboard/protocol';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import type { Connection, Requester } from './connection.js';
+import { Emitter } from './emitter.js';
+import { SwitchboardError } from './errors.js';
+import { newClientMsgId } from './ids.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
+import { Sequencer } from './sequencer.js';
+
+/** Where delivery resumes: what `syncState()` returned in an earlier run of the app. */
+export interface SyncState {
+  /** Highest contiguous `seq` the app holds, per room. */
+  cursors: Record<string, number>;
+  /** `serverTime` of the last completed sync: edits since then are delivered as `messageUpdated`. */
+  updatedSince?: number;
+}
+
+export interface UnreadEvent {
+  roomId: string;
+  unread: number;
+  lastReadSeq: number;
+}
+
+export interface ChatEvents {
+  /** A new message: exactly once per message, in `seq` order within each room. */
+  message: (message: Message) => void;
+  /** An edit or deletion of a message delivered before. */
+  messageUpdated: (message: Message) => void;
+  typing: (event: TypingEvent) => void;
+  read: (event: ReadEvent) => void;
+  presence: (event: PresenceEvent) => void;
+  /** A room joined the client's list (created, joined, invited, DM opened, or found on connect). */
+  roomAdded: (room: RoomWithReadState) => void;
+  /** A room left the list (left here or elsewhere, or no longer readable). */
+  roomRemoved: (roomId: string) => void;
+  member: (event: RoomMemberEvent) => void;
+  /** The unread count or read mark of a room changed. */
+  unread: (event: UnreadEvent) => void;
+  /** An outbox entry changed; `entries` are all pending and failed entries, in send order. */
+  outbox: (entry: OutboxEntry, entries: readonly OutboxEntry[]) => void;
+  /** The client has caught up with the server (after each connect, gap or `resync()`). */
+  synced: () => void;
+}
+
+export interface SendOptions {
+  /** Reuse an id (e.g. an outbox entry persisted by the app before a restart); generated otherwise. */
+  clientMsgId?: string;
+  /** Files uploaded with `POST /api/files`. */
+  attachmentIds?: readonly string[];
+}
+
+export interface HistoryOptions {
+  beforeSeq?: number;
+  afterSeq?: number;
+  limit?: number;
+}
+
+export interface ChatOptions {
+  backoff: BackoffOptions;
+  resumeFrom: SyncState | undefined;
+  /** The signed-in user's id, once known (own messages do not count as unread). */
+  me: () => string | undefined;
+}
+
+/** Splits a cursor map into `sync`-sized requests; always at least one (it brings `serverTime`). */
+function chunks(cursors: Record<string, number>): Record<string, number>[] {
+  const ids = Object.keys(cursors);
+  const out: Record<string, number>[] = [];
+  for (let i = 0; i === 0 || i < ids.length; i += Limits.syncRoomsMax) {
+    out.push(Object.fromEntries(ids.slice(i, i + Limits.syncRoomsMax).map((id) => [id, cursors[id] ?? 0])));
+  }
+  return out;
+}
+
+export class ChatApi extends Emitter<ChatEvents> {
+  private readonly rooms = new Map<string, RoomWithReadState>();
+  private readonly sequencer: Sequencer;
+  private readonly queue: Outbox;
+  private readonly requests: Requester<ChatClientToServer>;
+  /** Live events that arrived before the first `room:list` said where each room starts. */
+  private held: { updated: boolean; message: Message }[] | undefined = [];
+  private needRoomList = true;
+  private updatedSince: number | undefined;
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private syncFailures = 0;
+  private syncTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly options: ChatOptions,
+  ) {
+    super();
+    this.requests = conn.chatRequests;
+    this.updatedSince = options.resumeFrom?.updatedSince;
+    this.sequencer = new Sequencer({
+      deliver: (message) => this.deliver(message),
+      update: (message) => this.emit('messageUpdated', message),
+      gap: () => this.catchUpInBackground(),
+    });
+    this.queue = new Outbox(
+      {
+        send: async (entry) => {
+          const payload = {
+            roomId: entry.roomId,
+            clientMsgId: entry.clientMsgId,
+            text: entry.text,
+            ...(entry.attachmentIds ? { attachmentIds: [...entry.attachmentIds] } : {}),
+          };
+          return (await this.requests.send('message:send', payload)).message;
+        },
+        connected: () => conn.chat.connected,
+        changed: (entry, entries) => this.emit('outbox', entry, entries),
+      },
+      options.backoff,
+    );
+
+    const socket = conn.chat;
+    socket.on('connect', () => {
+      this.queue.pump();
+      this.needRoomList = true;
+      this.catchUpInBackground();
+    });
+    socket.on('message:new', (message) => {
+      if (this.held) this.held.push({ updated: false, message });
+      else this.acceptLive(message);
+    });
+    socket.on('message:updated', (message) => {
+      if (this.held) this.held.push({ updated: true, message });
+      else this.sequencer.update(message);
+    });
+    socket.on('typing', (event) => this.emit('typing', event));
+    socket.on('presence', (event) => this.emit('presence', event));
+    socket.on('read', (event) => {
+      this.applyRead(event);
+      this.emit('read', event);
+    });
+    socket.on('room:added', (room) => this.addRoom(room));
+    socket.on('room:member', (event) => {
+      if (event.userId === options.me()) {
+        if (event.action === 'left') this.removeRoom(event.roomId);
+        else if (!this.rooms.has(event.roomId)) {
+          // Joined from another device: `room:list` brings the room itself.
+          this.needRoomList = true;
+          this.catchUpInBackground();
+        }
+      }
+      this.emit('member', event);
+    });
+  }
+
+  // ------------------------------------------------------------------ state for UIs
+
+  /** The rooms the client knows, with read state and unread counts kept current. */
+  get roomList(): RoomWithReadState[] {
+    return [...this.rooms.values()].map((r) => ({ ...r }));
+  }
+
+  room(roomId: string): RoomWithReadState | undefined {
+    const room = this.rooms.get(roomId);
+    return room && { ...room };
+  }
+
+  /** Pending and failed messages, in send order. */
+  get outbox(): OutboxEntry[] {
+    return this.queue.list();
+  }
+
+  /** What to pass as `resumeFrom` to continue delivery in a later run without gaps or repeats. */
+  syncState(): SyncState {
+    const cursors = this.sequencer.cursors();
+    return this.updatedSince === undefined ? { cursors } : { cursors, updatedSince: this.updatedSince };
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /**
+   * Queues a message and resolves to the stored Message once the server has it. Retried with the
+   * same `clientMsgId` until acknowledged; rejects (and the entry turns `failed`) on a refusal
+   * that retrying cannot fix. Invalid input rejects at once, without an outbox entry.
+   */
+  send(roomId: string, text: string, options: SendOptions = {}): Promise<Message> {
+    const input = {
+      roomId,
+      clientMsgId: options.clientMsgId ?? newClientMsgId(),
+      text,
+      ...(options.attachmentIds ? { attachmentIds: [...options.attachmentIds] } : {}),
+    };
+    const checked = MessageSendInput.safeParse(input);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+      return Promise.reject(new SwitchboardError(ErrorCode.INVALID_ARGUMENT, `${where}${issue?.message ?? 'invalid message'}`));
+    }
+    return this.queue.add(input);
+  }
+
+  /** Sends a failed outbox entry again (same `clientMsgId`). */
+  retry(clientMsgId: string): Promise<Message> {
+    return this.queue.retry(clientMsgId);
+  }
+
+  /** Removes a failed outbox entry; false when there is no such failed entry. */
+  discard(clientMsgId: string): boolean {
+    return this.queue.discard(clientMsgId);
+  }
+
+  async edit(messageId: string, text: string): Promise<Message> {
+    return (await this.requests.send('message:edit', { messageId, text })).message;
+  }
+
+  async delete(messageId: string): Promise<void> {
+    await this.requests.send('message:delete', { messageId });
+  }
+
+  /** A page of a room's messages, ascending (`message:history`); does not affect delivery. */
+  async history(roomId: string, options: HistoryOptions = {}): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const { messages, hasMore } = await this.requests.send('message:history', { roomId, ...options });
+    return { messages, hasMore };
+  }
+
+  /** The raw `sync` request; the client's own delivery does not use this answer (see `resync()`). */
+  async sync(input: SyncInput): Promise<{ serverTime: number; rooms: SyncRoomResult[] }> {
+    const { serverTime, rooms } = await this.requests.send('sync', input);
+    return { serverTime, rooms };
+  }
+
+  /** Catches up now (as after a reconnect); resolves once everything missing was delivered. */
+  resync(): Promise<void> {
+    return this.catchUp();
+  }
+
+  async setTyping(roomId: string, typing: boolean): Promise<void> {
+    await this.requests.send('typing', { roomId, typing });
+  }
+
+  /** Moves the read mark of a room forward to `seq`. */
+  async markRead(roomId: string, seq: number): Promise<void> {
+    await this.requests.send('read', { roomId, seq });
+    const me = this.options.me();
+    if (me !== undefined) this.applyRead({ roomId, userId: me, seq });
+  }
+
+  // ------------------------------------------------------------------ rooms
+
+  async createRoom(input: RoomCreateInput): Promise<Room> {
+    const { room } = await this.requests.send('room:create', input);
+    this.addRoom(room);
+    return room;
+  }
+
+  /** The user's rooms from the server (`room:list`); the client's room list follows it. */
+  async listRooms(): Promise<RoomWithReadState[]> {
+    const { rooms } = await this.requests.send('room:list', {});
+    this.reconcile(rooms);
+    return rooms;
+  }
+
+  async browseRooms(input: RoomBrowseInput = {}): Promise<Room[]> {
+    return (await this.requests.send('room:browse', input)).rooms;
+  }
+
+  async joinRoom(roomId: string): Promise<Room> {
+    const { room } = await this.requests.send('room:join', { roomId });
+    this.addRoom(room);
+    return room;
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.requests.send('room:leave', { roomId });
+    this.removeRoom(roomId);
+  }
+
+  async invite(roomId: string, userId: string): Promise<void> {
+    await this.requests.send('room:invite', { roomId, userId });
+  }
+
+  async members(roomId: string): Promise<RoomMember[]> {
+    return (await this.requests.send('room:members', { roomId })).members;
+  }
+
+  async openDm(userId: string): Promise<Room> {
+    const { room } = await this.requests.send('dm:open', { userId });
+    this.addRoom(room);
+    return room;
+  }
+
+  /** Stops retrying; pending sends reject with `error`. */
+  close(error: SwitchboardError): void {
+    clearTimeout(this.syncTimer);
+    this.queue.close(error);
+  }
+
+  // ------------------------------------------------------------------ delivery
+
+  private deliver(message: Message): void {
+    const room = this.rooms.get(message.roomId);
+    // Messages up to the `lastSeq` of `room:list` are already in its `unread`.
+    if (room && message.seq > room.lastSeq) {
+      room.lastSeq = message.seq;
+      if (message.senderId === this.options.me()) {
+        // Sending moves one's own read mark to the message (the server does the same).
+        this.setReadState(room, 0, Math.max(room.lastReadSeq, message.seq));
+      } else if (message.seq > room.lastReadSeq) {
+        this.setReadState(room, room.unread + 1, room.lastReadSeq);
+      }
+    }
+    this.emit('message', message);
+  }
+
+  private acceptLive(message: Message): void {
+    if (!this.sequencer.has(message.roomId)) {
+      // A late event of a room just left: ignore. A room not known yet (joined elsewhere, added
+      // during a reconnect): deliver it from the start, and learn the room from `room:list`.
+      if (this.sequencer.wasLeft(message.roomId)) return;
+      this.sequencer.track(message.roomId, 0);
+      this.needRoomList = true;
+    }
+    this.sequencer.accept(message);
+  }
+
+  private applyRead(event: ReadEvent): void {
+    if (event.userId !== this.options.me()) return;
+    const room = this.rooms.get(event.roomId);
+    if (!room || event.seq <= room.lastReadSeq) return;
+    // Exact when reading up to the latest message; otherwise an estimate until the next `room:list`.
+    const unread = event.seq >= room.lastSeq ? 0 : Math.max(0, room.unread - (event.seq - room.lastReadSeq));
+    this.setReadState(room, unread, event.seq);
+  }
+
+  private setReadState(room: RoomWithReadState, unread: number, lastReadSeq: number): void {
+    if (room.unread === unread && room.lastReadSeq === lastReadSeq) return;
+    room.unread = unread;
+    room.lastReadSeq = lastReadSeq;
+    this.emit('unread', { roomId: room.id, unread, lastReadSeq });
+  }
+
+  /** A room the user now belongs to: known from here on, its messages delivered from the start. */
+  private addRoom(room: Room): void {
+    const known = this.rooms.get(room.id);
+    if (known) {
+      Object.assign(known, room, { lastSeq: Math.max(known.lastSeq, room.lastSeq) });
+    } else {
+      // Nothing read yet in a room one has just entered.
+      const state: RoomWithReadState = { ...room, lastReadSeq: 0, unread: room.lastSeq };
+      this.rooms.set(room.id, state);
+      this.emit('roomAdded', { ...state });
+    }
+    this.sequencer.track(room.id, 0);
+    if ((this.sequencer.cursor(room.id) ?? 0) < room.lastSeq) this.catchUpInBackground();
+  }
+
+  private removeRoom(roomId: string): void {
+    const known = this.rooms.delete(roomId);
+    const tracked = this.sequencer.has(roomId);
+    this.sequencer.untrack(roomId);
+    if (known || tracked) this.emit('roomRemoved', roomId);
+  }
+
+  /** Takes in a `room:list` answer: new rooms are added; known ones get the server's read state. */
+  private reconcile(rooms: RoomWithReadState[]): void {
+    const first = this.held !== undefined;
+    const resume = this.options.resumeFrom?.cursors;
+    for (const room of rooms) {
+      const known = this.rooms.get(room.id);
+      if (!this.sequencer.has(room.id)) {
+        this.sequencer.track(room.id, first ? (resume ? (resume[room.id] ?? 0) : room.lastSeq) : 0);
+      }
+      if (known) {
+        // An answer older than what live events already told (it raced them) must not undo it.
+        const fresh = room.lastSeq >= known.lastSeq && room.lastReadSeq >= known.lastReadSeq;
+        Object.assign(known, room, {
+          lastSeq: Math.max(known.lastSeq, room.lastSeq),
+          unread: known.unread,
+          lastReadSeq: known.lastReadSeq,
+        });
+        if (fresh) this.setReadState(known, room.unread, room.lastReadSeq);
+      } else {
+        this.rooms.set(room.id, { ...room });
+        this.emit('roomAdded', { ...room });
+      }
+    }
+    if (first) {
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const { updated, message } of held) {
+        if (updated) this.sequencer.update(message);
+        else this.acceptLive(message);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ sync
+
+  private catchUpInBackground(): void {
+    this.catchUp().catch(() => {
+      // Offline: the next connect catches up. Online (a timeout, a refusal): try again later.
+      if (!this.conn.chat.connected || this.conn.isClosed) return;
+      clearTimeout(this.syncTimer);
+      this.syncTimer = setTimeout(() => this.catchUpInBackground(), backoffDelay(this.syncFailures++, this.options.backoff));
+    });
+  }
+
+  /** One catch-up at a time; asking while one runs makes it go round once more. */
+  private catchUp(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          await this.syncOnce();
+        } while (this.syncAgain);
+      } finally {
+        this.syncing = undefined;
+      }
+      this.syncFailures = 0;
+      this.emit('synced');
+    })();
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (this.needRoomList) {
+      const { rooms } = await this.requests.send('room:list', {});
+      this.needRoomList = false;
+      this.reconcile(rooms);
+    }
+    const since = this.updatedSince;
+    let serverTime: number | undefined;
+    let cursors = this.sequencer.cursors();
+    for (let round = 0; round === 0 || Object.keys(cursors).length > 0; round++) {
+      // Later pages only need edits made after the first page was answered.
+      const updatedSince = round === 0 ? since : serverTime;
+      const more: Record<string, number> = {};
+      for (const rooms of chunks(cursors)) {
+        const answer = await this.requests.send('sync', updatedSince === undefined ? { rooms } : { rooms, updatedSince });
+        if (round === 0) serverTime = Math.min(serverTime ?? Infinity, answer.serverTime);
+        for (const result of answer.rooms) {
+          if ('error' in result) {
+            this.removeRoom(result.roomId);
+            continue;
+          }
+          const before = this.sequencer.cursor(result.roomId);
+          for (const message of result.messages) this.sequencer.accept(message);
+          // Without a previous answer there is no baseline: what the app holds is current.
+          if (updatedSince !== undefined) for (const message of result.updated) this.sequencer.update(message);
+          const after = this.sequencer.cursor(result.roomId);
+          if (result.hasMore && after !== undefined && after !== before) more[result.roomId] = after;
+        }
+      }
+      cursors = more;
+    }
+    this.updatedSince = serverTime;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * `createClient()`: the Switchboard SDK's entry point. One client is one signed-in user on one
+ * server: a single connection for every namespace (see connection.ts), tokens kept fresh (see
+ * tokens.ts), `client.chat` and `client.notifications`, and a connection `state` for UIs.
+ */
+import { ErrorCode, type Session, type User } from '@switchboard/protocol';
+import { ChatApi, type SyncState } from './chat.js';
+import { Connection, type ConnectionState } from './connection.js';
+import { Emitter } from './emitter.js';
+import { SwitchboardError } from './errors.js';
+import { NotificationsApi } from './notifications.js';
+import { TokenSource, type Credentials } from './tokens.js';
+
+/** Every option's default. */
+export const ClientDefaults = {
+  /** Socket.IO path on the server. */
+  path: '/socket.io/',
+  /** Tried in this order: WebSocket first, long-polling when a WebSocket cannot be opened. */
+  transports: ['websocket', 'polling'] as ('websocket' | 'polling')[],
+  /** First reconnection delay, ms; doubles with each failed attempt. */
+  reconnectionDelay: 1000,
+  /** Largest reconnection delay, ms. */
+  reconnectionDelayMax: 5000,
+  /** 0..1: each delay varies by up to this fraction either way, so clients do not return in lockstep. */
+  randomizationFactor: 0.5,
+  /** How long a request waits for its acknowledgement, ms; an unanswered `message:send` is retried. */
+  requestTimeout: 10_000,
+};
+
+export type ClientOptions = Credentials & {
+  /** The server's base URL, e.g. `https://chat.example.com`. */
+  url: string;
+  path?: string;
+  transports?: ('websocket' | 'polling')[];
+  reconnectionDelay?: number;
+  reconnectionDelayMax?: number;
+  randomizationFactor?: number;
+  requestTimeout?: number;
+  /** Continue delivery where an earlier run stopped (`client.chat.syncState()`); default: from now. */
+  resumeFrom?: SyncState;
+};
+
+export interface ClientEvents {
+  state: (state: ConnectionState) => void;
+  /** A new Session after a login or refresh: store it if sessions are persisted (its refresh token replaced the old one). */
+  session: (session: Session) => void;
+  /** The client stopped for good (the login ended and cannot be renewed); `state` is `disconnected`. */
+  error: (error: SwitchboardError) => void;
+}
+
+const closedError = () => new SwitchboardError(ErrorCode.UNAVAILABLE, 'client closed', { local: true });
+
+export class SwitchboardClient extends Emitter<ClientEvents> {
+  readonly chat: ChatApi;
+  readonly notifications: NotificationsApi;
+  private readonly tokens: TokenSource;
+  private readonly conn: Connection;
+  private synced = false;
+  private failure: SwitchboardError | undefined;
+
+  constructor(options: ClientOptions) {
+    super();
+    const backoff = {
+      min: options.reconnectionDelay ?? ClientDefaults.reconnectionDelay,
+      max: options.reconnectionDelayMax ?? ClientDefaults.reconnectionDelayMax,
+      jitter: options.randomizationFactor ?? ClientDefaults.randomizationFactor,
+    };
+    this.tokens = new TokenSource(options.url, options, backoff);
+    this.conn = new Connection(this.tokens, {
+      url: options.url,
+      path: options.path ?? ClientDefaults.path,
+      transports: [...(options.transports ?? ClientDefaults.transports)],
+      backoff,
+      requestTimeout: options.requestTimeout ?? ClientDefaults.requestTimeout,
+    });
+    this.chat = new ChatApi(this.conn, { backoff, resumeFrom: options.resumeFrom, me: () => this.tokens.user?.id });
+    this.notifications = new NotificationsApi(this.conn);
+
+    this.tokens.on('session', (session) => this.emit('session', session));
+    this.conn.on('state', (state) => this.emit('state', state));
+    this.conn.on('fatal', (err) => {
+      this.failure = err;
+      this.chat.close(err);
+      this.emit('error', err);
+    });
+    this.conn.chat.on('disconnect', () => {
+      this.synced = false;
+    });
+    this.chat.on('synced', () => {
+      this.synced = this.conn.chat.connected;
+    });
+    this.conn.start();
+  }
+
+  /** `connecting` → `connected` ⇄ `reconnecting`, and `disconnected` at the end. */
+  get state(): ConnectionState {
+    return this.conn.state;
+  }
+
+  /** The signed-in user, once known. */
+  get user(): User | undefined {
+    return this.tokens.user;
+  }
+
+  /** The current Session (undefined when tokens come from `getToken`). */
+  get session(): Session | undefined {
+    return this.tokens.currentSession;
+  }
+
+  /** Resolves when connected and caught up; rejects when the client closes or its login ends first. */
+  ready(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.conn.isClosed) return Promise.reject(closedError());
+    if (this.synced && this.state === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.failure || this.conn.isClosed) {
+          stop();
+          reject(this.failure ?? closedError());
+        } else if (this.synced && this.state === 'connected') {
+          stop();
+          resolve();
+        }
+      };
+      const offs = [this.chat.on('synced', check), this.on('state', check), this.on('error', check)];
+      const stop = () => offs.forEach((off) => off());
+    });
+  }
+
+  /** Disconnects for good; pending sends reject. The login stays valid (see `logout()`). */
+  close(): void {
+    this.conn.close();
+    this.chat.close(closedError());
+  }
+
+  /** Closes the client and ends its login on the server (`POST /api/auth/logout`). */
+  async logout(): Promise<void> {
+    this.close();
+    await this.tokens.logout();
+  }
+}
+
+/** Creates a client and starts connecting; `await client.ready()` to wait for the first connect. */
+export function createClient(options: ClientOptions): SwitchboardClient {
+  return new SwitchboardClient(options);
+}

@@ -1,0 +1,34 @@
+/**
+ * @switchboard/client — the Switchboard SDK for browsers and Node.js: one connection for every
+ * namespace, tokens kept fresh, an outbox that never loses or doubles a message, and delivery of
+ * every message exactly once and in order across reconnects.
+ */
+export { createClient, ClientDefaults, SwitchboardClient, type ClientEvents, type ClientOptions } from './client.js';
+export { login, register } from './http.js';
+export { SwitchboardError } from './errors.js';
+export type { ConnectionState } from './connection.js';
+export type { Credentials } from './tokens.js';
+export type {
+  ChatApi,
+  ChatEvents,
+  HistoryOptions,
+  SendOptions,
+  SyncState,
+  UnreadEvent,
+} from './chat.js';
+export type { OutboxEntry, OutboxStatus } from './outbox.js';
+export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
+export { ErrorCode } from '@switchboard/protocol';
+export type {
+  Message,
+  Notification,
+  PresenceEvent,
+  ReadEvent,
+  Room,
+  RoomMember,
+  RoomMemberEvent,
+  RoomWithReadState,
+  Session,
+  TypingEvent,
+  User,
+} from '@switchboard/protocol';

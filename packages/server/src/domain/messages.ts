@@ -1,0 +1,184 @@
+/**
+ * Messages (PROTOCOL §4.1): send (idempotent per sender and client id, seq gap-free per room),
+ * edit, delete, history pages and `sync`. Every change is durably stored before it is
+ * published on the bus, so no acknowledgement or broadcast ever runs ahead of the database.
+ */
+import {
+  Limits,
+  type Attachment,
+  type Message,
+  type MessageHistoryInput,
+  type MessageSendInput,
+  type SyncInput,
+  type SyncRoomResult,
+} from '@switchboard/protocol';
+import type { EventBus } from './bus.js';
+import { conflict, forbidden, notFound } from './errors.js';
+import { newId } from './ids.js';
+import { toRoom, type RoomService } from './rooms.js';
+import type { MessageRepository, MessageView } from '../store/messages.js';
+
+/** `@username` mentions; usernames are 3–32 of `[A-Za-z0-9_.-]` (PROTOCOL §3). */
+const MENTION = /(?<![A-Za-z0-9_.-])@([A-Za-z0-9_.-]{3,32})/g;
+
+/** Usernames a text mentions. A trailing `.` or `-` may be punctuation ("thanks @ann."), so both readings count. */
+export function mentionedUsernames(text: string): string[] {
+  const names = new Set<string>();
+  for (const [, name] of text.matchAll(MENTION)) {
+    if (!name) continue;
+    names.add(name.toLowerCase());
+    const trimmed = name.replace(/[.-]+$/, '');
+    if (trimmed.length >= 3) names.add(trimmed.toLowerCase());
+  }
+  return [...names];
+}
+
+function toMessage(row: MessageView): Message {
+  return {
+    id: row.id,
+    roomId: row.room_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    senderName: row.sender_name,
+    text: row.text,
+    attachments: JSON.parse(row.attachments) as Attachment[],
+    clientMsgId: row.client_msg_id,
+    createdAt: row.created_at,
+    editedAt: row.edited_at,
+    deleted: row.deleted === 1,
+  };
+}
+
+/** Who is acting, as the transport knows it. */
+export interface Actor {
+  userId: string;
+  role: 'admin' | 'user';
+}
+
+type SendInput = Omit<MessageSendInput, 'attachmentIds'> & { attachmentIds?: string[] | undefined };
+type HistoryInput = Omit<MessageHistoryInput, 'limit'> & { limit?: number | undefined };
+
+export class MessageService {
+  private readonly roomQueues = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly rooms: RoomService,
+    private readonly bus: EventBus,
+  ) {}
+
+  async send(senderId: string, input: SendInput): Promise<Message> {
+    const { room } = await this.rooms.requireMember(senderId, input.roomId);
+    if ((input.attachmentIds?.length ?? 0) > 0) {
+      // File uploads (POST /api/files) do not exist yet, so no attachment id can name a file.
+      throw notFound('attachment');
+    }
+    const mentioned = await this.rooms.membersNamed(input.roomId, mentionedUsernames(input.text));
+    return this.inRoomOrder(input.roomId, async () => {
+      const result = await this.messages.append({
+        id: newId(),
+        roomId: input.roomId,
+        senderId,
+        text: input.text,
+        clientMsgId: input.clientMsgId,
+        now: Date.now(),
+      });
+      if (!result) throw notFound('room');
+      const message = toMessage(result.message);
+      // A retry returns the stored message and announces nothing: it was announced the first time.
+      if (result.created) {
+        this.bus.publish('message.created', {
+          message,
+          // As the recipients see it: a DM is named after the sender.
+          room: toRoom({ ...room, last_seq: Math.max(room.last_seq, message.seq) }, room.kind === 'dm' ? message.senderName : room.name),
+          mentionedUserIds: mentioned.filter((id) => id !== senderId),
+        });
+      }
+      return message;
+    });
+  }
+
+  /**
+   * Runs one room's appends on this node one at a time, publishing each before the next starts,
+   * so `message:new` leaves this node in seq order. Without it, commit acknowledgements racing
+   * back over different pool connections reorder the emits, and every receiver sees a gap and
+   * syncs for nothing. The database serialises a room's appends on its row lock anyway.
+   */
+  private inRoomOrder<T>(roomId: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.roomQueues.get(roomId) ?? Promise.resolve()).then(work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.roomQueues.set(roomId, tail);
+    void tail.then(() => {
+      if (this.roomQueues.get(roomId) === tail) this.roomQueues.delete(roomId);
+    });
+    return run;
+  }
+
+  /** A message the user may see: NOT_FOUND when unknown, FORBIDDEN when not a member of its room. */
+  private async readable(userId: string, messageId: string): Promise<MessageView> {
+    const row = await this.messages.byId(messageId);
+    if (!row) throw notFound('message');
+    await this.rooms.requireMember(userId, row.room_id);
+    return row;
+  }
+
+  async edit(userId: string, messageId: string, text: string): Promise<Message> {
+    const row = await this.readable(userId, messageId);
+    if (row.sender_id !== userId) throw forbidden('only the sender can edit a message');
+    if (row.deleted === 1) throw conflict('a deleted message cannot be edited');
+    const edited = await this.messages.edit(messageId, text, Date.now());
+    // Deleted between the check and the write.
+    if (!edited) throw conflict('a deleted message cannot be edited');
+    const message = toMessage(edited);
+    this.bus.publish('message.updated', { message });
+    return message;
+  }
+
+  /** Idempotent: deleting a deleted message succeeds and changes nothing. */
+  async delete(actor: Actor, messageId: string): Promise<void> {
+    const row = await this.readable(actor.userId, messageId);
+    if (row.sender_id !== actor.userId && actor.role !== 'admin') {
+      throw forbidden('only the sender or an admin can delete a message');
+    }
+    const deleted = await this.messages.delete(messageId, Date.now());
+    if (deleted) this.bus.publish('message.updated', { message: toMessage(deleted) });
+  }
+
+  async history(userId: string, input: HistoryInput): Promise<{ messages: Message[]; hasMore: boolean }> {
+    await this.rooms.requireMember(userId, input.roomId);
+    const page = await this.messages.page(input.roomId, input, input.limit ?? Limits.pageDefault);
+    return { messages: page.messages.map(toMessage), hasMore: page.hasMore };
+  }
+
+  /**
+   * Everything after each room's `lastSeq` (up to `Limits.syncPageMax` per room), plus what was
+   * edited or deleted at or below it since `updatedSince`. `serverTime` is read before any query,
+   * so a change racing this sync is reported again by the next one rather than lost between them.
+   */
+  async sync(userId: string, input: SyncInput): Promise<{ serverTime: number; rooms: SyncRoomResult[] }> {
+    const serverTime = Date.now();
+    const roomIds = Object.keys(input.rooms);
+    const { rooms, member } = await this.rooms.readable(userId, roomIds);
+    const results = await Promise.all(
+      roomIds.map(async (roomId): Promise<SyncRoomResult> => {
+        const room = rooms.get(roomId);
+        if (!room) return { roomId, error: { code: 'NOT_FOUND' } };
+        if (!member.has(roomId)) return { roomId, error: { code: 'FORBIDDEN' } };
+        const lastSeq = input.rooms[roomId] ?? 0;
+        const [page, updated] = await Promise.all([
+          lastSeq < room.last_seq
+            ? this.messages.page(roomId, { afterSeq: lastSeq }, Limits.syncPageMax)
+            : { messages: [], hasMore: false },
+          input.updatedSince === undefined || lastSeq === 0
+            ? []
+            : this.messages.changedSince(roomId, lastSeq, input.updatedSince),
+        ]);
+        return { roomId, messages: page.messages.map(toMessage), updated: updated.map(toMessage), hasMore: page.hasMore };
+      }),
+    );
+    return { serverTime, rooms: results };
+  }
+}

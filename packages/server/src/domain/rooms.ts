@@ -1,0 +1,228 @@
+/**
+ * Rooms, DMs, memberships and read marks (PROTOCOL §4.1). Membership is persistent; every
+ * change is published on the bus (`room.members.added`, `room.member.left`, `read.moved`) for
+ * the transports to turn into subscriptions and emits.
+ *
+ * A DM has no name of its own: each side sees it named after the other user.
+ */
+import type { Room, RoomCreateInput, RoomMember, RoomWithReadState } from '@switchboard/protocol';
+import type { EventBus } from './bus.js';
+import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { newId } from './ids.js';
+import type { PresenceService } from './presence.js';
+import { isUniqueViolation } from '../store/errors.js';
+import type { RoomRepository } from '../store/rooms.js';
+import type { RoomRow } from '../store/schema.js';
+import type { UserRepository } from '../store/users.js';
+
+const DM_KEY_SEPARATOR = ':';
+
+/** The one DM key of a pair, whatever the order. */
+const dmKey = (a: string, b: string) => [a, b].sort().join(DM_KEY_SEPARATOR);
+
+/** The other side of a DM, from its key. */
+function dmPeer(row: RoomRow, viewerId: string): string | undefined {
+  const ids = row.dm_key?.split(DM_KEY_SEPARATOR) ?? [];
+  return ids.find((id) => id !== viewerId) ?? ids[0];
+}
+
+export function toRoom(row: RoomRow, name = row.name): Room {
+  return {
+    id: row.id,
+    name,
+    kind: row.kind,
+    topic: row.topic,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    lastSeq: row.last_seq,
+    memberCount: row.member_count,
+  };
+}
+
+export class RoomService {
+  constructor(
+    private readonly rooms: RoomRepository,
+    private readonly users: UserRepository,
+    private readonly presence: PresenceService,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** Rooms as `viewerId` sees them: DMs are named after the other user. */
+  async present(rows: readonly RoomRow[], viewerId: string): Promise<Room[]> {
+    const peers = rows.filter((r) => r.kind === 'dm').map((r) => dmPeer(r, viewerId) ?? '');
+    const names = new Map((await this.users.byIds([...new Set(peers)])).map((u) => [u.id, u.display_name]));
+    return rows.map((row) => toRoom(row, row.kind === 'dm' ? (names.get(dmPeer(row, viewerId) ?? '') ?? row.name) : row.name));
+  }
+
+  async presentOne(row: RoomRow, viewerId: string): Promise<Room> {
+    const [room] = await this.present([row], viewerId);
+    return room ?? toRoom(row);
+  }
+
+  /** The room, if `userId` is a member: NOT_FOUND for an unknown room, FORBIDDEN otherwise. */
+  async requireMember(userId: string, roomId: string): Promise<{ room: RoomRow; lastReadSeq: number }> {
+    const room = await this.rooms.byId(roomId);
+    if (!room) throw notFound('room');
+    const lastReadSeq = await this.rooms.readMark(roomId, userId);
+    if (lastReadSeq === undefined) throw forbidden('you are not a member of this room');
+    return { room, lastReadSeq };
+  }
+
+  async create(userId: string, input: RoomCreateInput): Promise<Room> {
+    const memberIds = [...new Set([userId, ...(input.memberIds ?? [])])];
+    const found = await this.users.byIds(memberIds);
+    if (found.length !== memberIds.length) throw notFound('user');
+    const name = input.name.trim();
+    const now = Date.now();
+    let row: RoomRow;
+    try {
+      row = await this.rooms.create(
+        {
+          id: newId(),
+          name,
+          name_lower: name.toLowerCase(),
+          kind: input.kind,
+          topic: input.topic?.trim() ?? '',
+          created_by: userId,
+          created_at: now,
+          dm_key: null,
+        },
+        memberIds,
+        now,
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('a public room with this name exists');
+      throw err;
+    }
+    const room = toRoom(row);
+    this.bus.publish('room.members.added', { room, userIds: memberIds, by: userId, reason: 'create' });
+    return room;
+  }
+
+  /** The user's rooms, DMs included, with read marks and unread counts. */
+  async list(userId: string): Promise<RoomWithReadState[]> {
+    const rows = await this.rooms.listForUser(userId);
+    const rooms = await this.present(rows, userId);
+    return rooms.map((room, i) => {
+      const lastReadSeq = rows[i]?.last_read_seq ?? 0;
+      return { ...room, lastReadSeq, unread: Math.max(0, room.lastSeq - lastReadSeq) };
+    });
+  }
+
+  async browse(query: string | undefined, limit: number): Promise<Room[]> {
+    return (await this.rooms.browse(query?.trim() ?? '', limit)).map((row) => toRoom(row));
+  }
+
+  async join(userId: string, roomId: string): Promise<Room> {
+    const existing = await this.rooms.byId(roomId);
+    if (!existing) throw notFound('room');
+    if (existing.kind !== 'public') {
+      if ((await this.rooms.readMark(roomId, userId)) === undefined) throw forbidden('this room is not public');
+      return this.presentOne(existing, userId);
+    }
+    const result = await this.rooms.addMembers(roomId, [userId], Date.now());
+    if (!result) throw notFound('room');
+    const room = toRoom(result.room);
+    if (result.added.length > 0) {
+      this.bus.publish('room.members.added', { room, userIds: result.added, by: userId, reason: 'join' });
+    }
+    return room;
+  }
+
+  async leave(userId: string, roomId: string): Promise<void> {
+    const existing = await this.rooms.byId(roomId);
+    if (!existing) throw notFound('room');
+    if (existing.kind === 'dm') throw forbidden('a direct conversation cannot be left');
+    const result = await this.rooms.removeMember(roomId, userId);
+    if (result?.removed) this.bus.publish('room.member.left', { room: toRoom(result.room), userId });
+  }
+
+  async invite(userId: string, roomId: string, inviteeId: string): Promise<void> {
+    const { room: existing } = await this.requireMember(userId, roomId);
+    if (existing.kind === 'dm') throw forbidden('nobody can be added to a direct conversation');
+    if (!(await this.users.byId(inviteeId))) throw notFound('user');
+    const result = await this.rooms.addMembers(roomId, [inviteeId], Date.now());
+    if (result && result.added.length > 0) {
+      this.bus.publish('room.members.added', { room: toRoom(result.room), userIds: result.added, by: userId, reason: 'invite' });
+    }
+  }
+
+  async members(userId: string, roomId: string): Promise<RoomMember[]> {
+    await this.requireMember(userId, roomId);
+    const rows = await this.rooms.members(roomId);
+    const online = await this.presence.online(rows.map((r) => r.id));
+    return rows.map((r) => ({
+      id: r.id,
+      username: r.username,
+      displayName: r.display_name,
+      online: online.has(r.id),
+      lastReadSeq: r.last_read_seq,
+    }));
+  }
+
+  /** The one DM room of the pair, created on first use. */
+  async openDm(userId: string, otherId: string): Promise<Room> {
+    if (otherId === userId) throw invalid('userId: a direct conversation needs another user');
+    const key = dmKey(userId, otherId);
+    const existing = await this.rooms.byDmKey(key);
+    if (existing) return this.presentOne(existing, userId);
+    const [me, other] = await Promise.all([this.users.byId(userId), this.users.byId(otherId)]);
+    if (!other) throw notFound('user');
+    if (!me) throw notFound('user');
+    const now = Date.now();
+    let row: RoomRow;
+    try {
+      row = await this.rooms.create(
+        {
+          id: newId(),
+          // Stored for people reading the database; clients always see the other user's name.
+          name: `${me.username}, ${other.username}`,
+          name_lower: `${me.username}, ${other.username}`.toLowerCase(),
+          kind: 'dm',
+          topic: '',
+          created_by: userId,
+          created_at: now,
+          dm_key: key,
+        },
+        [userId, otherId],
+        now,
+      );
+    } catch (err) {
+      // Both users opened it at once: the other request created it.
+      if (!isUniqueViolation(err)) throw err;
+      const raced = await this.rooms.byDmKey(key);
+      if (!raced) throw err;
+      return this.presentOne(raced, userId);
+    }
+    // `room:added` goes to the other user, who sees the DM named after the opener.
+    this.bus.publish('room.members.added', {
+      room: toRoom(row, me.display_name),
+      userIds: [userId, otherId],
+      by: userId,
+      reason: 'dm',
+    });
+    return toRoom(row, other.display_name);
+  }
+
+  /** Moves the read mark forward (clamped to the room's last seq); publishes only when it moved. */
+  async markRead(userId: string, roomId: string, seq: number): Promise<void> {
+    await this.requireMember(userId, roomId);
+    const moved = await this.rooms.moveReadMark(roomId, userId, seq);
+    if (moved !== undefined) this.bus.publish('read.moved', { roomId, userId, seq: moved });
+  }
+
+  roomIdsOf(userId: string): Promise<string[]> {
+    return this.rooms.roomIdsOf(userId);
+  }
+
+  /** Members of the room among the given usernames. */
+  membersNamed(roomId: string, usernames: readonly string[]): Promise<string[]> {
+    return this.rooms.membersNamed(roomId, usernames);
+  }
+
+  /** Of `roomIds`, the rooms that exist, and which of them the user is a member of. */
+  async readable(userId: string, roomIds: readonly string[]): Promise<{ rooms: Map<string, RoomRow>; member: Set<string> }> {
+    const [rows, member] = await Promise.all([this.rooms.byIds(roomIds), this.rooms.memberOf(userId, roomIds)]);
+    return { rooms: new Map(rows.map((r) => [r.id, r])), member };
+  }
+}

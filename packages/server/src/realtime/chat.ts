@@ -1,0 +1,184 @@
+/**
+ * The `/chat` namespace (PROTOCOL §4.1): subscribes each socket to all of its user's rooms,
+ * serves the chat requests through the shared pipeline, turns domain events into emits, and
+ * keeps typing indicators.
+ *
+ * Typing state is ephemeral and lives in this node's memory: a `typing: true` expires after
+ * `Limits.typingExpirySeconds` without renewal, and ends when the user's last chat socket on this
+ * node goes away.
+ */
+import { Limits, type TypingEvent } from '@switchboard/protocol';
+import type { Namespace } from 'socket.io';
+import { attachSession } from './connection.js';
+import type { RealtimeContext } from './context.js';
+import type { NamespaceSetup } from './io.js';
+import { serveRequests, type Handlers } from './requests.js';
+import { channel, type ChatNamespace, type ChatSocket } from './types.js';
+
+/** Who is typing where, with the timer that ends it. */
+class TypingTracker {
+  private readonly active = new Map<string, { event: TypingEvent; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly expiryMs: number,
+    private readonly emit: (event: TypingEvent) => void,
+  ) {}
+
+  /** Starts or renews (`typing: true`) or ends (`false`) a user's typing; others hear only the changes. */
+  set(event: TypingEvent): void {
+    const key = `${event.roomId}|${event.userId}`;
+    const current = this.active.get(key);
+    if (!event.typing) {
+      if (current) this.end(key);
+      return;
+    }
+    if (current) clearTimeout(current.timer);
+    else this.emit(event);
+    const timer = setTimeout(() => this.end(key), this.expiryMs);
+    timer.unref();
+    this.active.set(key, { event, timer });
+  }
+
+  /** Ends every typing indicator of the user. */
+  endAll(userId: string): void {
+    for (const [key, { event }] of this.active) if (event.userId === userId) this.end(key);
+  }
+
+  private end(key: string): void {
+    const current = this.active.get(key);
+    if (!current) return;
+    clearTimeout(current.timer);
+    this.active.delete(key);
+    this.emit({ ...current.event, typing: false });
+  }
+}
+
+/** Domain events → emits, subscribed once per namespace. */
+function relayDomainEvents(nsp: ChatNamespace, ctx: RealtimeContext): void {
+  const { bus, services } = ctx;
+
+  bus.on('message.created', ({ message }) => {
+    nsp.to(channel.room(message.roomId)).emit('message:new', message);
+  });
+  bus.on('message.updated', ({ message }) => {
+    nsp.to(channel.room(message.roomId)).emit('message:updated', message);
+  });
+
+  bus.on('room.members.added', ({ room, userIds, by, reason }) => {
+    const roomChannel = channel.room(room.id);
+    nsp.in(userIds.map(channel.user)).socketsJoin(roomChannel);
+    const added = userIds.filter((id) => id !== by).map(channel.user);
+    if (added.length > 0) nsp.to(added).emit('room:added', room);
+    // A new room's members learn about it from the ack and `room:added`; telling each of them
+    // about every other one as well would cost members² emits for nothing.
+    if (reason === 'create' || reason === 'dm') return;
+    for (const userId of userIds) nsp.to(roomChannel).emit('room:member', { roomId: room.id, userId, action: 'joined' });
+  });
+
+  bus.on('room.member.left', ({ room, userId }) => {
+    const roomChannel = channel.room(room.id);
+    nsp.in(channel.user(userId)).socketsLeave(roomChannel);
+    // The leaver's other tabs hear it too, on their user channel.
+    nsp.to([roomChannel, channel.user(userId)]).emit('room:member', { roomId: room.id, userId, action: 'left' });
+  });
+
+  bus.on('read.moved', (event) => {
+    nsp.to(channel.room(event.roomId)).emit('read', event);
+  });
+
+  bus.on('presence.changed', async (event) => {
+    const roomIds = await services.rooms.roomIdsOf(event.userId);
+    // One emit to all the rooms at once: a socket in several of them still gets it once.
+    if (roomIds.length > 0) nsp.to(roomIds.map(channel.room)).emit('presence', event);
+  });
+}
+
+export const setupChat: NamespaceSetup = (io, ctx) => {
+  const nsp = io.of('/chat') as unknown as ChatNamespace;
+  const { services, log } = ctx;
+  const typing = new TypingTracker(Limits.typingExpirySeconds * 1000, (event) => {
+    nsp.to(channel.room(event.roomId)).except(channel.user(event.userId)).emit('typing', event);
+  });
+  /** Chat sockets per user on this node, to end typing when the last one goes. */
+  const socketsOf = new Map<string, number>();
+
+  relayDomainEvents(nsp, ctx);
+
+  nsp.on('connection', (socket: ChatSocket) => {
+    const { userId } = socket.data;
+    const renew = attachSession(socket, { auth: services.auth, presence: services.presence, log });
+    socketsOf.set(userId, (socketsOf.get(userId) ?? 0) + 1);
+
+    // Requests wait until the socket is in all of its rooms, so a client that syncs right after
+    // connecting cannot miss a message sent in between: it is in the sync answer or arrives live.
+    const subscribed = services.rooms
+      .roomIdsOf(userId)
+      .then(async (roomIds) => {
+        // A socket that went away meanwhile must not be added to rooms it would never leave.
+        if (socket.connected) await socket.join(roomIds.map(channel.room));
+      })
+      .catch((err: unknown) => {
+        log.error({ err, userId }, 'could not subscribe a chat socket to its rooms');
+        socket.disconnect(true);
+      });
+    socket.use((_packet, next) => {
+      void subscribed.then(() => next());
+    });
+
+    socket.on('disconnect', () => {
+      const left = (socketsOf.get(userId) ?? 1) - 1;
+      if (left > 0) {
+        socketsOf.set(userId, left);
+        return;
+      }
+      socketsOf.delete(userId);
+      typing.endAll(userId);
+    });
+
+    const { rooms, messages } = services;
+    // One socket's sends are stored one after another, in the order they arrived, so a client
+    // that sends without waiting for each ack still sees its messages keep their order.
+    let sending: Promise<unknown> = Promise.resolve();
+    const handlers: Handlers<'/chat'> = {
+      'auth:renew': renew,
+      'room:create': async (input) => ({ room: await rooms.create(userId, input) }),
+      'room:list': async () => ({ rooms: await rooms.list(userId) }),
+      'room:browse': async (input) => ({ rooms: await rooms.browse(input?.query, input?.limit ?? Limits.pageDefault) }),
+      'room:join': async ({ roomId }) => ({ room: await rooms.join(userId, roomId) }),
+      'room:leave': async ({ roomId }) => {
+        await rooms.leave(userId, roomId);
+        return {};
+      },
+      'room:invite': async ({ roomId, userId: inviteeId }) => {
+        await rooms.invite(userId, roomId, inviteeId);
+        return {};
+      },
+      'room:members': async ({ roomId }) => ({ members: await rooms.members(userId, roomId) }),
+      'dm:open': async ({ userId: otherId }) => ({ room: await rooms.openDm(userId, otherId) }),
+      'message:send': async (input) => {
+        const sent = sending.then(() => messages.send(userId, input));
+        sending = sent.catch(() => undefined);
+        return { message: await sent };
+      },
+      'message:edit': async ({ messageId, text }) => ({ message: await messages.edit(userId, messageId, text) }),
+      'message:delete': async ({ messageId }) => {
+        await messages.delete({ userId, role: socket.data.role }, messageId);
+        return {};
+      },
+      'message:history': (input) => messages.history(userId, input),
+      sync: (input) => messages.sync(userId, input),
+      typing: async ({ roomId, typing: isTyping }) => {
+        await rooms.requireMember(userId, roomId);
+        typing.set({ roomId, userId, displayName: socket.data.displayName, typing: isTyping });
+        return {};
+      },
+      read: async ({ roomId, seq }) => {
+        await rooms.markRead(userId, roomId, seq);
+        return {};
+      },
+    };
+    serveRequests('/chat', socket, handlers, ctx);
+  });
+
+  return nsp as unknown as Namespace;
+};

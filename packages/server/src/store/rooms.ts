@@ -1,0 +1,205 @@
+/**
+ * Rooms and memberships. `member_count` is kept in step with the memberships inside the same
+ * transaction. Every write that touches both tables locks the room row FIRST, the same order
+ * `MessageRepository.append` uses, so concurrent joins, leaves and sends never deadlock on
+ * PostgreSQL.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, RoomRow } from './schema.js';
+
+export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count'>;
+
+/** A room with the viewer's read mark, as `room:list` needs it. */
+export type RoomWithReadMark = RoomRow & { last_read_seq: number };
+
+export interface MemberRow {
+  id: string;
+  username: string;
+  display_name: string;
+  last_read_seq: number;
+}
+
+/** `%`, `_` and the escape character itself match literally in a LIKE pattern after this. */
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export class RoomRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Inserts a room and its first members; a taken public name or DM pair throws a unique violation. */
+  async create(room: NewRoom, memberIds: readonly string[], now: number): Promise<RoomRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const row: RoomRow = { ...room, last_seq: 0, member_count: memberIds.length };
+      await trx.insertInto('rooms').values(row).execute();
+      if (memberIds.length > 0) {
+        await trx
+          .insertInto('memberships')
+          .values(memberIds.map((user_id) => ({ room_id: room.id, user_id, joined_at: now })))
+          .execute();
+      }
+      return row;
+    });
+  }
+
+  byId(id: string): Promise<RoomRow | undefined> {
+    return this.db.selectFrom('rooms').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  byIds(ids: readonly string[]): Promise<RoomRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('rooms').selectAll().where('id', 'in', ids).execute();
+  }
+
+  byDmKey(key: string): Promise<RoomRow | undefined> {
+    return this.db.selectFrom('rooms').selectAll().where('dm_key', '=', key).executeTakeFirst();
+  }
+
+  /** The user's read mark in the room, or undefined when not a member. */
+  async readMark(roomId: string, userId: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('memberships')
+      .select('last_read_seq')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row?.last_read_seq;
+  }
+
+  /** Of `roomIds`, those the user is a member of. */
+  async memberOf(userId: string, roomIds: readonly string[]): Promise<Set<string>> {
+    if (roomIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('memberships')
+      .select('room_id')
+      .where('user_id', '=', userId)
+      .where('room_id', 'in', roomIds)
+      .execute();
+    return new Set(rows.map((r) => r.room_id));
+  }
+
+  /** Ids of every room the user is a member of. */
+  async roomIdsOf(userId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('memberships').select('room_id').where('user_id', '=', userId).execute();
+    return rows.map((r) => r.room_id);
+  }
+
+  /** The user's rooms with their read marks, most recently created first. */
+  listForUser(userId: string): Promise<RoomWithReadMark[]> {
+    return this.db
+      .selectFrom('memberships')
+      .innerJoin('rooms', 'rooms.id', 'memberships.room_id')
+      .selectAll('rooms')
+      .select('memberships.last_read_seq')
+      .where('memberships.user_id', '=', userId)
+      .orderBy('rooms.created_at', 'desc')
+      .orderBy('rooms.id', 'desc')
+      .execute();
+  }
+
+  /** Public rooms whose name contains `query` (case-insensitively), most members first. */
+  browse(query: string, limit: number): Promise<RoomRow[]> {
+    let q = this.db.selectFrom('rooms').selectAll().where('kind', '=', 'public');
+    if (query.length > 0) {
+      // ESCAPE is spelled out: SQLite has no default escape character for LIKE.
+      q = q.where(sql<boolean>`name_lower like ${`%${escapeLike(query.toLowerCase())}%`} escape '\\'`);
+    }
+    return q.orderBy('member_count', 'desc').orderBy('name_lower').orderBy('id').limit(limit).execute();
+  }
+
+  members(roomId: string): Promise<MemberRow[]> {
+    return this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['users.id', 'users.username', 'users.display_name', 'memberships.last_read_seq'])
+      .where('memberships.room_id', '=', roomId)
+      .orderBy('users.username_lower')
+      .execute();
+  }
+
+  /** Members of the room among `usernames` (compared case-insensitively). */
+  async membersNamed(roomId: string, usernames: readonly string[]): Promise<string[]> {
+    if (usernames.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select('users.id')
+      .where('memberships.room_id', '=', roomId)
+      .where('users.username_lower', 'in', usernames.map((u) => u.toLowerCase()))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Adds the users who are not members yet (idempotent). Returns the room as it is afterwards
+   * and the ids actually added.
+   */
+  async addMembers(roomId: string, userIds: readonly string[], now: number): Promise<{ room: RoomRow; added: string[] } | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await lockRoom(trx, roomId))) return undefined;
+      const added =
+        userIds.length === 0
+          ? []
+          : await trx
+              .insertInto('memberships')
+              .values(userIds.map((user_id) => ({ room_id: roomId, user_id, joined_at: now })))
+              .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+              .returning('user_id')
+              .execute();
+      const room = await trx
+        .updateTable('rooms')
+        .set((eb) => ({ member_count: eb('member_count', '+', added.length) }))
+        .where('id', '=', roomId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { room, added: added.map((r) => r.user_id) };
+    });
+  }
+
+  /** Ends a membership (idempotent). Returns the room afterwards and whether the user was a member. */
+  async removeMember(roomId: string, userId: string): Promise<{ room: RoomRow; removed: boolean } | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await lockRoom(trx, roomId))) return undefined;
+      const result = await trx
+        .deleteFrom('memberships')
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      const removed = Number(result.numDeletedRows) > 0;
+      const room = await trx
+        .updateTable('rooms')
+        .set((eb) => ({ member_count: eb('member_count', '-', removed ? 1 : 0) }))
+        .where('id', '=', roomId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { room, removed };
+    });
+  }
+
+  /**
+   * Moves the user's read mark forward to `seq`, clamped to the room's last seq; never back.
+   * Returns the new mark when it moved, undefined otherwise.
+   */
+  async moveReadMark(roomId: string, userId: string, seq: number): Promise<number | undefined> {
+    const room = await this.db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst();
+    if (!room) return undefined;
+    const target = Math.min(seq, room.last_seq);
+    const row = await this.db
+      .updateTable('memberships')
+      .set({ last_read_seq: target })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('last_read_seq', '<', target)
+      .returning('last_read_seq')
+      .executeTakeFirst();
+    return row?.last_read_seq;
+  }
+}
+
+/** Takes the room row's write lock (a no-op update); false when the room does not exist. */
+async function lockRoom(trx: Transaction<DB>, roomId: string): Promise<boolean> {
+  const result = await trx
+    .updateTable('rooms')
+    .set((eb) => ({ member_count: eb.ref('member_count') }))
+    .where('id', '=', roomId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
