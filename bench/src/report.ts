@@ -119,6 +119,14 @@ function compressionSection(results: BenchResults): string {
       );
     }
   }
+  const everyMessage = c.variants.find((v) => v.env.WS_COMPRESSION_THRESHOLD === '0')?.result;
+  if (off && everyMessage && everyMessage.deliveriesPerSecond < 0.5 * off.deliveriesPerSecond) {
+    findings.push(
+      'Deflating every message caps fan-out far below the uncompressed rate: permessage-deflate compresses ' +
+        'per connection, so one broadcast costs one deflate per receiving socket. Keep `WS_COMPRESSION` off for ' +
+        'chat-sized messages, or keep the threshold above them so only large payloads are compressed.',
+    );
+  }
   return `## 3. WebSocket compression (permessage-deflate)
 
 The fan-out above, shortened to ${size.seconds} s (${n(size.clients)} clients, ${size.senders} senders × ${size.rate} msg/s),

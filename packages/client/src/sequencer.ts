@@ -13,7 +13,12 @@ interface Track {
   last: number;
   /** Messages past a gap, by seq, waiting for the gap to fill. */
   ahead: Map<number, Message>;
+  /** The version (`editedAt`, `deleted`) last reported per message id, newest last, bounded. */
+  reported: Map<string, string>;
 }
+
+/** Updates remembered per room to drop repeats: a sync reports recent edits again (its look-back). */
+const REPORTED_MAX = 1000;
 
 export interface SequencerHooks {
   deliver(message: Message): void;
@@ -47,7 +52,7 @@ export class Sequencer {
   /** Starts tracking a room at `seq` (no-op when tracked); a room tracked before resumes where it was. */
   track(roomId: string, seq: number): void {
     if (this.rooms.has(roomId)) return;
-    this.rooms.set(roomId, { last: Math.max(seq, this.left.get(roomId) ?? 0), ahead: new Map() });
+    this.rooms.set(roomId, { last: Math.max(seq, this.left.get(roomId) ?? 0), ahead: new Map(), reported: new Map() });
     this.left.delete(roomId);
   }
 
@@ -80,11 +85,22 @@ export class Sequencer {
     }
   }
 
-  /** An edit or deletion: reported for delivered messages, folded into buffered ones. */
+  /**
+   * An edit or deletion: reported once per version for delivered messages (a live
+   * `message:updated` and a later sync's look-back carry the same one), folded into buffered ones.
+   */
   update(message: Message): void {
     const track = this.rooms.get(message.roomId);
     if (!track) return;
-    if (message.seq <= track.last) this.hooks.update(message);
-    else if (track.ahead.has(message.seq)) track.ahead.set(message.seq, message);
+    if (message.seq > track.last) {
+      if (track.ahead.has(message.seq)) track.ahead.set(message.seq, message);
+      return;
+    }
+    const version = `${message.editedAt ?? ''}|${message.deleted}`;
+    if (track.reported.get(message.id) === version) return;
+    track.reported.delete(message.id);
+    track.reported.set(message.id, version);
+    if (track.reported.size > REPORTED_MAX) track.reported.delete(track.reported.keys().next().value as string);
+    this.hooks.update(message);
   }
 }

@@ -41,6 +41,8 @@ export interface ErrorEvent {
   code: ErrorCode;
   message: string;
   event: string;
+  /** Present on `RATE_LIMITED`: wait this long before sending that event again. */
+  retryAfterMs?: number;
 }
 
 /** Every acknowledgement: `{ ok: true, ...result }` or `{ ok: false, error }`. */

@@ -87,9 +87,13 @@ describe('HTTP auth', () => {
       const res = await http(t.url, 'POST', '/api/auth/login', { username: name, password: `wrong-${i}-pass` });
       expect(res.status).toBe(401);
     }
-    const blocked = await http<{ error: { code: string } }>(t.url, 'POST', '/api/auth/login', { username: name, password: 'password123' });
+    const blocked = await http<{ error: { code: string; retryAfterMs: number } }>(t.url, 'POST', '/api/auth/login', {
+      username: name,
+      password: 'password123',
+    });
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe('RATE_LIMITED');
+    expect(blocked.body.error.retryAfterMs).toBeGreaterThan(0);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 

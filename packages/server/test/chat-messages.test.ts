@@ -5,7 +5,7 @@
 import type { Socket } from 'socket.io-client';
 import type { Message, Room, RoomWithReadState, Session, SyncRoomResult } from '@switchboard/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mentionedUsernames } from '../src/domain/messages.js';
+import { mentionedUsernames, SYNC_LOOKBACK_MS } from '../src/domain/messages.js';
 import {
   closeSockets,
   collect,
@@ -271,10 +271,13 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
     expect(byRoom.get(foreign.id)).toEqual({ roomId: foreign.id, error: { code: 'FORBIDDEN' } });
     expect(byRoom.get('no-such-room')).toEqual({ roomId: 'no-such-room', error: { code: 'NOT_FOUND' } });
 
-    // Nothing changed since: nothing is reported again.
+    // Changes from shortly before updatedSince are reported again (SYNC_LOOKBACK_MS), so an edit that
+    // committed after the previous sync's serverTime is never lost; older ones are not.
+    const again = await ok<{ rooms: SyncRoomResult[] }>(b.socket, 'sync', { rooms: { [room.id]: 4 }, updatedSince: second.serverTime });
+    expect(again.rooms[0]).toMatchObject({ messages: [], updated: [{ id: m1.id }, { id: m2.id }] });
     const third = await ok<{ rooms: SyncRoomResult[] }>(b.socket, 'sync', {
       rooms: { [room.id]: 4 },
-      updatedSince: second.serverTime + 1,
+      updatedSince: second.serverTime + SYNC_LOOKBACK_MS + 1,
     });
     expect(third.rooms).toEqual([{ roomId: room.id, messages: [], updated: [], hasMore: false }]);
 
@@ -310,5 +313,15 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
     const invalid = next<{ code: string; event: string }>(a.socket, 'error');
     a.socket.emit('message:send', { roomId: 'no-such-room', clientMsgId: 'x', text: '' });
     expect(await invalid).toMatchObject({ code: 'INVALID_ARGUMENT', event: 'message:send' });
+  });
+
+  it('answers a rate-limited request without an ack with an error event carrying retryAfterMs', async () => {
+    const a = await chatUser();
+    const room = await createRoom(a);
+    const limited = next<{ code: string; event: string; retryAfterMs: number }>(a.socket, 'error', (e) => e.code === 'RATE_LIMITED');
+    for (let i = 0; i < 45; i++) a.socket.emit('message:send', { roomId: room.id, clientMsgId: `quiet-${i}`, text: `m${i}` });
+    const error = await limited;
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', event: 'message:send' });
+    expect(error.retryAfterMs).toBeGreaterThan(0);
   });
 });

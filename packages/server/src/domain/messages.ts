@@ -18,6 +18,14 @@ import { newId } from './ids.js';
 import { toRoom, type RoomService } from './rooms.js';
 import type { MessageRepository, MessageView } from '../store/messages.js';
 
+/**
+ * An edit's `updated_at` is taken before its transaction commits, and on several nodes by different
+ * clocks, so a change can become visible after a `sync` whose `serverTime` is later than its
+ * `updated_at`. Reading `updated` from this much earlier than `updatedSince` reports such a change to
+ * the next sync instead of losing it; clients apply `updated` idempotently, so repeats are harmless.
+ */
+export const SYNC_LOOKBACK_MS = 30_000;
+
 /** `@username` mentions; usernames are 3–32 of `[A-Za-z0-9_.-]` (PROTOCOL §3). */
 const MENTION = /(?<![A-Za-z0-9_.-])@([A-Za-z0-9_.-]{3,32})/g;
 
@@ -157,6 +165,7 @@ export class MessageService {
    * Everything after each room's `lastSeq` (up to `Limits.syncPageMax` per room), plus what was
    * edited or deleted at or below it since `updatedSince`. `serverTime` is read before any query,
    * so a change racing this sync is reported again by the next one rather than lost between them.
+   * `updated` also repeats changes from `SYNC_LOOKBACK_MS` before `updatedSince`: see there.
    */
   async sync(userId: string, input: SyncInput): Promise<{ serverTime: number; rooms: SyncRoomResult[] }> {
     const serverTime = Date.now();
@@ -174,7 +183,7 @@ export class MessageService {
             : { messages: [], hasMore: false },
           input.updatedSince === undefined || lastSeq === 0
             ? []
-            : this.messages.changedSince(roomId, lastSeq, input.updatedSince),
+            : this.messages.changedSince(roomId, lastSeq, input.updatedSince - SYNC_LOOKBACK_MS),
         ]);
         return { roomId, messages: page.messages.map(toMessage), updated: updated.map(toMessage), hasMore: page.hasMore };
       }),

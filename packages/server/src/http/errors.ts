@@ -26,9 +26,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const wire =
       err instanceof AppError ? err.toWire() : (fromFastify(err as { statusCode?: number; message: string }) ?? toWireError(err));
     if (wire.code === ErrorCode.INTERNAL) req.log.error({ err }, 'request failed');
+    // RATE_LIMITED carries retryAfterMs in the body (PROTOCOL §2) and, for generic HTTP clients, as Retry-After.
     if (wire.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(wire.retryAfterMs / 1000));
-    const { retryAfterMs: _omit, ...body } = wire;
-    return reply.status(HttpStatus[wire.code]).send({ error: body });
+    return reply.status(HttpStatus[wire.code]).send({ error: wire });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send({ error: { code: ErrorCode.NOT_FOUND, message: `${req.method} ${req.url} not found` } }),

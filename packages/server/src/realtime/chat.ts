@@ -9,7 +9,7 @@
  */
 import { Limits, type TypingEvent } from '@switchboard/protocol';
 import type { Namespace } from 'socket.io';
-import { attachSession } from './connection.js';
+import { attachSession, renewSession } from './connection.js';
 import type { RealtimeContext } from './context.js';
 import type { NamespaceSetup } from './io.js';
 import { serveRequests, type Handlers } from './requests.js';
@@ -104,14 +104,61 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
 
   relayDomainEvents(nsp, ctx);
 
+  const { rooms, messages } = services;
+  // One socket's sends are stored one after another, in the order they arrived, so a client
+  // that sends without waiting for each ack still sees its messages keep their order.
+  const sendQueues = new WeakMap<ChatSocket, Promise<unknown>>();
+  const handlers: Handlers<'/chat', ChatSocket> = {
+    'auth:renew': ({ token }, socket) => renewSession(services.auth, socket, token),
+    'room:create': async (input, { data }) => ({ room: await rooms.create(data.userId, input) }),
+    'room:list': async (_input, { data }) => ({ rooms: await rooms.list(data.userId) }),
+    'room:browse': async (input) => ({ rooms: await rooms.browse(input?.query, input?.limit ?? Limits.pageDefault) }),
+    'room:join': async ({ roomId }, { data }) => ({ room: await rooms.join(data.userId, roomId) }),
+    'room:leave': async ({ roomId }, { data }) => {
+      await rooms.leave(data.userId, roomId);
+      return {};
+    },
+    'room:invite': async ({ roomId, userId: inviteeId }, { data }) => {
+      await rooms.invite(data.userId, roomId, inviteeId);
+      return {};
+    },
+    'room:members': async ({ roomId }, { data }) => ({ members: await rooms.members(data.userId, roomId) }),
+    'dm:open': async ({ userId: otherId }, { data }) => ({ room: await rooms.openDm(data.userId, otherId) }),
+    'message:send': async (input, socket) => {
+      const sent = (sendQueues.get(socket) ?? Promise.resolve()).then(() => messages.send(socket.data.userId, input));
+      sendQueues.set(
+        socket,
+        sent.catch(() => undefined),
+      );
+      return { message: await sent };
+    },
+    'message:edit': async ({ messageId, text }, { data }) => ({ message: await messages.edit(data.userId, messageId, text) }),
+    'message:delete': async ({ messageId }, { data }) => {
+      await messages.delete({ userId: data.userId, role: data.role }, messageId);
+      return {};
+    },
+    'message:history': (input, { data }) => messages.history(data.userId, input),
+    sync: (input, { data }) => messages.sync(data.userId, input),
+    typing: async ({ roomId, typing: isTyping }, { data }) => {
+      await rooms.requireMember(data.userId, roomId);
+      typing.set({ roomId, userId: data.userId, displayName: data.displayName, typing: isTyping });
+      return {};
+    },
+    read: async ({ roomId, seq }, { data }) => {
+      await rooms.markRead(data.userId, roomId, seq);
+      return {};
+    },
+  };
+  const attach = serveRequests('/chat', handlers, ctx);
+
   nsp.on('connection', (socket: ChatSocket) => {
     const { userId } = socket.data;
-    const renew = attachSession(socket, { auth: services.auth, presence: services.presence, log });
+    attachSession(socket, { presence: services.presence, log });
     socketsOf.set(userId, (socketsOf.get(userId) ?? 0) + 1);
 
     // Requests wait until the socket is in all of its rooms, so a client that syncs right after
     // connecting cannot miss a message sent in between: it is in the sync answer or arrives live.
-    const subscribed = services.rooms
+    const subscribed = rooms
       .roomIdsOf(userId)
       .then(async (roomIds) => {
         // A socket that went away meanwhile must not be added to rooms it would never leave.
@@ -121,9 +168,7 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
         log.error({ err, userId }, 'could not subscribe a chat socket to its rooms');
         socket.disconnect(true);
       });
-    socket.use((_packet, next) => {
-      void subscribed.then(() => next());
-    });
+    attach(socket, subscribed);
 
     socket.on('disconnect', () => {
       const left = (socketsOf.get(userId) ?? 1) - 1;
@@ -134,50 +179,6 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
       socketsOf.delete(userId);
       typing.endAll(userId);
     });
-
-    const { rooms, messages } = services;
-    // One socket's sends are stored one after another, in the order they arrived, so a client
-    // that sends without waiting for each ack still sees its messages keep their order.
-    let sending: Promise<unknown> = Promise.resolve();
-    const handlers: Handlers<'/chat'> = {
-      'auth:renew': renew,
-      'room:create': async (input) => ({ room: await rooms.create(userId, input) }),
-      'room:list': async () => ({ rooms: await rooms.list(userId) }),
-      'room:browse': async (input) => ({ rooms: await rooms.browse(input?.query, input?.limit ?? Limits.pageDefault) }),
-      'room:join': async ({ roomId }) => ({ room: await rooms.join(userId, roomId) }),
-      'room:leave': async ({ roomId }) => {
-        await rooms.leave(userId, roomId);
-        return {};
-      },
-      'room:invite': async ({ roomId, userId: inviteeId }) => {
-        await rooms.invite(userId, roomId, inviteeId);
-        return {};
-      },
-      'room:members': async ({ roomId }) => ({ members: await rooms.members(userId, roomId) }),
-      'dm:open': async ({ userId: otherId }) => ({ room: await rooms.openDm(userId, otherId) }),
-      'message:send': async (input) => {
-        const sent = sending.then(() => messages.send(userId, input));
-        sending = sent.catch(() => undefined);
-        return { message: await sent };
-      },
-      'message:edit': async ({ messageId, text }) => ({ message: await messages.edit(userId, messageId, text) }),
-      'message:delete': async ({ messageId }) => {
-        await messages.delete({ userId, role: socket.data.role }, messageId);
-        return {};
-      },
-      'message:history': (input) => messages.history(userId, input),
-      sync: (input) => messages.sync(userId, input),
-      typing: async ({ roomId, typing: isTyping }) => {
-        await rooms.requireMember(userId, roomId);
-        typing.set({ roomId, userId, displayName: socket.data.displayName, typing: isTyping });
-        return {};
-      },
-      read: async ({ roomId, seq }) => {
-        await rooms.markRead(userId, roomId, seq);
-        return {};
-      },
-    };
-    serveRequests('/chat', socket, handlers, ctx);
   });
 
   return nsp as unknown as Namespace;

@@ -42,48 +42,49 @@ export function handshake(auth: AuthService, isDraining: () => boolean) {
   };
 }
 
+/** Each socket's access-token expiry timer (kept off `socket.data`, which adapters serialize). */
+const expiryTimers = new WeakMap<AnyIoSocket, NodeJS.Timeout>();
+
+function armExpiry(socket: AnyIoSocket): void {
+  clearTimeout(expiryTimers.get(socket));
+  const timer = setTimeout(() => {
+    // The emit is queued before the close packet, so the client sees why it was dropped.
+    (socket as unknown as Socket).emit('auth:expired', {});
+    socket.disconnect(true);
+  }, Math.max(0, socket.data.expiresAt - Date.now()));
+  expiryTimers.set(socket, timer);
+}
+
 /**
- * Sets up a freshly connected socket and returns its `auth:renew` handler. The socket is
- * disconnected when its access token expires, unless renewed with a newer token of the same user.
+ * Sets up a freshly connected socket: its user and session channels, presence, and the timer
+ * that disconnects it when its access token expires unless renewed (`renewSession`).
  */
-export function attachSession(
-  socket: AnyIoSocket,
-  deps: { auth: AuthService; presence: PresenceService; log: Logger },
-): (payload: { token: string }) => Promise<object> {
+export function attachSession(socket: AnyIoSocket, deps: { presence: PresenceService; log: Logger }): void {
   const { userId } = socket.data;
   void socket.join([channel.user(userId), channel.session(socket.data.sessionId)]);
-
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      // The emit is queued before the close packet, so the client sees why it was dropped.
-      (socket as unknown as Socket).emit('auth:expired', {});
-      socket.disconnect(true);
-    }, Math.max(0, socket.data.expiresAt - Date.now()));
-  };
-  arm();
+  armExpiry(socket);
 
   deps.presence.connected(userId, socket.id).catch((err: unknown) => deps.log.error({ err }, 'presence connect failed'));
   socket.on('disconnect', () => {
-    clearTimeout(timer);
+    clearTimeout(expiryTimers.get(socket));
     deps.presence
       .disconnected(userId, socket.id)
       .catch((err: unknown) => deps.log.error({ err }, 'presence disconnect failed'));
   });
+}
 
-  return async ({ token }) => {
-    const principal = await deps.auth.verify(token);
-    if (principal.userId !== userId) {
-      throw new AppError(ErrorCode.UNAUTHENTICATED, 'token belongs to another user');
-    }
-    if (principal.sessionId !== socket.data.sessionId) {
-      await socket.leave(channel.session(socket.data.sessionId));
-      await socket.join(channel.session(principal.sessionId));
-    }
-    socket.data.sessionId = principal.sessionId;
-    socket.data.expiresAt = Math.max(socket.data.expiresAt, principal.expiresAt);
-    arm();
-    return {};
-  };
+/** `auth:renew`: a newer access token of the same user moves the socket's expiry (and login) forward. */
+export async function renewSession(auth: AuthService, socket: AnyIoSocket, token: string): Promise<object> {
+  const principal = await auth.verify(token);
+  if (principal.userId !== socket.data.userId) {
+    throw new AppError(ErrorCode.UNAUTHENTICATED, 'token belongs to another user');
+  }
+  if (principal.sessionId !== socket.data.sessionId) {
+    await socket.leave(channel.session(socket.data.sessionId));
+    await socket.join(channel.session(principal.sessionId));
+  }
+  socket.data.sessionId = principal.sessionId;
+  socket.data.expiresAt = Math.max(socket.data.expiresAt, principal.expiresAt);
+  armExpiry(socket);
+  return {};
 }

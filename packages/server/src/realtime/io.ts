@@ -7,7 +7,7 @@ import { Server, type Namespace } from 'socket.io';
 import type { Config } from '../config.js';
 import { handshake } from './connection.js';
 import type { RealtimeContext } from './context.js';
-import { channel, type IoServer } from './types.js';
+import { channel, type IoServer, type SocketData } from './types.js';
 
 export interface Realtime {
   io: IoServer;
@@ -28,6 +28,20 @@ export function originAllowed(allowlist: readonly string[], req: IncomingMessage
   }
 }
 
+/**
+ * permessage-deflate for WebSocket. `ws` applies its size threshold only when the server side
+ * resets its context after every message (`server_no_context_takeover`): without it every frame is
+ * deflated, whatever its size, and a broadcast costs one deflate per receiving socket. Without a
+ * kept context, a socket also holds no compression window between messages.
+ */
+function deflateOptions(threshold: number) {
+  return {
+    threshold,
+    serverNoContextTakeover: true,
+    clientNoContextTakeover: true,
+  };
+}
+
 /** Sets up one namespace's handlers and returns it; `createRealtime` adds the handshake. */
 export type NamespaceSetup = (io: IoServer, ctx: RealtimeContext) => Namespace;
 
@@ -40,7 +54,7 @@ export function createRealtime(
   const io: IoServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: config.MAX_PACKET_BYTES,
-    perMessageDeflate: config.WS_COMPRESSION ? { threshold: config.WS_COMPRESSION_THRESHOLD } : false,
+    perMessageDeflate: config.WS_COMPRESSION ? deflateOptions(config.WS_COMPRESSION_THRESHOLD) : false,
     httpCompression: { threshold: 1024 },
     ...(config.CORS_ORIGINS.length > 0 ? { cors: { origin: config.CORS_ORIGINS, credentials: true } } : {}),
     allowRequest: (req, callback) => {
@@ -53,7 +67,13 @@ export function createRealtime(
   const authenticate = handshake(ctx.services.auth, () => draining);
   // The main namespace carries no events, but it authenticates like every other.
   const all: Namespace[] = [io.of('/'), ...namespaces.map((setup) => setup(io, ctx))];
-  for (const nsp of all) nsp.use(authenticate);
+  for (const nsp of all) {
+    nsp.use(authenticate);
+    // With `pid` in every line, this tells which process of a cluster serves whom.
+    nsp.on('connection', (socket) =>
+      ctx.log.debug({ namespace: nsp.name, userId: (socket.data as SocketData).userId, transport: socket.conn.transport.name }, 'socket connected'),
+    );
+  }
 
   ctx.bus.on('session.revoked', ({ sessionId }) => {
     for (const nsp of all) nsp.in(channel.session(sessionId)).disconnectSockets(true);

@@ -4,9 +4,9 @@
  * read requests through the shared pipeline.
  */
 import type { Namespace } from 'socket.io';
-import { attachSession } from './connection.js';
+import { attachSession, renewSession } from './connection.js';
 import type { NamespaceSetup } from './io.js';
-import { serveRequests, type Handlers } from './requests.js';
+import { serveRequests } from './requests.js';
 import { channel, type NotificationsNamespace, type NotificationsSocket } from './types.js';
 
 export const setupNotifications: NamespaceSetup = (io, ctx) => {
@@ -21,21 +21,25 @@ export const setupNotifications: NamespaceSetup = (io, ctx) => {
     nsp.to(channel.user(userId)).emit('notification:unread', { count });
   });
 
+  const attach = serveRequests<'/notifications', NotificationsSocket>(
+    '/notifications',
+    {
+      'auth:renew': ({ token }, socket) => renewSession(services.auth, socket, token),
+      'notification:list': (input, socket) => notifications.list(socket.data.userId, input),
+      'notification:read': (input, socket) => notifications.markRead(socket.data.userId, input),
+    },
+    ctx,
+  );
+
   nsp.on('connection', (socket: NotificationsSocket) => {
     const { userId } = socket.data;
     // Joins the user channel synchronously, so no push can fall between this count and the socket.
-    const renew = attachSession(socket, { auth: services.auth, presence: services.presence, log });
+    attachSession(socket, { presence: services.presence, log });
     notifications
       .unreadCount(userId)
       .then((count) => socket.emit('notification:unread', { count }))
       .catch((err: unknown) => log.error({ err, userId }, 'could not send the unread notification count'));
-
-    const handlers: Handlers<'/notifications'> = {
-      'auth:renew': renew,
-      'notification:list': (input) => notifications.list(userId, input),
-      'notification:read': (input) => notifications.markRead(userId, input),
-    };
-    serveRequests('/notifications', socket, handlers, ctx);
+    attach(socket);
   });
 
   return nsp as unknown as Namespace;

@@ -2,6 +2,10 @@
  * The request pipeline every client→server event goes through (PROTOCOL §2): rate limit → schema
  * check → handler → exactly one answer. The answer is the ack when the client gave one, else an
  * `error` event for failures. Unknown events are answered too, never silently dropped.
+ *
+ * Handlers are built once per namespace and take the socket as an argument; each socket gets a
+ * single packet middleware that dispatches to them. Per-socket listeners and handler closures
+ * (one per event, for every socket) were most of an idle connection's memory.
  */
 import { ErrorCode, RequestSchemas, type ErrorEvent, type Namespace, type Result } from '@switchboard/protocol';
 import type { Logger } from 'pino';
@@ -13,67 +17,83 @@ import type { SocketData } from './types.js';
 
 type Schemas<N extends Namespace> = (typeof RequestSchemas)[N];
 
-/** One handler per request event of namespace N: gets the validated payload, returns the ack's fields. */
-export type Handlers<N extends Namespace> = {
+/** The subset of a Socket.IO socket the pipeline needs, whatever its event maps. */
+export interface RequestSocket {
+  data: SocketData;
+  use(fn: (packet: unknown[], next: (err?: Error) => void) => void): unknown;
+  emit(event: 'error', payload: ErrorEvent): unknown;
+}
+
+/** One handler per request event of namespace N: gets the validated payload and the socket, returns the ack's fields. */
+export type Handlers<N extends Namespace, S extends RequestSocket> = {
   [E in keyof Schemas<N>]: (
     payload: Schemas<N>[E] extends z.ZodType ? z.output<Schemas<N>[E]> : never,
+    socket: S,
   ) => Promise<object> | object;
 };
 
 type Ack = (result: Result) => void;
-
-/** The subset of a Socket.IO socket the pipeline needs, whatever its event maps. */
-interface RequestSocket {
-  data: SocketData;
-  use(fn: (packet: unknown[], next: (err?: Error) => void) => void): unknown;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  emit(event: 'error', payload: ErrorEvent): unknown;
-}
+type AnyHandler<S> = (payload: unknown, socket: S) => Promise<object> | object;
 
 /** Event class of a request for rate limiting: sending messages has its own, smaller budget. */
 const classOf = (event: string): EventClass => (event === 'message:send' ? 'message' : 'default');
 
-export function serveRequests<N extends Namespace>(
+/**
+ * Builds namespace N's request server and returns how to attach a socket to it. Requests of a
+ * socket attached with `ready` wait until `ready` settles, in the order they arrived.
+ */
+export function serveRequests<N extends Namespace, S extends RequestSocket>(
   namespace: N,
-  socket: RequestSocket,
-  handlers: Handlers<N>,
+  handlers: Handlers<N, S>,
   deps: { limiter: RateLimiter; log: Logger; inFlight: InFlight },
-): void {
+): (socket: S, ready?: Promise<unknown>) => void {
   const schemas = RequestSchemas[namespace] as Record<string, z.ZodType>;
+  const table = handlers as Record<string, AnyHandler<S>>;
+  for (const event of Object.keys(schemas)) {
+    if (!table[event]) throw new Error(`no handler for ${namespace} ${event}`);
+  }
 
-  const answer = (event: string, ack: Ack | undefined, err: unknown) => {
+  const answer = (socket: S, event: string, ack: Ack | undefined, err: unknown) => {
     const error = toWireError(err);
     if (error.code === ErrorCode.INTERNAL) {
       deps.log.error({ err, event, userId: socket.data.userId }, 'request failed');
     }
     if (ack) ack({ ok: false, error });
-    else socket.emit('error', { code: error.code, message: error.message, event });
+    else socket.emit('error', { ...error, event });
   };
 
-  // Unknown events never reach a listener: answer them here.
-  socket.use((packet, next) => {
-    const event = packet[0];
-    if (typeof event === 'string' && Object.hasOwn(schemas, event)) return next();
-    const ack = typeof packet.at(-1) === 'function' ? (packet.at(-1) as Ack) : undefined;
-    answer(String(event), ack, new AppError(ErrorCode.INVALID_ARGUMENT, `unknown event "${String(event)}"`));
-  });
+  const handle = async (socket: S, event: string, payload: unknown, ack: Ack | undefined) => {
+    try {
+      await deps.limiter.consume(socket.data.userId, classOf(event));
+      const parsed = (schemas[event] as z.ZodType).safeParse(payload);
+      if (!parsed.success) throw AppError.invalid(parsed.error);
+      const result = await (table[event] as AnyHandler<S>)(parsed.data, socket);
+      ack?.({ ok: true, ...result });
+    } catch (err) {
+      answer(socket, event, ack, err);
+    }
+  };
 
-  for (const [event, schema] of Object.entries(schemas)) {
-    const handler = (handlers as Record<string, (payload: unknown) => Promise<object> | object>)[event];
-    if (!handler) throw new Error(`no handler for ${namespace} ${event}`);
-    socket.on(event, (...args: unknown[]) => {
-      const ack = typeof args.at(-1) === 'function' ? (args.pop() as Ack) : undefined;
-      void deps.inFlight.track(async () => {
-        try {
-          await deps.limiter.consume(socket.data.userId, classOf(event));
-          const parsed = schema.safeParse(args[0]);
-          if (!parsed.success) throw AppError.invalid(parsed.error);
-          const result = await handler(parsed.data);
-          ack?.({ ok: true, ...result });
-        } catch (err) {
-          answer(event, ack, err);
-        }
-      });
+  const dispatch = (socket: S, packet: unknown[]) => {
+    const [event, payload] = packet;
+    const ack = typeof packet.at(-1) === 'function' ? (packet.at(-1) as Ack) : undefined;
+    if (typeof event !== 'string' || !Object.hasOwn(schemas, event)) {
+      answer(socket, String(event), ack, new AppError(ErrorCode.INVALID_ARGUMENT, `unknown event "${String(event)}"`));
+      return;
+    }
+    // A payload-less request with a callback arrives as [event, ack]: the ack is not the payload.
+    void deps.inFlight.track(() => handle(socket, event, payload === ack ? undefined : payload, ack));
+  };
+
+  return (socket, ready) => {
+    const open = (): void => {
+      gate = undefined;
+    };
+    let gate: Promise<void> | undefined = ready?.then(open, open);
+    // The middleware answers every packet itself and never passes it on to listeners.
+    socket.use((packet) => {
+      if (gate) void gate.then(() => dispatch(socket, packet));
+      else dispatch(socket, packet);
     });
-  }
+  };
 }
