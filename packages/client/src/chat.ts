@@ -5,8 +5,9 @@
  * Delivery: every room the user is in is tracked by the Sequencer with the highest contiguous
  * `seq` delivered. The starting point is the app's saved `syncState()` when given, else each
  * room's `lastSeq` from `room:list` on the first connect (older messages are history, read with
- * `history()`), and 0 for rooms that appear later (created, joined, invited, or found by
- * `room:list` after a reconnect). After every (re)connect, on every gap, and on `resync()`, the
+ * `history()`), the `lastSeq` a room comes with when it appears later (created, joined, invited),
+ * and 0 for rooms found by `room:list` after a reconnect or by a live message before their
+ * `Room` arrived. After every (re)connect, on every gap, and on `resync()`, the
  * client asks `sync` for everything after its cursors — and for edits since the previous answer's
  * `serverTime`, delivered as `messageUpdated` — one sync at a time, paging while `hasMore`.
  * Rooms that `sync` refuses (left, removed) stop being tracked.
@@ -345,6 +346,8 @@ export class ChatApi extends Emitter<ChatEvents> {
       if (this.sequencer.wasLeft(message.roomId)) return;
       this.sequencer.track(message.roomId, 0);
       this.needRoomList = true;
+      // Without a gap nothing else would ask for `room:list`, and the room would stay unlisted.
+      this.catchUpInBackground();
     }
     this.sequencer.accept(message);
   }
@@ -365,7 +368,11 @@ export class ChatApi extends Emitter<ChatEvents> {
     this.emit('unread', { roomId: room.id, unread, lastReadSeq });
   }
 
-  /** A room the user now belongs to: known from here on, its messages delivered from the start. */
+  /**
+   * A room the user now belongs to (created, joined, invited, DM opened): known from here on, its
+   * messages delivered from the `lastSeq` it came with. What came before is history (`history()`):
+   * joining a public room with a long past must not pull all of it through `sync`.
+   */
   private addRoom(room: Room): void {
     const known = this.rooms.get(room.id);
     if (known) {
@@ -376,7 +383,7 @@ export class ChatApi extends Emitter<ChatEvents> {
       this.rooms.set(room.id, state);
       this.emit('roomAdded', { ...state });
     }
-    this.sequencer.track(room.id, 0);
+    this.sequencer.track(room.id, room.lastSeq);
     if ((this.sequencer.cursor(room.id) ?? 0) < room.lastSeq) this.catchUpInBackground();
   }
 

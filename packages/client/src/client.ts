@@ -1,13 +1,14 @@
 /**
  * `createClient()`: the Switchboard SDK's entry point. One client is one signed-in user on one
  * server: a single connection for every namespace (see connection.ts), tokens kept fresh (see
- * tokens.ts), `client.chat` and `client.notifications`, and a connection `state` for UIs.
+ * tokens.ts), `client.chat`, `client.notifications` and `client.files`, and a connection `state` for UIs.
  */
 import { ErrorCode, type Session, type User } from '@switchboard/protocol';
 import { ChatApi, type SyncState } from './chat.js';
 import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
+import { FilesApi } from './files.js';
 import { NotificationsApi } from './notifications.js';
 import { TokenSource, type Credentials } from './tokens.js';
 
@@ -30,6 +31,12 @@ export const ClientDefaults = {
 export type ClientOptions = Credentials & {
   /** The server's base URL, e.g. `https://chat.example.com`. */
   url: string;
+  /**
+   * Base URLs of other nodes of the same deployment (several nodes without a load balancer in
+   * front). Each reconnection attempt moves on to the next URL, `url` first, round-robin, so a
+   * client whose node died reconnects to another one; HTTP calls (token refresh) follow along.
+   */
+  fallbackUrls?: string[];
   path?: string;
   transports?: ('websocket' | 'polling')[];
   reconnectionDelay?: number;
@@ -53,6 +60,7 @@ const closedError = () => new SwitchboardError(ErrorCode.UNAVAILABLE, 'client cl
 export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly chat: ChatApi;
   readonly notifications: NotificationsApi;
+  readonly files: FilesApi;
   private readonly tokens: TokenSource;
   private readonly conn: Connection;
   private synced = false;
@@ -65,9 +73,10 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       max: options.reconnectionDelayMax ?? ClientDefaults.reconnectionDelayMax,
       jitter: options.randomizationFactor ?? ClientDefaults.randomizationFactor,
     };
-    this.tokens = new TokenSource(options.url, options, backoff);
+    this.tokens = new TokenSource(() => this.conn.url, options, backoff);
     this.conn = new Connection(this.tokens, {
       url: options.url,
+      fallbackUrls: options.fallbackUrls ?? [],
       path: options.path ?? ClientDefaults.path,
       transports: [...(options.transports ?? ClientDefaults.transports)],
       backoff,
@@ -75,6 +84,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     });
     this.chat = new ChatApi(this.conn, { backoff, resumeFrom: options.resumeFrom, me: () => this.tokens.user?.id });
     this.notifications = new NotificationsApi(this.conn);
+    this.files = new FilesApi(options.url, this.tokens);
 
     this.tokens.on('session', (session) => this.emit('session', session));
     this.conn.on('state', (state) => this.emit('state', state));

@@ -4,7 +4,8 @@
  * at each (re)connect, and kept alive through everything that can drop it:
  *
  * - transport loss (network, `server:draining`, a node going away): the Manager reconnects by
- *   itself, with exponential backoff and jitter;
+ *   itself, with exponential backoff and jitter — to the next of the deployment's URLs, when
+ *   fallback URLs are given;
  * - a server-side disconnect (`io server disconnect`: `disconnectSockets()`, `auth:expired`) and
  *   a refused handshake (`connect_error`): Socket.IO leaves the socket down on purpose, so this
  *   module reconnects it, with the same backoff, after dropping the refused token;
@@ -41,6 +42,8 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'dis
 
 export interface ConnectionOptions {
   url: string;
+  /** More base URLs of the same deployment: each reconnection attempt moves to the next one. */
+  fallbackUrls: string[];
   path: string;
   transports: ('websocket' | 'polling')[];
   backoff: BackoffOptions;
@@ -82,6 +85,14 @@ export class Requester<Map> {
   }
 }
 
+/** Engine.IO's host options for a base URL. */
+function socketTarget(url: string): { hostname: string; port: string; secure: boolean } {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
+  // An IPv6 hostname comes in brackets, which Engine.IO adds itself.
+  return { hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port || (secure ? '443' : '80'), secure };
+}
+
 /** One namespace's socket and what the connection tracks about it. */
 class Link {
   readonly socket: Socket;
@@ -111,6 +122,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   readonly notificationRequests: Requester<NotificationsClientToServer>;
   private readonly manager: Manager;
   private readonly links: Link[] = [];
+  private readonly urls: string[];
+  private endpoint = 0;
   private current: ConnectionState = 'connecting';
   private everConnected = false;
   private closed = false;
@@ -120,7 +133,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     private readonly options: ConnectionOptions,
   ) {
     super();
-    this.manager = new Manager(baseUrl(options.url), {
+    this.urls = [options.url, ...options.fallbackUrls].map(baseUrl);
+    // The node is given as host options rather than a URI: the Manager reads them at every
+    // (re)connection, so moving to another node is a change of these options.
+    this.manager = new Manager({
+      ...socketTarget(this.url),
       path: options.path,
       transports: options.transports,
       // WebSocket first; when it cannot be opened, fall back to the next transport (polling).
@@ -137,6 +154,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.chatRequests = new Requester(chat, options.requestTimeout);
     this.notificationRequests = new Requester(notifications, options.requestTimeout);
 
+    if (this.urls.length > 1) {
+      this.manager.on('reconnect_attempt', () => {
+        this.endpoint = (this.endpoint + 1) % this.urls.length;
+        Object.assign(this.manager.opts, socketTarget(this.url));
+      });
+    }
     tokens.on('renewed', (token) => this.renewSockets(token));
     tokens.on('fatal', (err) => {
       this.emit('fatal', err);
@@ -146,6 +169,11 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   get state(): ConnectionState {
     return this.current;
+  }
+
+  /** The base URL of the node in use (or being tried). */
+  get url(): string {
+    return this.urls[this.endpoint] ?? this.options.url;
   }
 
   get isClosed(): boolean {

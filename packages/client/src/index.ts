@@ -4,7 +4,7 @@
  * every message exactly once and in order across reconnects.
  */
 export { createClient, ClientDefaults, SwitchboardClient, type ClientEvents, type ClientOptions } from './client.js';
-export { login, register } from './http.js';
+export { login, logout, refresh, register } from './http.js';
 export { SwitchboardError } from './errors.js';
 export type { ConnectionState } from './connection.js';
 export type { Credentials } from './tokens.js';
@@ -18,8 +18,12 @@ export type {
 } from './chat.js';
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
+export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
 export type {
+  Attachment,
+  FileInfo,
+  FileUrl,
   Message,
   Notification,
   PresenceEvent,

@@ -63,7 +63,8 @@ export class TokenSource extends Emitter<TokenEvents> {
   user: User | undefined;
 
   constructor(
-    private readonly url: string,
+    /** The base URL to call now (it moves to another node with the connection). */
+    private readonly url: () => string,
     private readonly credentials: Credentials,
     private readonly retry: BackoffOptions,
   ) {
@@ -97,7 +98,7 @@ export class TokenSource extends Emitter<TokenEvents> {
   async logout(): Promise<void> {
     await this.renewing?.catch(() => undefined);
     this.close();
-    if (this.session) await logout(this.url, this.session.refreshToken);
+    if (this.session) await logout(this.url(), this.session.refreshToken);
   }
 
   close(): void {
@@ -124,21 +125,21 @@ export class TokenSource extends Emitter<TokenEvents> {
     const c = this.credentials;
     if ('getToken' in c) {
       const token = await c.getToken();
-      this.user ??= await me(this.url, token);
+      this.user ??= await me(this.url(), token);
       this.setToken(token, jwtExpiry(token));
       return token;
     }
     let session: Session;
     if (this.session) {
       try {
-        session = await refresh(this.url, this.session.refreshToken);
+        session = await refresh(this.url(), this.session.refreshToken);
       } catch (err) {
         // A password client whose login ended simply logs in again.
         if (!(isFatal(err) && 'password' in c)) throw err;
-        session = await login(this.url, c);
+        session = await login(this.url(), c);
       }
     } else if ('password' in c) {
-      session = await login(this.url, c);
+      session = await login(this.url(), c);
     } else {
       throw new SwitchboardError(ErrorCode.UNAUTHENTICATED, 'no credentials');
     }

@@ -7,3 +7,4 @@ export * from './limits.js';
 export * from './models.js';
 export * from './schemas.js';
 export * from './events.js';
+export * from './files.js';

@@ -13,6 +13,8 @@ export const Limits = {
   roomCreateMembersMax: 100,
   messageTextMax: 4000,
   attachmentsPerMessageMax: 10,
+  /** Stored file names, after sanitizing (longer ones are shortened, keeping the extension). */
+  fileNameMax: 255,
   clientMsgIdMax: 64,
   idMax: 64,
   tokenMax: 4096,

@@ -19,6 +19,8 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** SQLite file, uploaded files and generated secrets. */
   DATA_DIR: z.string().min(1).default('./data'),
+  /** The built web app served at `/`; unset means packages/web/dist next to the server package. */
+  WEB_DIR: z.string().min(1).optional(),
   /** `postgres://…` selects PostgreSQL; unset means SQLite in DATA_DIR. */
   DATABASE_URL: z
     .string()
@@ -28,6 +30,15 @@ export const ConfigSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** `redis://…` turns on multi-node mode. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  /**
+   * Prefix of every Redis key, stream and channel Switchboard uses, so several deployments (or
+   * test runs) can share one Redis. Every node of a deployment must use the same one.
+   */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .max(100)
+    .regex(/^[\x21-\x7e]*$/, 'must be printable ASCII without spaces')
+    .default('switchboard:'),
   /** HS256 signing key shared by every node; generated once into DATA_DIR when unset. */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Access-token lifetime in seconds. */
@@ -54,6 +65,8 @@ export const ConfigSchema = z.object({
   MAX_PACKET_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   /** Largest JSON HTTP body accepted, in bytes (larger → 413 PAYLOAD_TOO_LARGE). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  /** Largest uploaded file (`POST /api/files`), in MiB; fractions allowed (larger → 413 PAYLOAD_TOO_LARGE). */
+  MAX_UPLOAD_MB: z.coerce.number().positive().max(1024 * 1024).default(25),
   /** scrypt cost (N) for password hashing; 2^14 by default (16 MiB per hash). */
   SCRYPT_COST: z.coerce.number().int().min(1024).default(16_384),
   /** Seconds the shutdown may take before the process exits anyway. */

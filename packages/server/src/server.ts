@@ -2,30 +2,39 @@
  * Composition root: builds the store, the bus, the services, HTTP (Fastify) and Socket.IO on one
  * port, and returns `{ listen, close }`. Tests start it on port 0; `main.ts` starts it for real.
  */
+import { join } from 'node:path';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
+import { Limits } from '@switchboard/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigSchema, type Config, type ConfigInput } from './config.js';
 import { AuthService } from './domain/auth.js';
 import { EventBus } from './domain/bus.js';
+import { FileService } from './domain/files.js';
 import { MessageService } from './domain/messages.js';
 import { NotificationService } from './domain/notifications.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
 import { registerErrorHandling } from './http/errors.js';
+import { fileRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
+import { registerOpenApi } from './http/openapi.js';
+import { defaultWebDir, webRoutes } from './http/web.js';
 import { createLogger } from './logger.js';
 import { setupChat } from './realtime/chat.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, type Realtime } from './realtime/io.js';
+import { shareMembershipDrops } from './realtime/membership-drops.js';
 import { setupNotifications } from './realtime/notifications.js';
-import { MemoryPresenceStore } from './scale/presence-store.js';
+import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
+import { BlobStore } from './store/blobs.js';
 import { openDatabase, type Database } from './store/db.js';
+import { FileRepository } from './store/files.js';
 import { MessageRepository } from './store/messages.js';
 import { NotificationRepository } from './store/notifications.js';
 import { RoomRepository } from './store/rooms.js';
@@ -41,6 +50,11 @@ export interface SwitchboardServer {
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
   /**
+   * Starts serving without binding a port, for a cluster worker: the primary owns the listening
+   * socket and hands connections over (scale/cluster.ts injects them into `app.server`).
+   */
+  serve(): Promise<void>;
+  /**
    * First step of a graceful shutdown: `/readyz` turns 503, new handshakes fail with
    * `UNAVAILABLE`, and connected sockets get `server:draining` and lose their transport.
    */
@@ -49,13 +63,34 @@ export interface SwitchboardServer {
   close(): Promise<void>;
 }
 
-export type ServerOptions = Partial<ConfigInput> & { logger?: Logger };
+export type ServerOptions = Partial<ConfigInput> & {
+  logger?: Logger;
+  /**
+   * This process is a worker of a Node cluster (WORKERS > 1): without REDIS_URL, broadcasts
+   * reach its sibling workers through the cluster adapter (scale/adapter.ts).
+   */
+  clusterWorker?: boolean;
+};
+
+/** Readiness fails when a store takes longer than this to answer. */
+const READY_TIMEOUT_MS = 2000;
+
+/** Rejects when `work` does not settle within `ms`. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 export async function createServer(options: ServerOptions = {}): Promise<SwitchboardServer> {
-  const { logger, ...input } = options;
+  const { logger, clusterWorker = false, ...input } = options;
   const config = ConfigSchema.parse(input);
   const log = logger ?? createLogger(config.LOG_LEVEL);
 
+  const blobs = new BlobStore(join(config.DATA_DIR, 'files'));
+  await blobs.init();
   const database = await openDatabase({
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
@@ -63,14 +98,22 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   const { db } = database;
   const bus = new EventBus((err, event) => log.error({ err, event }, 'domain event handler failed'));
-  const limiter = createRateLimiter({ enabled: config.RATE_LIMITS });
+  const scale = await createScaleMode({ config, log, clusterWorker, typingExpiryMs: Limits.typingExpirySeconds * 1000 });
+  const limiter = createRateLimiter({
+    enabled: config.RATE_LIMITS,
+    ...(scale.limiterStore ? { store: scale.limiterStore } : {}),
+  });
   const users = new UserRepository(db);
-  const presence = new PresenceService(new MemoryPresenceStore(), users, bus);
-  const rooms = new RoomService(new RoomRepository(db), users, presence, bus);
+  const presence = new PresenceService(scale.presence, users, bus);
+  const rooms = new RoomService(new RoomRepository(db), users, presence, bus, scale.memberships);
+  const sessions = new SessionRepository(db);
+  const secret = loadJwtSecret(config.DATA_DIR, config.JWT_SECRET);
+  const maxUploadBytes = Math.floor(config.MAX_UPLOAD_MB * 1024 * 1024);
+  const files = new FileService(new FileRepository(db), blobs, rooms, sessions, bus, { secret, maxBytes: maxUploadBytes });
 
   const services: Services = {
-    auth: new AuthService(users, new SessionRepository(db), limiter, bus, {
-      secret: loadJwtSecret(config.DATA_DIR, config.JWT_SECRET),
+    auth: new AuthService(users, sessions, limiter, bus, {
+      secret,
       accessTokenTtl: config.ACCESS_TOKEN_TTL,
       refreshTokenTtl: config.REFRESH_TOKEN_TTL,
       scryptCost: config.SCRYPT_COST,
@@ -78,7 +121,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     }),
     presence,
     rooms,
-    messages: new MessageService(new MessageRepository(db), rooms, bus),
+    messages: new MessageService(new MessageRepository(db), rooms, bus, files),
     notifications: new NotificationService(new NotificationRepository(db), users, bus),
   };
 
@@ -90,18 +133,22 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   registerErrorHandling(app);
   await app.register(compress, { threshold: 1024 });
   await app.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
+  await registerOpenApi(app);
 
   let accepting = false;
   healthRoutes(app, async () => {
     if (!accepting) return false;
-    await database.ping();
+    await within(Promise.all([database.ping(), scale.ping()]), READY_TIMEOUT_MS);
     return true;
   });
   authRoutes(app, services.auth);
+  await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes });
+  await webRoutes(app, config.WEB_DIR ?? defaultWebDir());
 
   const inFlight = new InFlight();
-  const ctx: RealtimeContext = { services, bus, limiter, log, inFlight };
-  const realtime = createRealtime(app.server, config, ctx, [setupChat, setupNotifications]);
+  const ctx: RealtimeContext = { services, bus, limiter, typing: scale.typing, log, inFlight };
+  const realtime = createRealtime(app.server, config, ctx, [setupChat, setupNotifications], scale.adapter);
+  if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
 
   const drain = () => {
     accepting = false;
@@ -115,6 +162,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     database,
     services,
     log,
+    async serve() {
+      await app.ready();
+      accepting = true;
+    },
     async listen() {
       await app.listen({ port: config.PORT, host: config.HOST });
       accepting = true;
@@ -129,6 +180,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         drain();
         await inFlight.idle(config.SHUTDOWN_TIMEOUT * 500);
         await realtime.close();
+        await scale.close();
         await app.close();
         await database.close();
       })();

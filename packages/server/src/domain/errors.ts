@@ -5,6 +5,7 @@
  */
 import { ErrorCode, HttpStatus, type WireError } from '@switchboard/protocol';
 import type { ZodError } from 'zod';
+import { isUnavailable } from '../store/errors.js';
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -45,8 +46,12 @@ export const unauthenticated = (message = 'authentication required') =>
 export const unavailable = (message: string, cause?: unknown) =>
   new AppError(ErrorCode.UNAVAILABLE, message, { cause });
 
-/** What a client is told about any thrown value: AppErrors as they are, anything else as INTERNAL. */
+/**
+ * What a client is told about any thrown value: AppErrors as they are, a database that cannot be
+ * reached as UNAVAILABLE (the request may be retried), anything else as INTERNAL.
+ */
 export function toWireError(err: unknown): WireError {
   if (err instanceof AppError) return err.toWire();
+  if (isUnavailable(err)) return { code: ErrorCode.UNAVAILABLE, message: 'the database is unavailable; try again shortly' };
   return { code: ErrorCode.INTERNAL, message: 'internal error' };
 }

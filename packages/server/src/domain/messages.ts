@@ -14,8 +14,10 @@ import {
 } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
 import { conflict, forbidden, notFound } from './errors.js';
+import type { FileService } from './files.js';
 import { newId } from './ids.js';
 import { toRoom, type RoomService } from './rooms.js';
+import { AttachmentsTakenError } from '../store/files.js';
 import type { MessageRepository, MessageView } from '../store/messages.js';
 
 /**
@@ -73,25 +75,37 @@ export class MessageService {
     private readonly messages: MessageRepository,
     private readonly rooms: RoomService,
     private readonly bus: EventBus,
+    private readonly files: FileService,
   ) {}
 
   async send(senderId: string, input: SendInput): Promise<Message> {
     const { room } = await this.rooms.requireMember(senderId, input.roomId);
+    let attachments: Attachment[] = [];
     if ((input.attachmentIds?.length ?? 0) > 0) {
-      // File uploads (POST /api/files) do not exist yet, so no attachment id can name a file.
-      throw notFound('attachment');
+      // A retry's files are attached to its first message already: answer it before checking them.
+      const earlier = await this.messages.byClientMsgId(senderId, input.clientMsgId);
+      if (earlier) return toMessage(earlier);
+      attachments = await this.files.attachable(senderId, input.roomId, input.attachmentIds ?? []);
     }
     const mentioned = await this.rooms.membersNamed(input.roomId, mentionedUsernames(input.text));
     return this.inRoomOrder(input.roomId, async () => {
-      const result = await this.messages.append({
-        id: newId(),
-        roomId: input.roomId,
-        senderId,
-        text: input.text,
-        clientMsgId: input.clientMsgId,
-        now: Date.now(),
-      });
-      if (!result) throw notFound('room');
+      let result;
+      try {
+        result = await this.messages.append({
+          id: newId(),
+          roomId: input.roomId,
+          senderId,
+          text: input.text,
+          clientMsgId: input.clientMsgId,
+          now: Date.now(),
+          attachments,
+        });
+      } catch (err) {
+        if (err instanceof AttachmentsTakenError) throw conflict(err.message);
+        throw err;
+      }
+      // The room existed a moment ago (rooms are never deleted): the membership ended since.
+      if (!result) throw forbidden('you are not a member of this room');
       const message = toMessage(result.message);
       // A retry returns the stored message and announces nothing: it was announced the first time.
       if (result.created) {

@@ -11,23 +11,34 @@ export class PresenceService {
     private readonly store: PresenceStore,
     private readonly users: UserRepository,
     private readonly bus: EventBus,
-  ) {}
+  ) {
+    // Transitions found by the store itself: a dead node's users going offline, this node's
+    // users coming back after a Redis outage.
+    store.onTransition(async (userId, status) => {
+      if (status === 'online') this.cameOnline(userId);
+      else await this.wentOffline(userId);
+    });
+  }
 
   async connected(userId: string, socketId: string): Promise<void> {
-    if (await this.store.connect(userId, socketId)) {
-      this.bus.publish('presence.changed', { userId, status: 'online', lastSeenAt: Date.now() });
-    }
+    if (await this.store.connect(userId, socketId)) this.cameOnline(userId);
   }
 
   async disconnected(userId: string, socketId: string): Promise<void> {
-    if (await this.store.disconnect(userId, socketId)) {
-      const now = Date.now();
-      await this.users.setLastSeen(userId, now);
-      this.bus.publish('presence.changed', { userId, status: 'offline', lastSeenAt: now });
-    }
+    if (await this.store.disconnect(userId, socketId)) await this.wentOffline(userId);
   }
 
   online(userIds: readonly string[]): Promise<Set<string>> {
     return this.store.online(userIds);
+  }
+
+  private cameOnline(userId: string): void {
+    this.bus.publish('presence.changed', { userId, status: 'online', lastSeenAt: Date.now() });
+  }
+
+  private async wentOffline(userId: string): Promise<void> {
+    const now = Date.now();
+    await this.users.setLastSeen(userId, now);
+    this.bus.publish('presence.changed', { userId, status: 'offline', lastSeenAt: now });
   }
 }

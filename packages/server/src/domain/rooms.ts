@@ -10,6 +10,7 @@ import type { EventBus } from './bus.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
 import { newId } from './ids.js';
 import type { PresenceService } from './presence.js';
+import { MembershipCache } from '../scale/membership-cache.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { RoomRepository } from '../store/rooms.js';
 import type { RoomRow } from '../store/schema.js';
@@ -45,6 +46,8 @@ export class RoomService {
     private readonly users: UserRepository,
     private readonly presence: PresenceService,
     private readonly bus: EventBus,
+    /** Memberships this node has seen, with their room's row (see scale/membership-cache.ts). */
+    private readonly memberships: MembershipCache<RoomRow> = new MembershipCache(),
   ) {}
 
   /** Rooms as `viewerId` sees them: DMs are named after the other user. */
@@ -59,13 +62,19 @@ export class RoomService {
     return room ?? toRoom(row);
   }
 
-  /** The room, if `userId` is a member: NOT_FOUND for an unknown room, FORBIDDEN otherwise. */
-  async requireMember(userId: string, roomId: string): Promise<{ room: RoomRow; lastReadSeq: number }> {
+  /**
+   * The room, if `userId` is a member: NOT_FOUND for an unknown room, FORBIDDEN otherwise.
+   * Answered from this node's membership cache when it can, so the room's row may be a little
+   * old: its name, kind and creation never change, but `last_seq` and `member_count` do.
+   */
+  async requireMember(userId: string, roomId: string): Promise<{ room: RoomRow }> {
+    const cached = this.memberships.get(roomId, userId);
+    if (cached) return { room: cached };
     const room = await this.rooms.byId(roomId);
     if (!room) throw notFound('room');
-    const lastReadSeq = await this.rooms.readMark(roomId, userId);
-    if (lastReadSeq === undefined) throw forbidden('you are not a member of this room');
-    return { room, lastReadSeq };
+    if ((await this.rooms.readMark(roomId, userId)) === undefined) throw forbidden('you are not a member of this room');
+    this.memberships.remember(roomId, userId, room);
+    return { room };
   }
 
   async create(userId: string, input: RoomCreateInput): Promise<Room> {
@@ -134,6 +143,8 @@ export class RoomService {
     if (!existing) throw notFound('room');
     if (existing.kind === 'dm') throw forbidden('a direct conversation cannot be left');
     const result = await this.rooms.removeMember(roomId, userId);
+    // Before the leave is acknowledged: no node may answer from a cached membership afterwards.
+    this.memberships.forget(roomId, userId);
     if (result?.removed) this.bus.publish('room.member.left', { room: toRoom(result.room), userId });
   }
 

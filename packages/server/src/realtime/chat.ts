@@ -3,53 +3,70 @@
  * serves the chat requests through the shared pipeline, turns domain events into emits, and
  * keeps typing indicators.
  *
- * Typing state is ephemeral and lives in this node's memory: a `typing: true` expires after
- * `Limits.typingExpirySeconds` without renewal, and ends when the user's last chat socket on this
- * node goes away.
+ * Typing state is ephemeral (see scale/typing-store.ts): a `typing: true` expires after
+ * `Limits.typingExpirySeconds` without renewal, and ends when the user's last chat socket on the
+ * node that renewed it goes away.
  */
 import { Limits, type TypingEvent } from '@switchboard/protocol';
+import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
 import { attachSession, renewSession } from './connection.js';
 import type { RealtimeContext } from './context.js';
 import type { NamespaceSetup } from './io.js';
+import type { TypingStore } from '../scale/typing-store.js';
 import { serveRequests, type Handlers } from './requests.js';
 import { channel, type ChatNamespace, type ChatSocket } from './types.js';
 
-/** Who is typing where, with the timer that ends it. */
+/**
+ * Typing indicators: the state is in the TypingStore (one per room and user for the whole
+ * deployment); this node keeps the expiry timers of the renewals it received. Others hear only
+ * the changes: the first `typing: true`, and its end.
+ */
 class TypingTracker {
-  private readonly active = new Map<string, { event: TypingEvent; timer: NodeJS.Timeout }>();
+  private readonly timers = new Map<string, { event: TypingEvent; timer: NodeJS.Timeout }>();
 
   constructor(
+    private readonly store: TypingStore,
     private readonly expiryMs: number,
     private readonly emit: (event: TypingEvent) => void,
+    private readonly log: Logger,
   ) {}
 
-  /** Starts or renews (`typing: true`) or ends (`false`) a user's typing; others hear only the changes. */
-  set(event: TypingEvent): void {
+  /** Starts or renews (`typing: true`) or ends (`false`) a user's typing. */
+  async set(event: TypingEvent): Promise<void> {
     const key = `${event.roomId}|${event.userId}`;
-    const current = this.active.get(key);
+    clearTimeout(this.timers.get(key)?.timer);
     if (!event.typing) {
-      if (current) this.end(key);
+      this.timers.delete(key);
+      if (await this.store.end(event.roomId, event.userId)) this.emit(event);
       return;
     }
-    if (current) clearTimeout(current.timer);
-    else this.emit(event);
-    const timer = setTimeout(() => this.end(key), this.expiryMs);
+    const timer = setTimeout(() => this.expire(key), this.expiryMs);
     timer.unref();
-    this.active.set(key, { event, timer });
+    this.timers.set(key, { event, timer });
+    if (await this.store.renew(event.roomId, event.userId)) this.emit(event);
   }
 
-  /** Ends every typing indicator of the user. */
+  /**
+   * The user's last chat socket on this node went away: ends what this node renewed last (a tab
+   * of the same user on another node that renewed since keeps its indicator).
+   */
   endAll(userId: string): void {
-    for (const [key, { event }] of this.active) if (event.userId === userId) this.end(key);
+    for (const [key, { event }] of this.timers) if (event.userId === userId) this.expire(key);
   }
 
-  private end(key: string): void {
-    const current = this.active.get(key);
+  private expire(key: string): void {
+    const current = this.timers.get(key);
     if (!current) return;
     clearTimeout(current.timer);
-    this.active.delete(key);
-    this.emit({ ...current.event, typing: false });
+    this.timers.delete(key);
+    const { event } = current;
+    this.store.expire(event.roomId, event.userId).then(
+      (ended) => {
+        if (ended) this.emit({ ...event, typing: false });
+      },
+      (err: unknown) => this.log.debug({ err, roomId: event.roomId }, 'typing expiry not recorded'),
+    );
   }
 }
 
@@ -67,7 +84,10 @@ function relayDomainEvents(nsp: ChatNamespace, ctx: RealtimeContext): void {
   bus.on('room.members.added', ({ room, userIds, by, reason }) => {
     const roomChannel = channel.room(room.id);
     nsp.in(userIds.map(channel.user)).socketsJoin(roomChannel);
-    const added = userIds.filter((id) => id !== by).map(channel.user);
+    // The creator's other sockets (tabs, devices) hear of a new room too; the creating socket
+    // already has it from the ack and ignores the repeat. A DM is named for the other side, so
+    // the opener's other sockets learn of it from `room:list` when its first message arrives.
+    const added = userIds.filter((id) => id !== by || reason === 'create').map(channel.user);
     if (added.length > 0) nsp.to(added).emit('room:added', room);
     // A new room's members learn about it from the ack and `room:added`; telling each of them
     // about every other one as well would cost members² emits for nothing.
@@ -96,9 +116,12 @@ function relayDomainEvents(nsp: ChatNamespace, ctx: RealtimeContext): void {
 export const setupChat: NamespaceSetup = (io, ctx) => {
   const nsp = io.of('/chat') as unknown as ChatNamespace;
   const { services, log } = ctx;
-  const typing = new TypingTracker(Limits.typingExpirySeconds * 1000, (event) => {
-    nsp.to(channel.room(event.roomId)).except(channel.user(event.userId)).emit('typing', event);
-  });
+  const typing = new TypingTracker(
+    ctx.typing,
+    Limits.typingExpirySeconds * 1000,
+    (event) => nsp.to(channel.room(event.roomId)).except(channel.user(event.userId)).emit('typing', event),
+    log,
+  );
   /** Chat sockets per user on this node, to end typing when the last one goes. */
   const socketsOf = new Map<string, number>();
 
@@ -141,7 +164,7 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
     sync: (input, { data }) => messages.sync(data.userId, input),
     typing: async ({ roomId, typing: isTyping }, { data }) => {
       await rooms.requireMember(data.userId, roomId);
-      typing.set({ roomId, userId: data.userId, displayName: data.displayName, typing: isTyping });
+      await typing.set({ roomId, userId: data.userId, displayName: data.displayName, typing: isTyping });
       return {};
     },
     read: async ({ roomId, seq }, { data }) => {

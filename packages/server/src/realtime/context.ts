@@ -7,6 +7,7 @@ import type { NotificationService } from '../domain/notifications.js';
 import type { PresenceService } from '../domain/presence.js';
 import type { RoomService } from '../domain/rooms.js';
 import type { RateLimiter } from '../scale/rate-limit.js';
+import type { TypingStore } from '../scale/typing-store.js';
 import type { InFlight } from './in-flight.js';
 
 export interface Services {
@@ -21,6 +22,8 @@ export interface RealtimeContext {
   services: Services;
   bus: EventBus;
   limiter: RateLimiter;
+  /** Who is typing where: this process's memory, or Redis in multi-node mode. */
+  typing: TypingStore;
   log: Logger;
   inFlight: InFlight;
 }

@@ -5,6 +5,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Namespace } from 'socket.io';
 import type { Config } from '../config.js';
+import type { AdapterChoice } from '../scale/adapter.js';
 import { handshake } from './connection.js';
 import type { RealtimeContext } from './context.js';
 import { channel, type IoServer, type SocketData } from './types.js';
@@ -50,8 +51,11 @@ export function createRealtime(
   config: Config,
   ctx: RealtimeContext,
   namespaces: readonly NamespaceSetup[],
+  /** Carries broadcasts to the other processes (scale/adapter.ts); Socket.IO's in-memory one when unset. */
+  adapter?: AdapterChoice,
 ): Realtime {
   const io: IoServer = new Server(httpServer, {
+    ...(adapter ? { adapter } : {}),
     serveClient: false,
     maxHttpBufferSize: config.MAX_PACKET_BYTES,
     perMessageDeflate: config.WS_COMPRESSION ? deflateOptions(config.WS_COMPRESSION_THRESHOLD) : false,

@@ -57,6 +57,8 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
     const error = toWireError(err);
     if (error.code === ErrorCode.INTERNAL) {
       deps.log.error({ err, event, userId: socket.data.userId }, 'request failed');
+    } else if (error.code === ErrorCode.UNAVAILABLE && !(err instanceof AppError)) {
+      deps.log.warn({ err, event }, 'request failed: the database is unavailable');
     }
     if (ack) ack({ ok: false, error });
     else socket.emit('error', { ...error, event });

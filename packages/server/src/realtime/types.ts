@@ -20,8 +20,11 @@ export interface SocketData {
   expiresAt: number;
 }
 
-/** Events between nodes: none of Switchboard's own; the adapter carries broadcasts. */
-export type InterServerEvents = Record<string, never>;
+/** Events between the processes of a deployment (`serverSideEmit`), besides the adapter's broadcasts. */
+export interface InterServerEvents {
+  /** A membership ended: forget it in the membership cache (see realtime/membership-drops.ts). */
+  'membership:ended': (roomId: string, userId: string) => void;
+}
 
 export type IoServer = Server<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
 export type ChatNamespace = IoNamespace<ChatClientToServer, ChatServerToClient, InterServerEvents, SocketData>;

@@ -7,16 +7,18 @@
  * and a burst limiter of B − R points refilled over (B − R) / R seconds, which the main one draws
  * on when it is empty. A sustained flood therefore gets R/s plus a trickle, close to a token bucket.
  */
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ErrorCode } from '@switchboard/protocol';
 import { AppError } from '../domain/errors.js';
+import type { RedisConnection } from './redis.js';
 
-/** Event classes with their own budgets. */
-export type EventClass = 'message' | 'default';
+/** Event classes with their own budgets (`upload`: `POST /api/files`). */
+export type EventClass = 'message' | 'default' | 'upload';
 
 export const RateLimitDefaults = {
   message: { burst: 30, perSecond: 10 },
   default: { burst: 60, perSecond: 30 },
+  upload: { burst: 10, perSecond: 1 },
   /** Failed logins per (username, IP) in `loginWindowSeconds`. */
   loginFailures: 10,
   loginWindowSeconds: 15 * 60,
@@ -31,7 +33,26 @@ export interface RateLimiter {
   loginSucceeded(key: string): Promise<void>;
 }
 
-function bursty(cls: EventClass, store: (opts: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract) {
+/** Makes one counter of a limiter: where its points are kept. */
+export type LimiterStore = (opts: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+
+/**
+ * Counters in Redis, shared by every node, so a flood spread over several nodes meets one budget.
+ * While Redis is unreachable each counter falls back at once (not after a timeout) to its
+ * insurance, a memory counter of this node: limits then hold per node instead of failing requests.
+ */
+export function redisLimiterStore(redis: RedisConnection): LimiterStore {
+  return (opts) =>
+    new RateLimiterRedis({
+      ...opts,
+      keyPrefix: redis.key(opts.keyPrefix),
+      storeClient: redis.client,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(opts),
+    });
+}
+
+function bursty(cls: EventClass, store: LimiterStore) {
   const { burst, perSecond } = RateLimitDefaults[cls];
   const extra = burst - perSecond;
   return new BurstyRateLimiter(
@@ -47,14 +68,15 @@ function limited(res: unknown): AppError {
 
 export function createRateLimiter(options: {
   enabled: boolean;
-  store?: (opts: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+  /** Where counters are kept; this node's memory by default. */
+  store?: LimiterStore;
 }): RateLimiter {
   if (!options.enabled) {
     const pass = () => Promise.resolve();
     return { consume: pass, checkLogin: pass, loginFailed: pass, loginSucceeded: pass };
   }
   const store = options.store ?? ((opts) => new RateLimiterMemory(opts));
-  const events = { message: bursty('message', store), default: bursty('default', store) };
+  const events = { message: bursty('message', store), default: bursty('default', store), upload: bursty('upload', store) };
   const logins = store({
     keyPrefix: 'rl:login',
     points: RateLimitDefaults.loginFailures,

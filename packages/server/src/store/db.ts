@@ -5,7 +5,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
 import { migrationProvider } from './migrations.js';
@@ -52,19 +63,47 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 function sqlite(dataDir: string): Kysely<DB> {
   mkdirSync(dataDir, { recursive: true });
   const file = new SQLite(join(dataDir, 'switchboard.db'));
+  // First, so that every later statement (the pragmas included) waits for a lock held by another
+  // process of a cluster instead of failing with SQLITE_BUSY.
+  file.pragma('busy_timeout = 5000');
   // WAL lets readers run beside the writer; synchronous=FULL fsyncs every commit so an
   // acknowledged message survives a power cut, not only a process crash.
   file.pragma('journal_mode = WAL');
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
-  file.pragma('busy_timeout = 5000');
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database: file }) });
+  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: file }) });
+}
+
+/**
+ * SQLite transactions that take the write lock when they begin (`BEGIN IMMEDIATE`). Several
+ * processes share the file in cluster mode (WORKERS > 1); a deferred transaction that reads and
+ * then writes (`messages.append` looks up the client id before taking the seq) fails at once with
+ * SQLITE_BUSY when another process committed in between, because the busy timeout does not
+ * apply to a read lock that must be upgraded. An immediate one waits its turn instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
 }
 
 function postgres(connectionString: string, max: number): Kysely<DB> {
   const pool = new pg.Pool({
     connectionString,
     max,
+    // While PostgreSQL does not answer, a request fails (UNAVAILABLE) after this long instead of
+    // waiting for a connection forever; the pool keeps opening new ones when it returns.
+    connectionTimeoutMillis: 5000,
     // bigint columns hold millisecond times and seqs, all below 2^53: read them as numbers.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -73,5 +112,9 @@ function postgres(connectionString: string, max: number): Kysely<DB> {
   });
   // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // The pool listens for errors of idle clients only. A connection lost while its client is
+  // checked out (inside a transaction) would otherwise be an uncaught exception; its queries fail
+  // (UNAVAILABLE) and the pool discards it when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -4,9 +4,11 @@
  * concurrent senders on the room row), inserts the message and moves the sender's read mark.
  * A failed insert rolls the increment back, so seqs stay gap-free 1..N per room.
  */
+import type { Attachment } from '@switchboard/protocol';
 import type { Kysely } from 'kysely';
 import type { DB, MessageRow } from './schema.js';
 import { isUniqueViolation } from './errors.js';
+import { AttachmentsTakenError, attachFiles, releaseFiles } from './files.js';
 
 /** A message row with its sender's display name, everything the wire `Message` needs. */
 export type MessageView = MessageRow & { sender_name: string };
@@ -18,6 +20,8 @@ export interface NewMessage {
   text: string;
   clientMsgId: string;
   now: number;
+  /** Files to attach, checked beforehand; attached in the same transaction (see `attachFiles`). */
+  attachments?: readonly Attachment[];
 }
 
 export class MessageRepository {
@@ -33,17 +37,31 @@ export class MessageRepository {
 
   /**
    * Stores a message with the room's next seq, or returns the sender's earlier message with the
-   * same client id (`created: false`) and stores nothing. Undefined when the room does not exist.
+   * same client id (`created: false`) and stores nothing. Undefined when the room does not exist
+   * or the sender is not a member of it.
+   * Throws AttachmentsTakenError when a file could no longer be attached (nothing is stored).
    */
   async append(message: NewMessage): Promise<{ message: MessageView; created: boolean } | undefined> {
     try {
       return await this.db.transaction().execute(async (trx) => {
         const earlier = await this.byClientMsgId(message.senderId, message.clientMsgId, trx);
         if (earlier) return { message: earlier, created: false };
+        // The membership is checked here, in the statement that takes the room's lock, because
+        // callers check it from a cache (scale/membership-cache.ts) that another node's leave
+        // may not have reached yet. Leaving takes the same lock, so no send that starts after
+        // a leave was acknowledged, on any node, can store a message from the former member.
         const room = await trx
           .updateTable('rooms')
           .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
           .where('id', '=', message.roomId)
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('memberships')
+                .select('memberships.user_id')
+                .where('memberships.room_id', '=', message.roomId)
+                .where('memberships.user_id', '=', message.senderId),
+            ),
+          )
           .returning('last_seq')
           .executeTakeFirst();
         if (!room) return undefined;
@@ -56,7 +74,7 @@ export class MessageRepository {
             seq,
             sender_id: message.senderId,
             text: message.text,
-            attachments: '[]',
+            attachments: JSON.stringify(message.attachments ?? []),
             client_msg_id: message.clientMsgId,
             created_at: message.now,
             edited_at: null,
@@ -64,6 +82,14 @@ export class MessageRepository {
             updated_at: message.now,
           })
           .execute();
+        if (message.attachments && message.attachments.length > 0) {
+          await attachFiles(trx, {
+            messageId: message.id,
+            roomId: message.roomId,
+            uploaderId: message.senderId,
+            fileIds: message.attachments.map((a) => a.id),
+          });
+        }
         await trx
           .updateTable('memberships')
           .set({ last_read_seq: seq })
@@ -76,8 +102,9 @@ export class MessageRepository {
       });
     } catch (err) {
       // PostgreSQL: a concurrent retry with the same client id committed first (both passed the
-      // lookup under READ COMMITTED). Its row is the answer; this attempt rolled back entirely.
-      if (!isUniqueViolation(err)) throw err;
+      // lookup under READ COMMITTED), and either its client id or its attachments were taken.
+      // Its row is the answer; this attempt rolled back entirely.
+      if (!isUniqueViolation(err) && !(err instanceof AttachmentsTakenError)) throw err;
       const earlier = await this.byClientMsgId(message.senderId, message.clientMsgId);
       if (!earlier) throw err;
       return { message: earlier, created: false };
@@ -144,14 +171,22 @@ export class MessageRepository {
     return Number(result.numUpdatedRows) > 0 ? this.byId(id) : undefined;
   }
 
-  /** Deletes a message (text and attachments emptied); undefined when it was already deleted. */
+  /**
+   * Deletes a message (text and attachments emptied) and, in the same transaction, its files;
+   * undefined when it was already deleted.
+   */
   async delete(id: string, now: number): Promise<MessageView | undefined> {
-    const result = await this.db
-      .updateTable('messages')
-      .set({ text: '', attachments: '[]', deleted: 1, updated_at: now })
-      .where('id', '=', id)
-      .where('deleted', '=', 0)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0 ? this.byId(id) : undefined;
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('messages')
+        .set({ text: '', attachments: '[]', deleted: 1, updated_at: now })
+        .where('id', '=', id)
+        .where('deleted', '=', 0)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await releaseFiles(trx, id, now);
+      return true;
+    });
+    return deleted ? this.byId(id) : undefined;
   }
 }

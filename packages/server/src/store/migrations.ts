@@ -101,6 +101,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('notifications_user').on('notifications').columns(['user_id', 'id']).execute();
     },
   },
+  '0002_files': {
+    async up(db: Kysely<unknown>) {
+      // The bytes live in DATA_DIR/files under their SHA-256 (store/blobs.ts); a row is one upload.
+      await db.schema
+        .createTable('files')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id'))
+        .addColumn('uploader_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('mime', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.references('messages.id'))
+        .addColumn('deleted_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('files_sha256').on('files').column('sha256').execute();
+      await db.schema.createIndex('files_message').on('files').column('message_id').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -85,6 +85,25 @@ export interface NotificationsTable {
   read_at: number | null;
 }
 
+/** One upload. The bytes are shared by every row with the same `sha256` (store/blobs.ts). */
+export interface FilesTable {
+  id: string;
+  room_id: string;
+  uploader_id: string;
+  /** Sanitized original name. */
+  name: string;
+  size: number;
+  /** Detected from the bytes. */
+  mime: string;
+  /** Hex SHA-256 of the bytes: the blob's address. */
+  sha256: string;
+  created_at: number;
+  /** The message the file is attached to; null until it is sent. */
+  message_id: string | null;
+  /** Set when its message is deleted: the file is no longer served. */
+  deleted_at: number | null;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -93,6 +112,7 @@ export interface DB {
   memberships: MembershipsTable;
   messages: MessagesTable;
   notifications: NotificationsTable;
+  files: FilesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -101,3 +121,4 @@ export type RoomRow = Selectable<RoomsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type MessageUpdate = Updateable<MessagesTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
+export type FileRow = Selectable<FilesTable>;

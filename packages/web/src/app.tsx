@@ -1,0 +1,15 @@
+/** The top of the component tree: the sign-in screen, or the workspace of the signed-in user. */
+import type { AppModel } from './app-model.js';
+import { AuthScreen } from './auth-screen.js';
+import { StoreContext, useAuth } from './use-store.js';
+import { Workspace } from './workspace.js';
+
+export function App({ model }: { model: AppModel }) {
+  const auth = useAuth(model);
+  if (auth.status === 'signed-out') return <AuthScreen model={model} notice={auth.notice} />;
+  return (
+    <StoreContext.Provider value={auth.store}>
+      <Workspace key={auth.store.state.me.id} user={auth.user} onSignOut={() => void model.signOut()} />
+    </StoreContext.Provider>
+  );
+}

@@ -1,0 +1,139 @@
+/** Sign in and create an account: one form with two modes, with the server's refusals explained in words. */
+import { ErrorCode, SwitchboardError } from '@switchboard/client';
+import { Limits } from '@switchboard/protocol';
+import { useId, useState, type FormEvent } from 'react';
+import type { AppModel } from './app-model.js';
+
+type Mode = 'sign-in' | 'sign-up';
+
+function explain(err: unknown, mode: Mode): string {
+  if (!(err instanceof SwitchboardError)) return 'Something went wrong. Please try again.';
+  switch (err.code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 'Wrong username or password.';
+    case ErrorCode.CONFLICT:
+      return 'That username is taken. Please choose another one.';
+    case ErrorCode.RATE_LIMITED: {
+      const minutes = Math.max(1, Math.ceil((err.retryAfterMs ?? 60_000) / 60_000));
+      return `Too many attempts. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+    }
+    case ErrorCode.FORBIDDEN:
+      return mode === 'sign-up' ? 'This server does not accept new accounts. Ask an administrator for one.' : err.message;
+    case ErrorCode.INVALID_ARGUMENT:
+      return `Please check the form: ${err.message}`;
+    case ErrorCode.UNAVAILABLE:
+      return 'The server cannot be reached. Check your connection and try again.';
+    default:
+      return err.message;
+  }
+}
+
+export function AuthScreen({ model, notice }: { model: AppModel; notice: string | undefined }) {
+  const [mode, setMode] = useState<Mode>('sign-in');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+  const signUp = mode === 'sign-up';
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (signUp) await model.signUp(username.trim(), password, displayName.trim() || undefined);
+      else await model.signIn(username.trim(), password);
+    } catch (err) {
+      setError(explain(err, mode));
+      setBusy(false);
+    }
+  };
+
+  const switchMode = (next: Mode) => {
+    setMode(next);
+    setError(undefined);
+  };
+
+  return (
+    <main className="auth">
+      <div className="auth-card">
+        <div className="brand brand-large">
+          <span className="brand-mark" aria-hidden="true" />
+          <span>Switchboard</span>
+        </div>
+        <h1 className="auth-title">{signUp ? 'Create your account' : 'Sign in to your team'}</h1>
+        <p className="auth-subtitle">
+          {signUp ? 'Pick a username your teammates will @mention.' : 'Welcome back. Your conversations are waiting.'}
+        </p>
+        {notice && !error && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
+        <form onSubmit={(e) => void submit(e)} aria-describedby={error ? `${id}-error` : undefined}>
+          <label className="field">
+            <span>Username</span>
+            <input
+              name="username"
+              autoComplete="username"
+              autoCapitalize="none"
+              spellCheck={false}
+              required
+              minLength={signUp ? Limits.usernameMin : 1}
+              maxLength={Limits.usernameMax}
+              pattern={signUp ? '[A-Za-z0-9_.\\-]+' : undefined}
+              title={signUp ? '3 to 32 letters, digits, dots, dashes or underscores' : undefined}
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+              autoFocus
+            />
+          </label>
+          {signUp && (
+            <label className="field">
+              <span>
+                Display name <span className="optional">(optional)</span>
+              </span>
+              <input
+                name="displayName"
+                autoComplete="name"
+                maxLength={Limits.displayNameMax}
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+              />
+            </label>
+          )}
+          <label className="field">
+            <span>Password</span>
+            <input
+              name="password"
+              type="password"
+              autoComplete={signUp ? 'new-password' : 'current-password'}
+              required
+              minLength={signUp ? Limits.passwordMin : 1}
+              maxLength={Limits.passwordMax}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            {signUp && <small className="hint">At least {Limits.passwordMin} characters.</small>}
+          </label>
+          {error && (
+            <p className="form-error" id={`${id}-error`} role="alert">
+              {error}
+            </p>
+          )}
+          <button className="button primary wide" type="submit" disabled={busy}>
+            {busy ? (signUp ? 'Creating account…' : 'Signing in…') : signUp ? 'Create account' : 'Sign in'}
+          </button>
+        </form>
+        <p className="auth-switch">
+          {signUp ? 'Already have an account?' : 'New to this team?'}{' '}
+          <button type="button" className="link-button" onClick={() => switchMode(signUp ? 'sign-in' : 'sign-up')}>
+            {signUp ? 'Sign in' : 'Create an account'}
+          </button>
+        </p>
+      </div>
+    </main>
+  );
+}

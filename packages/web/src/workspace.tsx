@@ -1,0 +1,237 @@
+/**
+ * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
+ * members, invite, leave) and the notification bell, the dialogs, the document title with the
+ * unread count, and browser notifications while the tab is hidden.
+ */
+import type { Notification, User } from '@switchboard/client';
+import { useCallback, useEffect, useState } from 'react';
+import { PresenceDot } from './avatar.js';
+import { BrowseRoomsDialog } from './browse-rooms-dialog.js';
+import { ConnectionBanner } from './connection-banner.js';
+import { CreateRoomDialog } from './create-room-dialog.js';
+import { showDesktop } from './desktop-notifications.js';
+import { describeError } from './errors.js';
+import { DoorIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './icons.js';
+import { useMediaQuery } from './media.js';
+import { Modal } from './modal.js';
+import { NotificationBell } from './notification-bell.js';
+import { InviteDialog, NewDmDialog } from './people-dialog.js';
+import { MembersPanel, RoomView } from './room-view.js';
+import { navigate, useRoomRoute } from './router.js';
+import { Sidebar } from './sidebar.js';
+import { useChatState, useStore } from './use-store.js';
+
+type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
+
+export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+  const store = useStore();
+  const state = useChatState();
+  const routeRoom = useRoomRoute();
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  // Wide screens show the members beside the messages; narrower ones over them, on demand.
+  const wide = useMediaQuery('(min-width: 1200px)');
+  const [membersOpen, setMembersOpen] = useState(wide);
+  const [dialog, setDialog] = useState<Dialog>();
+  const [jump, setJump] = useState<{ roomId: string; seq: number } | undefined>();
+  const [error, setError] = useState<string | undefined>();
+
+  const narrow = useMediaQuery('(max-width: 767px)');
+  useEffect(() => {
+    if (!wide) setMembersOpen(false);
+  }, [wide]);
+  useEffect(() => {
+    if (!narrow) setSidebarOpen(false);
+  }, [narrow]);
+
+  const room = state.rooms.find((r) => r.id === routeRoom);
+  const { ready, rooms } = state;
+
+  // An unknown room in the address (left, or never joined) falls back to the first room.
+  useEffect(() => {
+    if (!ready || (routeRoom !== undefined && room)) return;
+    const first = rooms.find((r) => r.kind !== 'dm') ?? rooms[0];
+    navigate(first?.id, { replace: true });
+  }, [ready, routeRoom, room, rooms]);
+
+  const totalUnread = rooms.reduce((n, r) => n + r.unread, 0);
+  useEffect(() => {
+    const where = room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : 'Switchboard';
+    document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where}${room ? ' · Switchboard' : ''}`;
+  }, [room, totalUnread]);
+
+  const openNotification = useCallback((n: Notification) => {
+    const roomId = typeof n.data.roomId === 'string' ? n.data.roomId : undefined;
+    if (!roomId) return;
+    navigate(roomId);
+    setSidebarOpen(false);
+    if (typeof n.data.seq === 'number') setJump({ roomId, seq: n.data.seq });
+  }, []);
+
+  useEffect(() => store.onNotification((n) => showDesktop(n, () => openNotification(n))), [store, openNotification]);
+
+  const onJumped = useCallback(() => setJump(undefined), []);
+  const closeDialog = useCallback(() => setDialog(undefined), []);
+  const openRoom = useCallback((roomId: string) => {
+    setDialog(undefined);
+    setSidebarOpen(false);
+    navigate(roomId);
+  }, []);
+
+  const leave = async () => {
+    if (!room) return;
+    setDialog(undefined);
+    setError(undefined);
+    try {
+      await store.leaveRoom(room.id);
+      navigate(undefined, { replace: true });
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+
+  const members = room ? state.members[room.id] : undefined;
+  const peer = room?.kind === 'dm' ? members?.find((m) => m.id !== user.id) : undefined;
+  const pendingCount = state.outbox.filter((e) => e.status === 'pending').length;
+
+  return (
+    <div className={sidebarOpen ? 'app sidebar-is-open' : 'app'}>
+      <a className="skip-link" href="#composer-area" onClick={(e) => {
+        e.preventDefault();
+        document.querySelector<HTMLTextAreaElement>('.composer-input')?.focus();
+      }}>
+        Skip to the message box
+      </a>
+      <ConnectionBanner connection={state.connection} backOnline={state.backOnline} pending={pendingCount} />
+      <div className="layout">
+        <Sidebar
+          user={user}
+          activeRoomId={room?.id}
+          open={sidebarOpen}
+          onClose={() => setSidebarOpen(false)}
+          onBrowse={() => setDialog('browse')}
+          onCreate={() => setDialog('create')}
+          onNewDm={() => setDialog('dm')}
+          onSignOut={onSignOut}
+        />
+        {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
+        <main className="main" id="composer-area">
+          <header className="topbar">
+            <button
+              type="button"
+              className="icon-button menu-button"
+              aria-label="Open the room list"
+              aria-controls="sidebar"
+              aria-expanded={sidebarOpen}
+              onClick={() => setSidebarOpen(true)}
+            >
+              <MenuIcon />
+              {totalUnread > 0 && <span className="menu-dot" aria-hidden="true" />}
+            </button>
+            <div className="room-title">
+              {room ? (
+                <>
+                  <h1>
+                    {room.kind === 'dm' ? null : room.kind === 'private' ? <LockIcon size={18} /> : <HashIcon size={18} />}
+                    <span>{room.name}</span>
+                    {peer && <PresenceDot online={state.presence[peer.id] ?? peer.online} />}
+                  </h1>
+                  {room.topic && <p className="room-topic" title={room.topic}>{room.topic}</p>}
+                </>
+              ) : (
+                <h1>{ready ? 'Welcome' : 'Loading…'}</h1>
+              )}
+            </div>
+            {room && (
+              <div className="room-actions">
+                {room.kind !== 'dm' && (
+                  <button type="button" className="icon-button" aria-label="Invite people" title="Invite people" onClick={() => setDialog('invite')}>
+                    <UserPlusIcon />
+                  </button>
+                )}
+                <button
+                  type="button"
+                  className={membersOpen ? 'icon-button pressed with-count' : 'icon-button with-count'}
+                  aria-label={`Members${members ? ` (${members.length})` : ''}`}
+                  title="Members"
+                  aria-pressed={membersOpen}
+                  onClick={() => setMembersOpen(!membersOpen)}
+                >
+                  <UsersIcon />
+                  <span className="count" aria-hidden="true">
+                    {members?.length ?? room.memberCount}
+                  </span>
+                </button>
+                {room.kind !== 'dm' && (
+                  <button type="button" className="icon-button" aria-label={`Leave #${room.name}`} title="Leave room" onClick={() => setDialog('leave')}>
+                    <DoorIcon />
+                  </button>
+                )}
+              </div>
+            )}
+            <NotificationBell onOpen={openNotification} />
+          </header>
+          {error && (
+            <p className="inline-error page-error" role="alert">
+              {error}
+            </p>
+          )}
+          {room ? (
+            <RoomView key={room.id} room={room} me={user} jumpTo={jump?.roomId === room.id ? jump.seq : undefined} onJumped={onJumped} />
+          ) : (
+            <Welcome user={user} ready={ready} onBrowse={() => setDialog('browse')} onCreate={() => setDialog('create')} />
+          )}
+        </main>
+        {room && membersOpen && !wide && <div className="scrim members-scrim" aria-hidden="true" onClick={() => setMembersOpen(false)} />}
+        {room && membersOpen && <MembersPanel room={room} me={user} onClose={() => setMembersOpen(false)} onInvite={() => setDialog('invite')} />}
+      </div>
+      {dialog === 'create' && <CreateRoomDialog onClose={closeDialog} onCreated={(r) => openRoom(r.id)} />}
+      {dialog === 'browse' && <BrowseRoomsDialog onClose={closeDialog} onOpen={openRoom} />}
+      {dialog === 'dm' && <NewDmDialog onClose={closeDialog} onOpen={openRoom} />}
+      {dialog === 'invite' && room && <InviteDialog room={room} onClose={closeDialog} />}
+      {dialog === 'leave' && room && (
+        <Modal title={`Leave #${room.name}?`} onClose={closeDialog}>
+          <div className="modal-body">
+            <p>
+              {room.kind === 'private'
+                ? 'This room is private: you will need an invitation from one of its members to come back.'
+                : 'You can join it again at any time from Browse rooms.'}
+            </p>
+            <div className="modal-actions">
+              <button type="button" className="button" onClick={closeDialog} autoFocus>
+                Cancel
+              </button>
+              <button type="button" className="button danger" onClick={() => void leave()}>
+                Leave room
+              </button>
+            </div>
+          </div>
+        </Modal>
+      )}
+    </div>
+  );
+}
+
+function Welcome({ user, ready, onBrowse, onCreate }: { user: User; ready: boolean; onBrowse: () => void; onCreate: () => void }) {
+  return (
+    <div className="welcome">
+      {ready ? (
+        <>
+          <h2>Welcome to Switchboard, {user.displayName}</h2>
+          <p>Rooms are where your team talks. Join one that exists, or start a new one.</p>
+          <div className="welcome-actions">
+            <button type="button" className="button primary" onClick={onBrowse}>
+              <SearchIcon size={16} /> Browse rooms
+            </button>
+            <button type="button" className="button" onClick={onCreate}>
+              <PlusIcon size={16} /> Create a room
+            </button>
+          </div>
+        </>
+      ) : (
+        <p className="hint" role="status">
+          Connecting…
+        </p>
+      )}
+    </div>
+  );
+}
