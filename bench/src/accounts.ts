@@ -7,7 +7,7 @@
  */
 import type { ChatClientToServer, ChatServerToClient, Session } from '@switchboard/protocol';
 import { io, type Socket } from 'socket.io-client';
-import { removeDir, startSwitchboard, tempDir } from './procs.js';
+import { removeDir, startSwitchboard, tempDir, type SwitchboardEnv } from './procs.js';
 
 export interface Accounts {
   /** A server DATA_DIR holding the accounts; copy it, do not run a server on it. */
@@ -29,10 +29,18 @@ async function register(url: string, username: string): Promise<string> {
   return session.accessToken;
 }
 
-/** Registers `count` client accounts plus the room owner, `concurrency` requests at a time. */
-export async function createAccounts(count: number, concurrency: number, log: (line: string) => void): Promise<Accounts> {
+/**
+ * Registers `count` client accounts plus the room owner, `concurrency` requests at a time; `env`
+ * puts them elsewhere than the DATA_DIR's SQLite (the multi-node scenario: a PostgreSQL database).
+ */
+export async function createAccounts(
+  count: number,
+  concurrency: number,
+  log: (line: string) => void,
+  env: Omit<SwitchboardEnv, 'DATA_DIR' | 'SCRYPT_COST'> = {},
+): Promise<Accounts> {
   const dataDir = tempDir('switchboard-bench-accounts-');
-  const server = await startSwitchboard({ DATA_DIR: dataDir, SCRYPT_COST: '1024' }, 'switchboard:accounts');
+  const server = await startSwitchboard({ ...env, DATA_DIR: dataDir, SCRYPT_COST: '1024' }, 'switchboard:accounts');
   try {
     const owner = await register(server.url, 'bench_owner');
     const tokens = new Array<string>(count);

@@ -56,7 +56,10 @@ export interface FanoutResult {
 const MB = 1024 * 1024;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
-/** Runs one fan-out against a running server whose bench room is `roomId`. */
+/**
+ * Runs one fan-out against a running server whose bench room is `roomId`. `urlOf` places client
+ * `i` (senders are `0 … senders − 1`) on one node of several; by default every client uses `server.url`.
+ */
 export async function runFanout(
   server: ServerProcess,
   kind: Target['kind'],
@@ -64,10 +67,12 @@ export async function runFanout(
   tokens: readonly string[],
   size: FanoutSize,
   log: (line: string) => void,
+  urlOf?: (client: number) => string,
 ): Promise<FanoutResult> {
   const clients: ClientSpec[] = Array.from({ length: size.clients }, (_, i) => ({
     ...(kind === 'switchboard' ? { token: tokens[i] } : {}),
     ...(i < size.senders ? { sender: i } : {}),
+    ...(urlOf ? { url: urlOf(i) } : {}),
   }));
   log(`${server.name}: connecting ${size.clients} clients and joining the room`);
   const opened = await WorkerPool.open(size.workers, { kind, url: server.url, roomId }, clients, {

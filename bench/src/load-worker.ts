@@ -82,7 +82,7 @@ function socketOptions(target: Target, token: string | undefined) {
 }
 
 async function connectSwitchboard(target: Target, spec: ClientSpec): Promise<BenchClient> {
-  const socket: Socket<ChatServerToClient, ChatClientToServer> = io(`${target.url}/chat`, socketOptions(target, spec.token));
+  const socket: Socket<ChatServerToClient, ChatClientToServer> = io(`${spec.url ?? target.url}/chat`, socketOptions(target, spec.token));
   try {
     await whenConnected(socket);
   } catch (err) {

@@ -181,6 +181,11 @@ export interface SwitchboardEnv {
   WS_COMPRESSION?: 'on' | 'off';
   WS_COMPRESSION_THRESHOLD?: string;
   SCRYPT_COST?: string;
+  /** The multi-node scenario: PostgreSQL, Redis, and the key every node signs with. */
+  DATABASE_URL?: string;
+  REDIS_URL?: string;
+  REDIS_KEY_PREFIX?: string;
+  JWT_SECRET?: string;
 }
 
 /** Starts `switchboard start` in its own process, with rate limits off, and waits for `/readyz`. */
@@ -189,6 +194,10 @@ export function startSwitchboard(env: SwitchboardEnv, name = 'switchboard'): Pro
   if (env.WS_COMPRESSION) vars.WS_COMPRESSION = env.WS_COMPRESSION;
   if (env.WS_COMPRESSION_THRESHOLD) vars.WS_COMPRESSION_THRESHOLD = env.WS_COMPRESSION_THRESHOLD;
   if (env.SCRYPT_COST) vars.SCRYPT_COST = env.SCRYPT_COST;
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET'] as const) {
+    const value = env[key];
+    if (value) vars[key] = value;
+  }
   return startProcess(name, 'packages/server/src/main.ts', ['start'], vars);
 }
 

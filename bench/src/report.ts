@@ -164,6 +164,52 @@ ${table(
 ${findings.map((f) => `\n${f}\n`).join('')}`;
 }
 
+function multinodeSection(results: BenchResults): string {
+  const mn = results.multinode;
+  if (!mn) return '';
+  const { single, multi } = mn;
+  const size = results.sizes.multinode;
+  const row = (label: string, pick: (r: FanoutResult) => number, unit = '', ratio = true) => [
+    label,
+    unit === ' ms' ? ms(pick(single)) : `${n(pick(single))}${unit}`,
+    unit === ' ms' ? ms(pick(multi)) : `${n(pick(multi))}${unit}`,
+    ratio ? times(pick(multi), pick(single)) : '',
+  ];
+  const seqLine = (r: FanoutResult) =>
+    r.seq ? `${n(r.seq.gapFreeReceivers)} of ${n(r.clients)} (${r.seq.gaps} gaps, ${r.seq.outOfOrder} out of order)` : 'not run';
+  return `## 4. Multi-node (${mn.nodes} nodes on Redis + PostgreSQL)
+
+The fan-out load again, smaller: ${n(size.clients)} clients in one room, ${size.senders} of them sending ${size.rate} messages a
+second each for ${size.seconds} s (${n(multi.messages)} messages, ${n(multi.expectedDeliveries)} deliveries expected). First against **one
+node** on PostgreSQL (no Redis), then against **${mn.nodes} nodes** sharing one PostgreSQL database and one Redis
+(\`DATABASE_URL\` + \`REDIS_URL\`, the Redis streams adapter): every sender on the first node, the receivers spread
+over all ${mn.nodes}, so about ${Math.round((100 * (mn.nodes - 1)) / mn.nodes)} % of the deliveries cross from one node to another. Each run starts
+on a fresh copy of a database holding the bench accounts, with its own Redis key prefix. Server memory and CPU
+time of the ${mn.nodes} nodes are summed.
+
+${table(
+  ['metric', 'one node', `${mn.nodes} nodes`, `${mn.nodes} nodes ÷ one node`],
+  [
+    row('delivered msg/s (deliveries per second)', (r) => r.deliveriesPerSecond),
+    row('latency p50', (r) => r.latencyMs.p50, ' ms'),
+    row('latency p90', (r) => r.latencyMs.p90, ' ms'),
+    row('latency p99', (r) => r.latencyMs.p99, ' ms'),
+    row('latency max', (r) => r.latencyMs.max, ' ms'),
+    row('send → ack p50', (r) => r.ackMs.p50, ' ms'),
+    row('send → ack p99', (r) => r.ackMs.p99, ' ms'),
+    row('deliveries received', (r) => r.deliveries, '', false),
+    row('lost deliveries', (r) => r.lost, '', false),
+    row('duplicated deliveries', (r) => r.duplicates, '', false),
+    row('dropped sockets', (r) => r.disconnects, '', false),
+    row('server RSS peak during the load (all nodes)', (r) => r.server.rssPeakMb, ' MB'),
+    row('server CPU time during the load (all nodes)', (r) => r.server.cpuSeconds, ' s'),
+  ],
+)}
+
+Receivers that saw every seq exactly once and in order: ${seqLine(single)} on one node, ${seqLine(multi)} on ${mn.nodes} nodes.
+`;
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   const goals = results.goals.map((g) => [g.name, g.target, g.value, g.met ? 'met' : '**missed**']);
@@ -204,13 +250,17 @@ ${table(['goal', 'target', 'this run', ''], goals)}
 npm ci
 npm run bench                          # everything at full size (about 2–3 minutes on 2 cores); rewrites this file
 npm run bench -- --quick               # small sizes, a smoke run of about half a minute
-npm run bench -- --scenario fanout     # one scenario: fanout, idle or compression (repeatable)
+npm run bench -- --scenario fanout     # one scenario: fanout, idle, compression or multinode (repeatable)
 \`\`\`
+
+The multinode scenario needs PostgreSQL and Redis (\`BENCH_PG_URL\`, an admin connection that may create
+databases, and \`BENCH_REDIS_URL\`; the local ones by default).
 
 Progress goes to stderr; the results go to stdout as one JSON document (\`npm run --silent bench > run.json\`
 keeps npm's banner out of it) and to \`bench/results/\`.
 
 ${fanoutSection(results)}
 ${idleSection(results)}
-${compressionSection(results)}`;
+${compressionSection(results)}
+${multinodeSection(results)}`;
 }

@@ -1,11 +1,13 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
 import type { FanoutResult, FanoutSize } from './fanout.js';
 import type { IdleSize, IdleSummary } from './idle.js';
+import type { MultinodeResult, MultinodeSize } from './multinode.js';
 
 export const Scenario = {
   fanout: 'fanout',
   idle: 'idle',
   compression: 'compression',
+  multinode: 'multinode',
 } as const;
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
 
@@ -36,7 +38,7 @@ export interface BenchResults {
   durationSeconds: number;
   quick: boolean;
   machine: Machine;
-  sizes: { fanout: FanoutSize; idle: IdleSize; compression: FanoutSize };
+  sizes: { fanout: FanoutSize; idle: IdleSize; compression: FanoutSize; multinode: MultinodeSize };
   fanout?: {
     switchboard: FanoutResult;
     baseline: FanoutResult;
@@ -50,6 +52,7 @@ export interface BenchResults {
     ratio: number;
   };
   compression?: { variants: CompressionVariant[] };
+  multinode?: MultinodeResult;
   goals: Goal[];
 }
 
@@ -93,6 +96,23 @@ export function evaluateGoals(results: BenchResults): Goal[] {
         target: `${sb.clients} of ${sb.clients}`,
         value: `${sb.seq?.gapFreeReceivers ?? 0} of ${sb.clients}`,
         met: sb.seq?.gapFreeReceivers === sb.clients,
+      },
+    );
+  }
+  if (results.multinode) {
+    const { multi, nodes } = results.multinode;
+    goals.push(
+      {
+        name: `lost / duplicated deliveries (${nodes} nodes)`,
+        target: '0 / 0',
+        value: `${multi.lost} / ${multi.duplicates}`,
+        met: multi.lost === 0 && multi.duplicates === 0,
+      },
+      {
+        name: `receivers with gap-free seqs (${nodes} nodes)`,
+        target: `${multi.clients} of ${multi.clients}`,
+        value: `${multi.seq?.gapFreeReceivers ?? 0} of ${multi.clients}`,
+        met: multi.seq?.gapFreeReceivers === multi.clients,
       },
     );
   }

@@ -4,7 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json, and (full runs of every scenario) to
  * docs/benchmarks.md.
  *
- *   npm run bench [-- --quick] [--scenario fanout|idle|compression]...
+ *   npm run bench [-- --quick] [--scenario fanout|idle|compression|multinode]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { createAccounts, createRoom, type Accounts } from './accounts.js';
 import { runFanout, type FanoutResult, type FanoutSize } from './fanout.js';
 import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.js';
+import { checkMultinodeServices, runMultinode, type MultinodeSize } from './multinode.js';
 import {
   copyDir,
   installCleanup,
@@ -40,6 +41,7 @@ interface Sizes {
   fanout: FanoutSize;
   idle: IdleSize;
   compression: FanoutSize;
+  multinode: MultinodeSize;
 }
 
 // The issue's sizes: 500 clients, 10 senders × 20 msg/s × 10 s = 2,000 messages, 1,000,000 deliveries.
@@ -47,18 +49,22 @@ const FULL: Sizes = {
   fanout: { clients: 500, senders: 10, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
   idle: { clients: 5000, rounds: 2, workers: 2, settleSeconds: 4 },
   compression: { clients: 500, senders: 10, rate: 20, seconds: 5, workers: 2, drainSeconds: 10, textLength: 120 },
+  // Smaller than the fan-out: three nodes, PostgreSQL and Redis share the cores with the load generator.
+  multinode: { nodes: 3, clients: 300, senders: 6, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
 };
 
 const QUICK: Sizes = {
   fanout: { clients: 50, senders: 5, rate: 20, seconds: 2, workers: 2, drainSeconds: 3, textLength: 120 },
   idle: { clients: 300, rounds: 1, workers: 2, settleSeconds: 1 },
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
+  multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--scenario fanout|idle|compression]...
+const USAGE = `Usage: npm run bench [-- --quick] [--scenario fanout|idle|compression|multinode]...
 
   --quick       small sizes, a smoke run of about half a minute (docs/benchmarks.md is left alone)
-  --scenario    run only this scenario (repeatable); default: all three`;
+  --scenario    run only this scenario (repeatable); default: all four
+                (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
 const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -133,6 +139,8 @@ async function main(): Promise<void> {
   const run = (scenario: Scenario) => selected.includes(scenario);
   const sizes = values.quick ? QUICK : FULL;
   installCleanup();
+  // Before anything else runs: a missing PostgreSQL or Redis must not cost the other scenarios' results.
+  if (run(Scenario.multinode)) await checkMultinodeServices();
 
   const startedAt = new Date();
   const info = machine();
@@ -204,6 +212,14 @@ async function main(): Promise<void> {
       measured.push({ ...variant, result });
     }
     results.compression = { variants: measured };
+  }
+
+  if (run(Scenario.multinode)) {
+    log(`— multi-node (${sizes.multinode.nodes} nodes, Redis + PostgreSQL) —`);
+    const multinode = await runMultinode(sizes.multinode, log);
+    log(summary('single node (PostgreSQL)', multinode.single));
+    log(summary(`${multinode.nodes} nodes (Redis + PostgreSQL)`, multinode.multi));
+    results.multinode = multinode;
   }
 
   const finishedAt = new Date();

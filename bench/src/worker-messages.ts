@@ -16,6 +16,8 @@ export interface ClientSpec {
   token?: string;
   /** Index among all senders of the run (0-based) when this client sends. */
   sender?: number;
+  /** The server this client connects to, when not the target's (several nodes of one deployment). */
+  url?: string;
 }
 
 /** Load pattern of one fan-out run, shared by every worker. Times are CLOCK_MONOTONIC microseconds. */

@@ -1,39 +1,28 @@
 #!/usr/bin/env node
 /**
  * The `switchboard` command. `switchboard start` (what `npm start` runs) reads the configuration
- * from the environment (flags mirror it), starts the server and shuts it down gracefully on
- * SIGTERM/SIGINT, exiting within SHUTDOWN_TIMEOUT seconds whatever happens.
+ * from the environment (flags mirror it) and starts one server process, or with WORKERS > 1 a
+ * cluster primary and its workers (scale/cluster.ts). Every server process shuts down gracefully
+ * on SIGTERM/SIGINT and exits within SHUTDOWN_TIMEOUT seconds whatever happens.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { createServer } from './server.js';
+import { isClusterWorker, runPrimary, startWorker, workerCount } from './scale/cluster.js';
+import { createServer, type SwitchboardServer } from './server.js';
 
-const USAGE = `Usage: switchboard start [--port N] [--host ADDR] [--data-dir DIR] [--workers N]
+const USAGE = `Usage: switchboard start [--port N] [--host ADDR] [--data-dir DIR] [--workers N|auto]
 
 Environment variables configure everything (see docs/operations.md); flags override them.`;
 
-async function start(flags: Record<string, string | undefined>): Promise<void> {
-  const env = { ...process.env };
-  if (flags.port !== undefined) env.PORT = flags.port;
-  if (flags.host !== undefined) env.HOST = flags.host;
-  if (flags['data-dir'] !== undefined) env.DATA_DIR = flags['data-dir'];
-  if (flags.workers !== undefined) env.WORKERS = flags.workers;
-  const config = loadConfig(env);
-  const log = createLogger(config.LOG_LEVEL);
-  if (config.WORKERS !== 1) {
-    log.fatal('WORKERS > 1 (cluster mode) is not available in this version; run with WORKERS=1');
-    process.exit(2);
-  }
-  const server = await createServer({ ...env, logger: log });
-  const url = await server.listen();
-  log.info({ url, database: server.database.dialect }, 'Switchboard is listening');
-
+/** Drains and closes `server` on SIGTERM/SIGINT (and in a worker, when its primary is gone), then exits. */
+function stopOnSignals(server: SwitchboardServer, config: Config): void {
+  const { log } = server;
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ reason }, 'shutting down');
     setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
@@ -48,6 +37,33 @@ async function start(flags: Record<string, string | undefined>): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A worker whose primary died (even by SIGKILL) must not live on without a port.
+  if (isClusterWorker()) process.on('disconnect', () => stop('primary exited'));
+}
+
+async function start(flags: Record<string, string | undefined>): Promise<void> {
+  const env = { ...process.env };
+  if (flags.port !== undefined) env.PORT = flags.port;
+  if (flags.host !== undefined) env.HOST = flags.host;
+  if (flags['data-dir'] !== undefined) env.DATA_DIR = flags['data-dir'];
+  if (flags.workers !== undefined) env.WORKERS = flags.workers;
+  const config = loadConfig(env);
+  const log = createLogger(config.LOG_LEVEL);
+
+  if (isClusterWorker()) {
+    const server = await startWorker(() => createServer({ ...env, logger: log, clusterWorker: true }));
+    stopOnSignals(server, config);
+    return;
+  }
+  const workers = workerCount(config.WORKERS);
+  if (workers > 1) {
+    await runPrimary({ config, workers, log });
+    return;
+  }
+  const server = await createServer({ ...env, logger: log });
+  const url = await server.listen();
+  log.info({ url, database: server.database.dialect }, 'Switchboard is listening');
+  stopOnSignals(server, config);
 }
 
 async function main(argv: string[]): Promise<void> {
