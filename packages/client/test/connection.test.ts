@@ -56,7 +56,7 @@ describe('SDK connection state', () => {
       const c = await signedIn(draining);
       const states: ConnectionState[] = [];
       c.on('state', (s) => states.push(s));
-      draining.server.drain();
+      void draining.server.drain();
       await eventually(() => states.includes('reconnecting'));
       // Handshakes are refused (UNAVAILABLE) while it drains; the client keeps trying.
       await new Promise((r) => setTimeout(r, 300));

@@ -55,11 +55,12 @@ export interface SwitchboardServer {
    */
   serve(): Promise<void>;
   /**
-   * First step of a graceful shutdown: `/readyz` turns 503, new handshakes fail with
-   * `UNAVAILABLE`, and connected sockets get `server:draining` and lose their transport.
+   * First step of a graceful shutdown: `/readyz` turns 503, new handshakes and requests fail with
+   * `UNAVAILABLE`, connected sockets get `server:draining`, and once the requests in flight are
+   * answered (or half of SHUTDOWN_TIMEOUT has passed) every socket loses its transport.
    */
-  drain(): void;
-  /** Graceful shutdown: `drain()`, let in-flight requests finish, then close everything. */
+  drain(): Promise<void>;
+  /** Graceful shutdown: `drain()`, then close everything. */
   close(): Promise<void>;
 }
 
@@ -150,9 +151,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const realtime = createRealtime(app.server, config, ctx, [setupChat, setupNotifications], scale.adapter);
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
 
-  const drain = () => {
+  const drain = async () => {
     accepting = false;
-    realtime.drain();
+    await realtime.drain(config.SHUTDOWN_TIMEOUT * 500);
   };
   let closing: Promise<void> | undefined;
   return {
@@ -177,8 +178,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     drain,
     close() {
       closing ??= (async () => {
-        drain();
-        await inFlight.idle(config.SHUTDOWN_TIMEOUT * 500);
+        await drain();
         await realtime.close();
         await scale.close();
         await app.close();

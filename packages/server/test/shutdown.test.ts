@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSockets, connect, connectError, http, next, register, request, startServer } from './helpers.js';
+import { closeSockets, connect, connectError, eventually, http, next, ok, register, request, startServer } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -47,13 +48,49 @@ describe('graceful shutdown', () => {
       const chat = await connect(t.url, '/chat', s.accessToken);
       const draining = next(chat, 'server:draining');
       const reason = new Promise<string>((resolve) => chat.once('disconnect', (r) => resolve(r)));
-      t.server.drain();
+      void t.server.drain();
       expect(await draining).toEqual({});
       expect(await reason).toBe('transport close');
       expect((await http(t.url, 'GET', '/readyz')).status).toBe(503);
       expect((await http(t.url, 'GET', '/healthz')).status).toBe(200);
       expect(await connectError(t.url, '/chat', { token: s.accessToken })).toBe('UNAVAILABLE');
     } finally {
+      await t.close();
+    }
+  });
+
+  it('drain: answers the requests in flight before closing transports; later requests get UNAVAILABLE', async () => {
+    const t = await startServer({ dialect: 'postgres' });
+    const db = new pg.Client({ connectionString: t.databaseUrl });
+    await db.connect();
+    try {
+      const s = await register(t.url);
+      const chat = await connect(t.url, '/chat', s.accessToken);
+      const { room } = await ok<{ room: { id: string } }>(chat, 'room:create', { name: `held-${Date.now()}`, kind: 'public' });
+      // Hold the room's row, so a send into it stays in flight until this transaction ends.
+      await db.query('BEGIN');
+      await db.query('SELECT id FROM rooms WHERE id = $1 FOR UPDATE', [room.id]);
+      const sent = request<{ message: { seq: number } }>(chat, 'message:send', { roomId: room.id, clientMsgId: 'held', text: 'in flight' });
+      await eventually(async () => {
+        const waiting = await db.query(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        return Number((waiting.rows[0] as { n: string }).n) > 0;
+      });
+
+      const draining = next(chat, 'server:draining');
+      const reason = new Promise<string>((resolve) => chat.once('disconnect', (r) => resolve(r)));
+      const drained = t.server.drain();
+      await draining;
+      expect(await request(chat, 'room:list', {})).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect(chat.connected).toBe(true);
+
+      await db.query('COMMIT');
+      expect(await sent).toMatchObject({ ok: true, message: { seq: 1 } });
+      expect(await reason).toBe('transport close');
+      await drained;
+    } finally {
+      await db.end();
       await t.close();
     }
   });

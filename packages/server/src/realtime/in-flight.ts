@@ -2,6 +2,8 @@
 export class InFlight {
   private count = 0;
   private waiters: (() => void)[] = [];
+  /** Set when the node drains: requests arriving from then on are refused (`UNAVAILABLE`). */
+  refusing = false;
 
   async track<T>(work: () => Promise<T>): Promise<T> {
     this.count++;

@@ -12,8 +12,12 @@ import { channel, type IoServer, type SocketData } from './types.js';
 
 export interface Realtime {
   io: IoServer;
-  /** Refuses new handshakes, tells every socket `server:draining` and closes its transport so it reconnects elsewhere. */
-  drain(): void;
+  /**
+   * Refuses new handshakes and requests (`UNAVAILABLE`), tells every socket `server:draining`,
+   * waits up to `timeoutMs` for the requests in flight to be answered, then closes every
+   * transport so its client reconnects elsewhere.
+   */
+  drain(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,10 +89,13 @@ export function createRealtime(
 
   return {
     io,
-    drain() {
+    async drain(timeoutMs) {
       draining = true;
+      ctx.inFlight.refusing = true;
+      for (const nsp of all) nsp.local.emit('server:draining', {});
+      // Answers to requests in flight must reach their sockets before the transports go.
+      await ctx.inFlight.idle(timeoutMs);
       for (const nsp of all) {
-        nsp.local.emit('server:draining', {});
         // Closing the transport (not `disconnect()`) makes standard clients reconnect by themselves.
         for (const socket of nsp.sockets.values()) socket.conn.close();
       }

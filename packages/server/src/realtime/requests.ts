@@ -83,6 +83,12 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
       answer(socket, String(event), ack, new AppError(ErrorCode.INVALID_ARGUMENT, `unknown event "${String(event)}"`));
       return;
     }
+    if (deps.inFlight.refusing) {
+      // Draining: the transport closes once what is in flight is answered; the client sends this
+      // again after reconnecting (elsewhere).
+      answer(socket, event, ack, new AppError(ErrorCode.UNAVAILABLE, 'this server is shutting down; reconnect and retry'));
+      return;
+    }
     // A payload-less request with a callback arrives as [event, ack]: the ack is not the payload.
     void deps.inFlight.track(() => handle(socket, event, payload === ack ? undefined : payload, ack));
   };
