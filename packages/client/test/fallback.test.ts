@@ -4,7 +4,7 @@
  * its HTTP calls (login, refresh) following the connection.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { register, uniqueName } from '../../server/test/helpers.js';
+import { eventually, register, uniqueName } from '../../server/test/helpers.js';
 import { startCluster, type TestCluster } from '../../server/test/multinode.js';
 import { freePort } from '../../server/test/processes.js';
 import { client, closeClients, messagesOf } from './support.js';
@@ -34,6 +34,8 @@ describe('fallback URLs', () => {
     await c.ready();
     expect(states).toContain('reconnecting');
     expect(sent.seq).toBe(2);
+    // Through the Redis streams adapter the broadcast can follow the ack.
+    await eventually(() => seen.length === 2);
     expect(seen.map((m) => m.text)).toEqual(['on the first node', 'on the second node']);
     const survivorSockets = [...survivor!.server.realtime.io.of('/chat').sockets.values()];
     expect(survivorSockets.some((s) => s.data.userId === c.user?.id)).toBe(true);

@@ -8,7 +8,8 @@
  * ioredis keeps reconnecting in the background. Its duplicates — the stream adapter's blocking
  * readers and subscriber — wait for the connection instead: see `FailFastRedis`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Command, type RedisOptions } from 'ioredis';
+import type { WriteableStream } from 'ioredis/built/types.js';
 import type { Logger } from 'pino';
 
 /** Connection defaults; every delay is in milliseconds. */
@@ -38,19 +39,35 @@ function retryStrategy(attempt: number): number {
  */
 class FailFastRedis extends Redis {
   override duplicate(override?: Partial<RedisOptions>): Redis {
-    return new Redis({ ...this.options, enableOfflineQueue: true, maxRetriesPerRequest: null, ...override });
+    return new HandledRedis({ ...this.options, enableOfflineQueue: true, maxRetriesPerRequest: null, ...override });
   }
 
-  /**
-   * The adapter publishes some messages (server-side emits, `fetchSockets`, broadcasts with acks)
-   * without handling a failure: while Redis is down, that rejection would end the process as an
-   * unhandled one. Marked handled here; a caller that awaits the result still gets it.
-   */
-  override publish(channel: string | Buffer, message: string | Buffer): Promise<number> {
-    const sent = super.publish(channel, message);
-    sent.catch(() => undefined);
-    return sent;
+  override sendCommand(command: Command, stream?: WriteableStream): unknown {
+    return markHandled(command, super.sendCommand(command, stream));
   }
+}
+
+/** A duplicate for the adapter's readers: queues while disconnected, and never crashes the node. */
+class HandledRedis extends Redis {
+  constructor(options: RedisOptions) {
+    // Switchboard's connections all keep ioredis's default (legacy) reply mapping.
+    super(options as RedisOptions & { replyMapping?: 'legacy' });
+  }
+
+  override sendCommand(command: Command, stream?: WriteableStream): unknown {
+    return markHandled(command, super.sendCommand(command, stream));
+  }
+}
+
+/**
+ * The streams adapter sends some commands without handling their failure (publishes for
+ * server-side emits and `fetchSockets`, reads and subscriptions cut short when a node closes while
+ * Redis is away): such a rejection would end the process as an unhandled one. Every command's
+ * promise is marked handled here; a caller that awaits it still gets the error.
+ */
+function markHandled(command: Command, sent: unknown): unknown {
+  command.promise.catch(() => undefined);
+  return sent;
 }
 
 /** A command defined from a Lua script: call it with its keys, then its arguments. */
