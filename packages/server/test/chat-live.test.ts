@@ -2,10 +2,11 @@
  * `/chat` ephemeral and per-user state (PROTOCOL §4.1): typing indicators (with automatic
  * expiry), read marks, and presence to room-mates.
  */
-import type { Socket } from 'socket.io-client';
 import type { Message, PresenceEvent, ReadEvent, Room, RoomMember, Session, TypingEvent } from '@switchboard/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ChatUser,
+  chatUser as newChatUser,
   closeSockets,
   collect,
   connect,
@@ -15,15 +16,10 @@ import {
   register,
   request,
   startServer,
-  uniqueName,
   type TestServer,
+  uniqueName,
 } from './helpers.js';
 
-interface ChatUser {
-  session: Session;
-  id: string;
-  socket: Socket;
-}
 
 function fixture(dialect: 'sqlite' | 'postgres') {
   const ctx = {} as { t: TestServer };
@@ -33,12 +29,7 @@ function fixture(dialect: 'sqlite' | 'postgres') {
   afterAll(() => ctx.t.close());
   afterEach(closeSockets);
 
-  const chatUser = async (session?: Session): Promise<ChatUser> => {
-    const s = session ?? (await register(ctx.t.url));
-    const socket = await connect(ctx.t.url, '/chat', s.accessToken);
-    await ok(socket, 'room:list', {});
-    return { session: s, id: s.user.id, socket };
-  };
+  const chatUser = (session?: Session): Promise<ChatUser> => newChatUser(ctx.t.url, session);
   const createRoom = async (u: ChatUser, memberIds: string[]) =>
     (await ok<{ room: Room }>(u.socket, 'room:create', { name: uniqueName('Room'), kind: 'private', memberIds })).room;
   const send = async (u: ChatUser, roomId: string) =>

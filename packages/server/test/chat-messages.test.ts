@@ -7,24 +7,20 @@ import type { Message, Room, RoomWithReadState, Session, SyncRoomResult } from '
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mentionedUsernames, SYNC_LOOKBACK_MS } from '../src/domain/messages.js';
 import {
+  type ChatUser,
+  chatUser as newChatUser,
   closeSockets,
   collect,
-  connect,
   dialects,
   next,
   ok,
   register,
   request,
   startServer,
-  uniqueName,
   type TestServer,
+  uniqueName,
 } from './helpers.js';
 
-interface ChatUser {
-  session: Session;
-  id: string;
-  socket: Socket;
-}
 
 describe('mentions', () => {
   it('finds @usernames, also before punctuation, and not inside e-mail addresses', () => {
@@ -44,12 +40,7 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
   afterAll(() => t.close());
   afterEach(closeSockets);
 
-  async function chatUser(session?: Session): Promise<ChatUser> {
-    const s = session ?? (await register(t.url));
-    const socket = await connect(t.url, '/chat', s.accessToken);
-    await ok(socket, 'room:list', {});
-    return { session: s, id: s.user.id, socket };
-  }
+  const chatUser = (session?: Session): Promise<ChatUser> => newChatUser(t.url, session);
 
   const createRoom = async (u: ChatUser, memberIds: string[] = [], kind = 'public') =>
     (await ok<{ room: Room }>(u.socket, 'room:create', { name: uniqueName('Room'), kind, memberIds })).room;

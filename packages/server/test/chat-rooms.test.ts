@@ -7,6 +7,8 @@ import type { Socket } from 'socket.io-client';
 import type { Message, Room, RoomMember, RoomMemberEvent, RoomWithReadState, Session } from '@switchboard/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ChatUser,
+  chatUser as newChatUser,
   closeSockets,
   collect,
   connect,
@@ -17,15 +19,10 @@ import {
   register,
   request,
   startServer,
-  uniqueName,
   type TestServer,
+  uniqueName,
 } from './helpers.js';
 
-interface ChatUser {
-  session: Session;
-  id: string;
-  socket: Socket;
-}
 
 describe.each(dialects)('/chat rooms on %s', (dialect) => {
   let t: TestServer;
@@ -37,10 +34,7 @@ describe.each(dialects)('/chat rooms on %s', (dialect) => {
 
   /** A fresh user with a chat socket that is subscribed to its rooms (the first answer proves it). */
   async function chatUser(displayName?: string): Promise<ChatUser> {
-    const session = displayName ? await registerNamed(displayName) : await register(t.url);
-    const socket = await connect(t.url, '/chat', session.accessToken);
-    await ok(socket, 'room:list', {});
-    return { session, id: session.user.id, socket };
+    return newChatUser(t.url, displayName ? await registerNamed(displayName) : undefined);
   }
 
   async function registerNamed(displayName: string): Promise<Session> {

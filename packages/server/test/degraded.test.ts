@@ -10,42 +10,30 @@
  * cuts and restores.
  */
 import { createServer, connect as tcpConnect, type Server, type Socket as TcpSocket } from 'node:net';
-import type { Socket } from 'socket.io-client';
-import type { Message, Room, RoomMember, Session, SyncRoomResult } from '@switchboard/protocol';
+import type { Message, Room, RoomMember, SyncRoomResult } from '@switchboard/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chatUser,
+  type ChatUser,
   closeSockets,
   collect,
-  connect,
   createPgDatabase,
   eventually,
   http,
   next,
   ok,
-  register,
   request,
   startServer,
-  uniqueName,
   type TestServer,
+  uniqueName,
 } from './helpers.js';
 import { startCluster, startRedis, type PrivateRedis, type TestCluster } from './multinode.js';
 import { freePort } from './processes.js';
 
 afterEach(closeSockets);
 
-interface ChatUser {
-  session: Session;
-  id: string;
-  socket: Socket;
-}
 
-async function chatUser(url: string, session?: Session): Promise<ChatUser> {
-  const s = session ?? (await register(url));
-  const socket = await connect(url, '/chat', s.accessToken);
-  await ok(socket, 'room:list', {});
-  return { session: s, id: s.user.id, socket };
-}
 
 const send = async (u: ChatUser, roomId: string, text: string) =>
   (await ok<{ message: Message }>(u.socket, 'message:send', { roomId, clientMsgId: uniqueName('c'), text })).message;

@@ -8,23 +8,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, decodeJwt } from 'jose';
-import type { Socket } from 'socket.io-client';
 import type { FileInfo, FileUrl, Message, Room, Session } from '@switchboard/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sanitizeFileName } from '../src/domain/files.js';
 import {
+  type ChatUser,
+  chatUser as newChatUser,
   closeSockets,
-  connect,
   dialects,
   eventually,
   http,
   next,
   ok,
-  register,
   request,
   startServer,
-  uniqueName,
   type TestServer,
+  uniqueName,
 } from './helpers.js';
 
 /** A 1×1 PNG. */
@@ -104,18 +103,8 @@ describe.each(dialects)('files on %s', (dialect) => {
   afterAll(() => t.close());
   afterEach(closeSockets);
 
-  interface ChatUser {
-    session: Session;
-    id: string;
-    socket: Socket;
-  }
 
-  async function chatUser(): Promise<ChatUser> {
-    const session = await register(t.url);
-    const socket = await connect(t.url, '/chat', session.accessToken);
-    await ok(socket, 'room:list', {});
-    return { session, id: session.user.id, socket };
-  }
+  const chatUser = (): Promise<ChatUser> => newChatUser(t.url);
 
   const createRoom = async (u: ChatUser, memberIds: string[] = [], kind = 'private') =>
     (await ok<{ room: Room }>(u.socket, 'room:create', { name: uniqueName('Files'), kind, memberIds })).room;

@@ -215,3 +215,18 @@ export function closeSockets(): void {
   for (const socket of sockets) socket.disconnect();
   sockets.clear();
 }
+
+/** A registered user with a `/chat` socket that is subscribed to its rooms (its first answer proves it). */
+export interface ChatUser {
+  session: Session;
+  id: string;
+  socket: Socket;
+}
+
+/** Registers a user (unless `session` is given) and connects it to `/chat`. */
+export async function chatUser(url: string, session?: Session): Promise<ChatUser> {
+  const s = session ?? (await register(url));
+  const socket = await connect(url, '/chat', s.accessToken);
+  await ok(socket, 'room:list', {});
+  return { session: s, id: s.user.id, socket };
+}
