@@ -1,15 +1,19 @@
 /**
- * The PresenceStore and TypingStore contracts, run over every implementation (memory, Redis),
- * then what only the Redis ones do: several nodes sharing one state, a dead node's users going
- * offline when its heartbeat lapses, a node rewriting its part after Redis lost it, and a
- * closing node withdrawing its sockets.
+ * The PresenceStore and TypingStore contracts, run over every implementation (memory, Redis, and
+ * the cluster ones, their primary in this process: test/cluster-loopback.ts), then what only the
+ * Redis ones do: several nodes sharing one state, a dead node's users going offline when its
+ * heartbeat lapses, a node rewriting its part after Redis lost it, and a closing node withdrawing
+ * its sockets. What only the cluster ones do is in test/cluster-state.test.ts.
  */
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterPresenceStore } from '../src/scale/cluster-presence.js';
+import { ClusterTypingStore } from '../src/scale/cluster-typing.js';
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStatus, type PresenceStore } from '../src/scale/presence-store.js';
 import { RedisConnection } from '../src/scale/redis.js';
 import { MemoryTypingStore, RedisTypingStore, type TypingStore } from '../src/scale/typing-store.js';
+import { loopbackCluster } from './cluster-loopback.js';
 import { eventually, uniqueName } from './helpers.js';
 import { REDIS_URL, deleteKeys, uniquePrefix } from './multinode.js';
 
@@ -21,6 +25,7 @@ const prefix = uniquePrefix();
 const connections: RedisConnection[] = [];
 const stores: PresenceStore[] = [];
 let raw: Redis;
+const clusterState = loopbackCluster();
 
 async function connection(): Promise<RedisConnection> {
   const redis = new RedisConnection(REDIS_URL, prefix, log);
@@ -49,6 +54,7 @@ afterEach(async () => {
   await Promise.all(connections.splice(0).map((c) => c.close()));
 });
 afterAll(async () => {
+  clusterState.close();
   raw.disconnect();
   await deleteKeys(REDIS_URL, prefix);
 });
@@ -56,6 +62,7 @@ afterAll(async () => {
 const presenceImplementations: [string, () => Promise<PresenceStore>][] = [
   ['memory', () => Promise.resolve(new MemoryPresenceStore())],
   ['redis', async () => (await redisNode()).store],
+  ['cluster', () => Promise.resolve(new ClusterPresenceStore(clusterState.worker().link, log))],
 ];
 
 describe.each(presenceImplementations)('PresenceStore contract (%s)', (_name, create) => {
@@ -86,6 +93,7 @@ describe.each(presenceImplementations)('PresenceStore contract (%s)', (_name, cr
 const typingImplementations: [string, () => Promise<TypingStore>][] = [
   ['memory', () => Promise.resolve(new MemoryTypingStore())],
   ['redis', async () => new RedisTypingStore(await connection(), uniqueName('node'), 6000)],
+  ['cluster', () => Promise.resolve(new ClusterTypingStore(clusterState.worker().link))],
 ];
 
 describe.each(typingImplementations)('TypingStore contract (%s)', (_name, create) => {

@@ -7,6 +7,10 @@
  *   `sid=`), new ones to the worker with the fewest connections.
  * - Broadcasts between workers go through the primary (`@socket.io/cluster-adapter`, chosen by
  *   scale/adapter.ts when the server is created with `clusterWorker: true`).
+ * - Without REDIS_URL, the primary also holds what the workers must share: presence and typing
+ *   (scale/cluster-state.ts) and rate-limit counters (rate-limiter-flexible's
+ *   `RateLimiterClusterMaster`), which the workers reach over the cluster IPC (scale/mode.ts).
+ *   Each user of the IPC channel ignores the others' messages (see scale/cluster-ipc.ts).
  * - What must happen once per data directory happens in the primary before any worker starts:
  *   schema migrations and the generated JWT secret, so workers starting together never race.
  * - A worker that dies unexpectedly is replaced, after a delay that grows while replacements
@@ -20,12 +24,15 @@ import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { setupPrimary as setupAdapterPrimary } from '@socket.io/cluster-adapter';
 import { setupMaster as setupStickyPrimary, setupWorker } from '@socket.io/sticky';
+import { Limits } from '@switchboard/protocol';
 import type { Logger } from 'pino';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import type { Server as SocketIoServer } from 'socket.io';
 import type { Config } from '../config.js';
 import { loadJwtSecret } from '../secrets.js';
 import type { SwitchboardServer } from '../server.js';
 import { openDatabase } from '../store/db.js';
+import { ClusterStatePrimary } from './cluster-state.js';
 
 /** What a worker tells the primary once it serves: from then on it counts as started. */
 const READY = 'switchboard:worker-ready';
@@ -123,6 +130,16 @@ export async function runPrimary(options: { config: Config; workers: number; log
   const httpServer = createHttpServer();
   setupStickyPrimary(httpServer, { loadBalancingMethod: 'least-connection' });
   setupAdapterPrimary();
+  // Before any worker starts: each limiter of a worker introduces itself (its keyPrefix and
+  // budget) to the master once, when created, and until the master has answered that, every
+  // request of the limiter waits, then times out.
+  let sharedState: ClusterStatePrimary | undefined;
+  if (!config.REDIS_URL) {
+    new RateLimiterClusterMaster();
+    const state = new ClusterStatePrimary({ typingExpiryMs: Limits.typingExpirySeconds * 1000, log });
+    cluster.on('message', (worker, message) => state.receive(worker, message));
+    sharedState = state;
+  }
 
   // Tracked here rather than read from `cluster.workers`, which may still list a worker whose
   // exit has been reported until its IPC channel has closed too.
@@ -139,12 +156,16 @@ export async function runPrimary(options: { config: Config; workers: number; log
     new Promise((resolve) => {
       const worker = cluster.fork();
       live.add(worker);
+      // A message sent without a callback to a worker that just died (an answer of the limiters'
+      // master, for one) fails as an 'error' event, which unheard would bring the primary down.
+      worker.on('error', (err: Error) => log.debug({ err, workerPid: worker.process.pid }, 'message to a worker not delivered'));
       stopReadingWhenHandedOver(worker);
       setStarting(worker, true);
       worker.on('message', (message: { type?: unknown } | null) => {
         if (message?.type !== READY) return;
         setStarting(worker, false);
         readyAt.set(worker, Date.now());
+        sharedState?.workerReady(worker);
         resolve();
       });
     });
@@ -162,6 +183,7 @@ export async function runPrimary(options: { config: Config; workers: number; log
 
   cluster.on('exit', (worker, code, signal) => {
     live.delete(worker);
+    sharedState?.workerExited(worker.id);
     const servedSince = readyAt.get(worker);
     readyAt.delete(worker);
     if (stopping) {

@@ -1,7 +1,9 @@
 /**
  * What differs between one Switchboard process and one node of many, built in one place: the
- * Socket.IO adapter, and where presence, typing indicators and rate-limit counters live. Without
- * REDIS_URL every piece is this process's memory; with it, every piece is shared through Redis.
+ * Socket.IO adapter, and where presence, typing indicators and rate-limit counters live. With
+ * REDIS_URL every piece is shared through Redis; without it, a worker of a cluster (WORKERS > 1)
+ * shares them through its primary's memory over the cluster IPC, and a single process keeps them
+ * in its own memory.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -9,9 +11,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { RoomRow } from '../store/schema.js';
 import { chooseAdapter, type AdapterChoice } from './adapter.js';
+import { PrimaryLink, processTransport } from './cluster-ipc.js';
+import { ClusterPresenceStore } from './cluster-presence.js';
+import type { ClusterStateLink } from './cluster-state.js';
+import { ClusterTypingStore } from './cluster-typing.js';
 import { MembershipCache } from './membership-cache.js';
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from './presence-store.js';
-import { redisLimiterStore, type LimiterStore } from './rate-limit.js';
+import { clusterLimiterStore, redisLimiterStore, type LimiterStore } from './rate-limit.js';
 import { RedisConnection } from './redis.js';
 import { MemoryTypingStore, RedisTypingStore, type TypingStore } from './typing-store.js';
 
@@ -27,7 +33,7 @@ export interface ScaleMode {
   /** Undefined: rate-limit counters in this process's memory. */
   limiterStore: LimiterStore | undefined;
   memberships: MembershipCache<RoomRow>;
-  /** Throws unless every shared store answers now. */
+  /** Throws unless every shared store (Redis, or the cluster primary) answers now. */
   ping(): Promise<void>;
   /** After the sockets are gone: withdraws this node from presence and closes Redis. */
   close(): Promise<void>;
@@ -44,6 +50,23 @@ export async function createScaleMode(options: {
   const { config, log, clusterWorker } = options;
   const nodeId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const memberships = new MembershipCache<RoomRow>();
+  if (!config.REDIS_URL && clusterWorker) {
+    const link: ClusterStateLink = new PrimaryLink(processTransport());
+    const presence = new ClusterPresenceStore(link, log);
+    return {
+      nodeId,
+      redis: undefined,
+      adapter: chooseAdapter({ clusterWorker }),
+      presence,
+      typing: new ClusterTypingStore(link),
+      limiterStore: clusterLimiterStore(),
+      memberships,
+      ping: async () => {
+        await link.request('ping', {});
+      },
+      close: () => presence.close(),
+    };
+  }
   if (!config.REDIS_URL) {
     const presence = new MemoryPresenceStore();
     return {

@@ -1,7 +1,8 @@
 /**
  * PresenceStore: which users have at least one connected socket. The memory implementation
  * serves one process; the Redis one serves a deployment of several nodes, with per-node
- * heartbeats so that a node that dies without a word takes its users offline. Both pass the same
+ * heartbeats so that a node that dies without a word takes its users offline; the cluster one
+ * (scale/cluster-presence.ts) serves the workers of one host without Redis. All pass the same
  * contract suite (test/presence-store.test.ts).
  *
  * Contract: `connect`/`disconnect` are called once per socket; `connect` answers true when the
@@ -30,8 +31,8 @@ export interface PresenceStore {
   close(): Promise<void>;
 }
 
-/** Sockets per user in this process. */
-class LocalSockets {
+/** Sockets per user in this process: what each store knows for sure, whatever the shared state. */
+export class LocalSockets {
   private readonly sockets = new Map<string, Set<string>>();
 
   /** The user's socket count here after adding this one. */

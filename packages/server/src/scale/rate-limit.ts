@@ -1,15 +1,24 @@
 /**
  * Rate limits (PROTOCOL §2), per user and per event class, on rate-limiter-flexible. This node's
- * memory holds the counters in single-node mode; multi-node mode swaps in the Redis store so a
- * flood cannot be spread across nodes.
+ * memory holds the counters in single-node mode; multi-node mode swaps in the Redis store, and a
+ * cluster without Redis the cluster primary's memory, so a flood cannot be spread across nodes or
+ * workers.
  *
  * "A burst of B then R per second" is a BurstyRateLimiter: a main limiter of R points per second,
  * and a burst limiter of B − R points refilled over (B − R) / R seconds, which the main one draws
  * on when it is empty. A sustained flood therefore gets R/s plus a trickle, close to a token bucket.
  */
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  BurstyRateLimiter,
+  RateLimiterCluster,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { ErrorCode } from '@switchboard/protocol';
 import { AppError } from '../domain/errors.js';
+import { ClusterIpcDefaults } from './cluster-ipc.js';
 import type { RedisConnection } from './redis.js';
 
 /** Event classes with their own budgets (`upload`: `POST /api/files`). */
@@ -52,6 +61,15 @@ export function redisLimiterStore(redis: RedisConnection): LimiterStore {
     });
 }
 
+/**
+ * Counters in the memory of the cluster primary, shared by the workers of one host without Redis:
+ * each counter asks the primary's `RateLimiterClusterMaster` (set up by scale/cluster.ts before
+ * any worker starts) over the cluster IPC, which keeps one memory counter per `keyPrefix`.
+ */
+export function clusterLimiterStore(): LimiterStore {
+  return (opts) => new RateLimiterCluster({ ...opts, timeoutMs: ClusterIpcDefaults.requestTimeoutMs });
+}
+
 function bursty(cls: EventClass, store: LimiterStore) {
   const { burst, perSecond } = RateLimitDefaults[cls];
   const extra = burst - perSecond;
@@ -87,7 +105,8 @@ export function createRateLimiter(options: {
       try {
         await events[cls].consume(userId);
       } catch (res) {
-        if (res instanceof Error) throw res;
+        // A store that cannot count (the cluster primary did not answer in time) is an outage, not a bug.
+        if (res instanceof Error) throw new AppError(ErrorCode.UNAVAILABLE, 'rate limits cannot be checked right now', { cause: res });
         throw limited(res);
       }
     },

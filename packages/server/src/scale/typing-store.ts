@@ -1,8 +1,9 @@
 /**
  * TypingStore: who is typing in which room, one state per (room, user) for the whole deployment,
  * so that tabs of one user on different nodes start and end one indicator, not one each. The
- * memory implementation serves one process, the Redis one several nodes; both pass the same
- * contract suite (test/typing-store.test.ts).
+ * memory implementation serves one process, the Redis one several nodes, the cluster one
+ * (scale/cluster-typing.ts) the workers of one host without Redis; all pass the same contract
+ * suite (test/presence-store.test.ts).
  *
  * Expiry is driven by the node that received the latest renewal: it arms a timer and, when the
  * timer fires, `expire` ends the indicator only if no other node renewed it since. A node that
