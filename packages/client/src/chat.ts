@@ -29,6 +29,7 @@ import {
   type SyncInput,
   type SyncRoomResult,
   type TypingEvent,
+  type UserSummary,
 } from '@switchboard/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Connection, Requester } from './connection.js';
@@ -289,6 +290,11 @@ export class ChatApi extends Emitter<ChatEvents> {
 
   async browseRooms(input: RoomBrowseInput = {}): Promise<Room[]> {
     return (await this.requests.send('room:browse', input)).rooms;
+  }
+
+  /** Finds users by username or display name (`user:search`), e.g. to invite one or open a DM. */
+  async searchUsers(query: string, limit?: number): Promise<UserSummary[]> {
+    return (await this.requests.send('user:search', limit === undefined ? { query } : { query, limit })).users;
   }
 
   async joinRoom(roomId: string): Promise<Room> {

@@ -16,6 +16,7 @@ import type {
   RoomWithReadState,
   SyncRoomResult,
   TypingEvent,
+  UserSummary,
 } from './models.js';
 import * as S from './schemas.js';
 
@@ -39,6 +40,7 @@ export interface ChatClientToServer extends CommonClientToServer {
   'room:create': (payload: S.RoomCreateInput, ack: Ack<{ room: Room }>) => void;
   'room:list': (payload: Record<string, never>, ack: Ack<{ rooms: RoomWithReadState[] }>) => void;
   'room:browse': (payload: S.RoomBrowseInput, ack: Ack<{ rooms: Room[] }>) => void;
+  'user:search': (payload: S.UserSearchInput, ack: Ack<{ users: UserSummary[] }>) => void;
   'room:join': (payload: S.RoomIdInput, ack: Ack<{ room: Room }>) => void;
   'room:leave': (payload: S.RoomIdInput, ack: Ack) => void;
   'room:invite': (payload: S.RoomInviteInput, ack: Ack) => void;
@@ -86,6 +88,7 @@ export const RequestSchemas = {
     'room:create': S.RoomCreateInput,
     'room:list': S.RoomListInput,
     'room:browse': S.RoomBrowseInput,
+    'user:search': S.UserSearchInput,
     'room:join': S.RoomJoinInput,
     'room:leave': S.RoomLeaveInput,
     'room:invite': S.RoomInviteInput,

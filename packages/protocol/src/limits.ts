@@ -27,6 +27,10 @@ export const Limits = {
   /** Ids in one `notification:read`. */
   notificationReadIdsMax: 500,
   browseQueryMax: 80,
+  /** `user:search`: query length after trimming, and its page size (default, and the clamp). */
+  userSearchQueryMax: 32,
+  userSearchLimitDefault: 20,
+  userSearchLimitMax: 50,
   /** Seconds after which a `typing: true` without renewal expires. */
   typingExpirySeconds: 6,
 } as const;

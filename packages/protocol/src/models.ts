@@ -13,6 +13,9 @@ export interface User {
   createdAt: number;
 }
 
+/** What anyone may see of another user (`user:search`): never a role, login or secret. */
+export type UserSummary = Pick<User, 'id' | 'username' | 'displayName'>;
+
 export interface Session {
   user: User;
   accessToken: string;

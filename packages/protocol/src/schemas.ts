@@ -71,6 +71,21 @@ export const RoomBrowseInput = z
     limit: PageLimit.optional(),
   })
   .optional();
+export const UserSearchInput = z.object({
+  query: z
+    .string()
+    .trim()
+    .refine((s) => s.length > 0, { message: 'must not be blank' })
+    .refine((s) => codePointLength(s) <= Limits.userSearchQueryMax, {
+      message: `must be at most ${Limits.userSearchQueryMax} characters`,
+    }),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .transform((n) => Math.min(n, Limits.userSearchLimitMax))
+    .optional(),
+});
 export const RoomIdInput = z.object({ roomId: Id });
 export const RoomJoinInput = RoomIdInput;
 export const RoomLeaveInput = RoomIdInput;
@@ -140,6 +155,7 @@ export type LoginInput = z.infer<typeof LoginInput>;
 export type RefreshInput = z.infer<typeof RefreshInput>;
 export type RoomCreateInput = z.input<typeof RoomCreateInput>;
 export type RoomBrowseInput = z.input<typeof RoomBrowseInput>;
+export type UserSearchInput = z.input<typeof UserSearchInput>;
 export type RoomIdInput = z.input<typeof RoomIdInput>;
 export type RoomInviteInput = z.input<typeof RoomInviteInput>;
 export type DmOpenInput = z.input<typeof DmOpenInput>;

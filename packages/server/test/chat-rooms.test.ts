@@ -1,6 +1,6 @@
 /**
  * `/chat` rooms and DMs (PROTOCOL §4.1): create, list, browse, join, leave, invite, members,
- * dm:open — success and error paths, the `room:added` / `room:member` events, and the socket
+ * dm:open, user:search — success and error paths, the `room:added` / `room:member` events, and the socket
  * subscriptions that follow membership — on SQLite and PostgreSQL.
  */
 import type { Socket } from 'socket.io-client';
@@ -140,6 +140,38 @@ describe.each(dialects)('/chat rooms on %s', (dialect) => {
     // LIKE wildcards in the query match literally.
     expect((await ok<{ rooms: Room[] }>(c.socket, 'room:browse', { query: `${tag}%` })).rooms).toEqual([]);
     expect((await ok<{ rooms: Room[] }>(c.socket, 'room:browse', {})).rooms.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('searches users by username or display name, case-insensitively, username prefixes first', async () => {
+    const tag = uniqueName('Srch');
+    const registerAs = async (username: string, displayName: string) => {
+      const res = await http<Session>(t.url, 'POST', '/api/auth/register', {
+        username,
+        password: 'correct horse battery',
+        displayName,
+      });
+      expect(res.status).toBe(201);
+      return { id: res.body.user.id, username, displayName };
+    };
+    const prefix = await registerAs(`${tag}alpha`, 'Zed');
+    const byDisplayName = await registerAs(uniqueName('a'), `Team ${tag.toUpperCase()} lead`);
+    const inside = await registerAs(`x${tag}_mid`, 'Mid');
+    const c = await chatUser();
+
+    // Exactly id, username and displayName: nothing else about a user leaves the server.
+    const { users } = await ok<{ users: unknown[] }>(c.socket, 'user:search', { query: ` ${tag.toUpperCase()} ` });
+    expect(users).toEqual([prefix, byDisplayName, inside]);
+    const limited = await ok<{ users: unknown[] }>(c.socket, 'user:search', { query: tag.toLowerCase(), limit: 1 });
+    expect(limited.users).toEqual([prefix]);
+    // LIKE wildcards in the query match literally.
+    expect((await ok<{ users: unknown[] }>(c.socket, 'user:search', { query: `${tag}_` })).users).toEqual([inside]);
+    expect((await ok<{ users: unknown[] }>(c.socket, 'user:search', { query: `${tag}%` })).users).toEqual([]);
+
+    expect(await codeOf(c.socket, 'user:search', { query: tag, limit: 100_000 })).toBe('ok');
+    expect(await codeOf(c.socket, 'user:search', { query: tag, limit: 0 })).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(c.socket, 'user:search', { query: '   ' })).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(c.socket, 'user:search', { query: 'a'.repeat(33) })).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(c.socket, 'user:search', {})).toBe('INVALID_ARGUMENT');
   });
 
   it('joins a public room idempotently; members hear room:member; private rooms and DMs are FORBIDDEN', async () => {

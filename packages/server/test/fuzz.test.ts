@@ -80,6 +80,7 @@ function templates(known: Known): Templates {
       ),
       'room:list': fc.constant({}),
       'room:browse': fc.record({ query: fc.string({ maxLength: 10 }), limit }, { requiredKeys: [] }),
+      'user:search': fc.record({ query: fc.string({ minLength: 1, maxLength: 10 }), limit }, { requiredKeys: ['query'] }),
       'room:join': fc.record({ roomId: room }),
       'room:leave': fc.record({ roomId: room }),
       'room:invite': fc.record({ roomId: room, userId: user }),

@@ -364,6 +364,12 @@ export class ChatStore {
     return [...found.values()].sort((a, b) => a.displayName.localeCompare(b.displayName, undefined, { sensitivity: 'base' }));
   }
 
+  /** Anyone on the server whose username or display name contains `query` (the user excepted). */
+  async searchPeople(query: string): Promise<Person[]> {
+    const users = await this.client.chat.searchUsers(query);
+    return users.filter((u) => u.id !== this.current.me.id);
+  }
+
   async createRoom(input: { name: string; kind: 'public' | 'private'; topic?: string; memberIds?: string[] }): Promise<Room> {
     const room = await this.client.chat.createRoom(input);
     this.refreshRooms();

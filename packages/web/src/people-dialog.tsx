@@ -1,8 +1,10 @@
 /**
  * Choosing people: inviting them to a room, or starting a direct conversation. The people on
- * offer are those the user shares a room with (the server has no user directory to search).
+ * offer are those the user shares a room with; typing a name also searches everyone on the
+ * server (`user:search`), and those results follow the known people.
  */
 import type { Room } from '@switchboard/client';
+import { Limits } from '@switchboard/protocol';
 import { useEffect, useState } from 'react';
 import { Avatar } from './avatar.js';
 import type { Person } from './chat-store.js';
@@ -11,33 +13,104 @@ import { SearchIcon } from './icons.js';
 import { Modal } from './modal.js';
 import { useChatState, useStore } from './use-store.js';
 
+/** Wait after the last keystroke before searching the server, so typing a name costs one request. */
+const SEARCH_DELAY_MS = 250;
+
 function matches(p: Person, query: string): boolean {
   const q = query.trim().toLowerCase();
   return q === '' || p.username.toLowerCase().includes(q) || p.displayName.toLowerCase().includes(q);
 }
 
-/** A filterable list of people with a checkbox each. */
+/**
+ * The server's answer for `query` (trimmed, cut to what `user:search` accepts): undefined while
+ * the query is blank or its answer is pending.
+ */
+function useDirectorySearch(query: string): { found?: Person[]; searching: boolean; error?: string } {
+  const store = useStore();
+  const q = [...query.trim()].slice(0, Limits.userSearchQueryMax).join('');
+  const [answer, setAnswer] = useState<{ query: string; found?: Person[]; error?: string } | undefined>();
+
+  useEffect(() => {
+    if (q === '') return;
+    let cancelled = false;
+    const timer = setTimeout(() => {
+      store.searchPeople(q).then(
+        (found) => !cancelled && setAnswer({ query: q, found }),
+        (err: unknown) => !cancelled && setAnswer({ query: q, error: describeError(err) }),
+      );
+    }, SEARCH_DELAY_MS);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+    };
+  }, [store, q]);
+
+  if (q === '') return { searching: false };
+  if (answer?.query !== q) return { searching: true };
+  return { found: answer.found, error: answer.error, searching: false };
+}
+
+/** The known people matching `query`, then the server's other matches not in `exclude`. */
+function mergePeople(known: readonly Person[], query: string, found: readonly Person[] | undefined, exclude?: ReadonlySet<string>): Person[] {
+  const list = known.filter((p) => matches(p, query));
+  const ids = new Set(list.map((p) => p.id));
+  for (const p of found ?? []) {
+    if (ids.has(p.id) || exclude?.has(p.id)) continue;
+    ids.add(p.id);
+    list.push(p);
+  }
+  return list;
+}
+
+/** Announces the server search to screen readers and sighted users alike. */
+function SearchStatus({ searching, error }: { searching: boolean; error?: string }) {
+  return (
+    <p className="hint" aria-live="polite">
+      {searching ? 'Searching everyone…' : error ? `Could not search everyone: ${error}` : ''}
+    </p>
+  );
+}
+
+/**
+ * A searchable list of people with a checkbox each: the known people, and anyone on the server
+ * once a name is typed (except those in `exclude`). Chosen people stay listed while the search
+ * changes, so they can be unchosen.
+ */
 export function PersonPicker({
   people,
   chosen,
   onChange,
   labelledBy,
+  exclude,
 }: {
   people: readonly Person[];
   chosen: ReadonlySet<string>;
   onChange: (chosen: ReadonlySet<string>) => void;
   labelledBy: string;
+  exclude?: ReadonlySet<string>;
 }) {
   const { presence } = useChatState();
   const [query, setQuery] = useState('');
-  if (people.length === 0) return <p className="hint">Nobody to add yet: people appear here once you share a room with them.</p>;
-  const shown = people.filter((p) => matches(p, query));
+  const { found, searching, error } = useDirectorySearch(query);
+  // Who was ticked here, to keep listing the chosen whatever the current search finds.
+  const [ticked, setTicked] = useState<ReadonlyMap<string, Person>>(new Map());
+  const matching = mergePeople(people, query, found, exclude);
+  const matchingIds = new Set(matching.map((p) => p.id));
+  const keptChosen = [...chosen].flatMap((id) => {
+    const p = ticked.get(id);
+    return p && !matchingIds.has(id) ? [p] : [];
+  });
+  const shown = [...keptChosen, ...matching];
   return (
     <div className="person-picker">
       <label className="search-field">
         <SearchIcon />
-        <input type="search" aria-label="Filter people" placeholder="Filter by name" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <input type="search" aria-label="Find people" placeholder="Find people by name" value={query} onChange={(e) => setQuery(e.target.value)} />
       </label>
+      <SearchStatus searching={searching} error={error} />
+      {shown.length === 0 && !searching && (
+        <p className="hint">{query.trim() ? 'Nobody matches.' : 'Type a name to find anyone on this server.'}</p>
+      )}
       <ul className="person-list" aria-labelledby={labelledBy}>
         {shown.map((p) => (
           <li key={p.id}>
@@ -47,8 +120,10 @@ export function PersonPicker({
                 checked={chosen.has(p.id)}
                 onChange={(e) => {
                   const next = new Set(chosen);
-                  if (e.target.checked) next.add(p.id);
-                  else next.delete(p.id);
+                  if (e.target.checked) {
+                    next.add(p.id);
+                    setTicked(new Map(ticked).set(p.id, p));
+                  } else next.delete(p.id);
                   onChange(next);
                 }}
               />
@@ -98,7 +173,7 @@ export function InviteDialog({ room, onClose }: { room: Room; onClose: () => voi
         {candidates === undefined ? (
           <p className="hint">Loading people…</p>
         ) : (
-          <PersonPicker people={candidates} chosen={chosen} onChange={setChosen} labelledBy="invite-people" />
+          <PersonPicker people={candidates} chosen={chosen} onChange={setChosen} labelledBy="invite-people" exclude={members} />
         )}
         {error && (
           <p className="form-error" role="alert">
@@ -139,14 +214,16 @@ export function NewDmDialog({ onClose, onOpen }: { onClose: () => void; onOpen: 
     }
   };
 
-  const shown = people?.filter((p) => matches(p, query));
+  const { found, searching, error: searchError } = useDirectorySearch(query);
+  const shown = people && mergePeople(people, query, found);
   return (
     <Modal title="New direct message" onClose={onClose}>
       <div className="modal-body">
         <label className="search-field">
           <SearchIcon />
-          <input type="search" aria-label="Find a person" placeholder="Find a person" value={query} onChange={(e) => setQuery(e.target.value)} autoFocus />
+          <input type="search" aria-label="Find a person" placeholder="Find anyone by name" value={query} onChange={(e) => setQuery(e.target.value)} autoFocus />
         </label>
+        <SearchStatus searching={searching} error={searchError} />
         {error && (
           <p className="form-error" role="alert">
             {error}
@@ -155,7 +232,9 @@ export function NewDmDialog({ onClose, onOpen }: { onClose: () => void; onOpen: 
         {shown === undefined ? (
           <p className="hint">Loading people…</p>
         ) : shown.length === 0 ? (
-          <p className="empty-panel">{people?.length ? 'Nobody matches.' : 'People appear here once you share a room with them. Join a room first!'}</p>
+          searching ? null : (
+            <p className="empty-panel">{query.trim() ? 'Nobody matches.' : 'Type a name to find anyone on this server.'}</p>
+          )
         ) : (
           <ul className="person-list" aria-label="People">
             {shown.map((p) => (

@@ -5,7 +5,7 @@
  *
  * A DM has no name of its own: each side sees it named after the other user.
  */
-import type { Room, RoomCreateInput, RoomMember, RoomWithReadState } from '@switchboard/protocol';
+import type { Room, RoomCreateInput, RoomMember, RoomWithReadState, UserSummary } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
 import { newId } from './ids.js';
@@ -120,6 +120,12 @@ export class RoomService {
 
   async browse(query: string | undefined, limit: number): Promise<Room[]> {
     return (await this.rooms.browse(query?.trim() ?? '', limit)).map((row) => toRoom(row));
+  }
+
+  /** The user directory, for finding people to invite or write to: anyone may search it. */
+  async searchUsers(query: string, limit: number): Promise<UserSummary[]> {
+    const rows = await this.users.search(query.trim(), limit);
+    return rows.map((row) => ({ id: row.id, username: row.username, displayName: row.display_name }));
   }
 
   async join(userId: string, roomId: string): Promise<Room> {

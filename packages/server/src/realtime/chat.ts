@@ -136,6 +136,9 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
     'room:create': async (input, { data }) => ({ room: await rooms.create(data.userId, input) }),
     'room:list': async (_input, { data }) => ({ rooms: await rooms.list(data.userId) }),
     'room:browse': async (input) => ({ rooms: await rooms.browse(input?.query, input?.limit ?? Limits.pageDefault) }),
+    'user:search': async ({ query, limit }) => ({
+      users: await rooms.searchUsers(query, limit ?? Limits.userSearchLimitDefault),
+    }),
     'room:join': async ({ roomId }, { data }) => ({ room: await rooms.join(data.userId, roomId) }),
     'room:leave': async ({ roomId }, { data }) => {
       await rooms.leave(data.userId, roomId);

@@ -21,6 +21,9 @@ import pg from 'pg';
 import type { DB } from './schema.js';
 import { migrationProvider } from './migrations.js';
 
+/** `%`, `_` and the escape character itself match literally in a LIKE pattern (`escape '\\'`) after this. */
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Database {

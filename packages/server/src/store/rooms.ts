@@ -5,6 +5,7 @@
  * PostgreSQL.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { escapeLike } from './db.js';
 import type { DB, RoomRow } from './schema.js';
 
 export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count'>;
@@ -18,9 +19,6 @@ export interface MemberRow {
   display_name: string;
   last_read_seq: number;
 }
-
-/** `%`, `_` and the escape character itself match literally in a LIKE pattern after this. */
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class RoomRepository {
   constructor(private readonly db: Kysely<DB>) {}

@@ -1,5 +1,6 @@
 /** Users, sessions (logins) and refresh tokens. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { escapeLike } from './db.js';
 import type { DB, NewUser, UserRow } from './schema.js';
 
 export class UserRepository {
@@ -38,6 +39,30 @@ export class UserRepository {
       .selectFrom('users')
       .selectAll()
       .where('username_lower', 'in', usernames.map((u) => u.toLowerCase()))
+      .execute();
+  }
+
+  /**
+   * Users whose username or display name contains `query`, case-insensitively: username prefix
+   * matches first, then the others, each by username. Only the public columns are read.
+   */
+  search(query: string, limit: number): Promise<Pick<UserRow, 'id' | 'username' | 'display_name'>[]> {
+    const needle = escapeLike(query.toLowerCase());
+    const contains = `%${needle}%`;
+    // ESCAPE is spelled out: SQLite has no default escape character for LIKE. Display names
+    // have no lower-cased column, so they are lowered here (ASCII only on SQLite).
+    return this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'display_name'])
+      .where((eb) =>
+        eb.or([
+          sql<boolean>`username_lower like ${contains} escape '\\'`,
+          sql<boolean>`lower(display_name) like ${contains} escape '\\'`,
+        ]),
+      )
+      .orderBy(sql`case when username_lower like ${`${needle}%`} escape '\\' then 0 else 1 end`)
+      .orderBy('username_lower')
+      .limit(limit)
       .execute();
   }
 
