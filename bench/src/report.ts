@@ -17,28 +17,23 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
 
 const times = (a: number, b: number) => (b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
 
-function fanoutSection(results: BenchResults): string {
-  const f = results.fanout;
-  if (!f) return '';
-  const { switchboard: sb, baseline: base } = f;
-  const size = results.sizes.fanout;
-  const row = (label: string, pick: (r: FanoutResult) => number, unit = '', ratio = true) => [
+type Row = (label: string, pick: (r: FanoutResult) => number, unit?: string, ratio?: boolean) => string[];
+
+/** A table row of one metric: the `left` and `right` columns, then the ratio `measured ÷ reference`. */
+function comparisonRow(left: FanoutResult, right: FanoutResult, measured: FanoutResult, reference: FanoutResult): Row {
+  const cell = (r: FanoutResult, pick: (r: FanoutResult) => number, unit: string) =>
+    unit === ' ms' ? ms(pick(r)) : `${n(pick(r))}${unit}`;
+  return (label, pick, unit = '', ratio = true) => [
     label,
-    unit === ' ms' ? ms(pick(sb)) : `${n(pick(sb))}${unit}`,
-    unit === ' ms' ? ms(pick(base)) : `${n(pick(base))}${unit}`,
-    ratio ? times(pick(sb), pick(base)) : '',
+    cell(left, pick, unit),
+    cell(right, pick, unit),
+    ratio ? times(pick(measured), pick(reference)) : '',
   ];
-  return `## 1. Chat fan-out
+}
 
-${n(size.clients)} clients in one room; ${size.senders} of them send ${size.rate} messages a second each for
-${size.seconds} s (${n(sb.messages)} messages of ${size.textLength} characters); every message goes to every client,
-the sender's own sockets included: ${n(sb.expectedDeliveries)} deliveries expected. Each sender stamps its send time
-into the text and each receiver subtracts it from its own clock on arrival (end-to-end latency). Deliveries still
-missing ${size.drainSeconds} s after the last send count as lost.
-
-${table(
-  ['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'],
-  [
+/** The rows every fan-out comparison starts with: throughput, latency, and what was lost or doubled. */
+function deliveryRows(row: Row): string[][] {
+  return [
     row('delivered msg/s (deliveries per second)', (r) => r.deliveriesPerSecond),
     row('latency p50', (r) => r.latencyMs.p50, ' ms'),
     row('latency p90', (r) => r.latencyMs.p90, ' ms'),
@@ -50,6 +45,27 @@ ${table(
     row('lost deliveries', (r) => r.lost, '', false),
     row('duplicated deliveries', (r) => r.duplicates, '', false),
     row('dropped sockets', (r) => r.disconnects, '', false),
+  ];
+}
+
+function fanoutSection(results: BenchResults): string {
+  const f = results.fanout;
+  if (!f) return '';
+  const { switchboard: sb, baseline: base } = f;
+  const size = results.sizes.fanout;
+  const row = comparisonRow(sb, base, sb, base);
+  return `## 1. Chat fan-out
+
+${n(size.clients)} clients in one room; ${size.senders} of them send ${size.rate} messages a second each for
+${size.seconds} s (${n(sb.messages)} messages of ${size.textLength} characters); every message goes to every client,
+the sender's own sockets included: ${n(sb.expectedDeliveries)} deliveries expected. Each sender stamps its send time
+into the text and each receiver subtracts it from its own clock on arrival (end-to-end latency). Deliveries still
+missing ${size.drainSeconds} s after the last send count as lost.
+
+${table(
+  ['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'],
+  [
+    ...deliveryRows(row),
     row('bytes received per delivery', (r) => r.wireBytesPerDelivery),
     row('server RSS, clients connected, before the load', (r) => r.server.rssBeforeMb, ' MB'),
     row('server RSS peak during the load', (r) => r.server.rssPeakMb, ' MB'),
@@ -169,12 +185,7 @@ function multinodeSection(results: BenchResults): string {
   if (!mn) return '';
   const { single, multi } = mn;
   const size = results.sizes.multinode;
-  const row = (label: string, pick: (r: FanoutResult) => number, unit = '', ratio = true) => [
-    label,
-    unit === ' ms' ? ms(pick(single)) : `${n(pick(single))}${unit}`,
-    unit === ' ms' ? ms(pick(multi)) : `${n(pick(multi))}${unit}`,
-    ratio ? times(pick(multi), pick(single)) : '',
-  ];
+  const row = comparisonRow(single, multi, multi, single);
   const seqLine = (r: FanoutResult) =>
     r.seq ? `${n(r.seq.gapFreeReceivers)} of ${n(r.clients)} (${r.seq.gaps} gaps, ${r.seq.outOfOrder} out of order)` : 'not run';
   return `## 4. Multi-node (${mn.nodes} nodes on Redis + PostgreSQL)
@@ -190,17 +201,7 @@ time of the ${mn.nodes} nodes are summed.
 ${table(
   ['metric', 'one node', `${mn.nodes} nodes`, `${mn.nodes} nodes ÷ one node`],
   [
-    row('delivered msg/s (deliveries per second)', (r) => r.deliveriesPerSecond),
-    row('latency p50', (r) => r.latencyMs.p50, ' ms'),
-    row('latency p90', (r) => r.latencyMs.p90, ' ms'),
-    row('latency p99', (r) => r.latencyMs.p99, ' ms'),
-    row('latency max', (r) => r.latencyMs.max, ' ms'),
-    row('send → ack p50', (r) => r.ackMs.p50, ' ms'),
-    row('send → ack p99', (r) => r.ackMs.p99, ' ms'),
-    row('deliveries received', (r) => r.deliveries, '', false),
-    row('lost deliveries', (r) => r.lost, '', false),
-    row('duplicated deliveries', (r) => r.duplicates, '', false),
-    row('dropped sockets', (r) => r.disconnects, '', false),
+    ...deliveryRows(row),
     row('server RSS peak during the load (all nodes)', (r) => r.server.rssPeakMb, ' MB'),
     row('server CPU time during the load (all nodes)', (r) => r.server.cpuSeconds, ' s'),
   ],
