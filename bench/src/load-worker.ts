@@ -62,11 +62,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
 }
 
-function whenConnected(socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', (err) => reject(err));
-  });
+/** Resolves once the socket is connected; closes it and rejects when it cannot connect. */
+async function connected(socket: Socket): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (err) => reject(err));
+    });
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
 }
 
 function socketOptions(target: Target, token: string | undefined) {
@@ -83,12 +89,7 @@ function socketOptions(target: Target, token: string | undefined) {
 
 async function connectSwitchboard(target: Target, spec: ClientSpec): Promise<BenchClient> {
   const socket: Socket<ChatServerToClient, ChatClientToServer> = io(`${spec.url ?? target.url}/chat`, socketOptions(target, spec.token));
-  try {
-    await whenConnected(socket);
-  } catch (err) {
-    socket.close();
-    throw err;
-  }
+  await connected(socket);
   return {
     spec,
     async join() {
@@ -111,12 +112,7 @@ async function connectSwitchboard(target: Target, spec: ClientSpec): Promise<Ben
 
 async function connectBaseline(target: Target, spec: ClientSpec): Promise<BenchClient> {
   const socket: Socket<BaselineServerToClient, BaselineClientToServer> = io(`${target.url}/chat`, socketOptions(target, undefined));
-  try {
-    await whenConnected(socket);
-  } catch (err) {
-    socket.close();
-    throw err;
-  }
+  await connected(socket);
   return {
     spec,
     async join() {
