@@ -122,7 +122,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     }),
     presence,
     rooms,
-    messages: new MessageService(new MessageRepository(db), rooms, bus, files),
+    messages: new MessageService(new MessageRepository(db, database.dialect), rooms, bus, files),
     notifications: new NotificationService(new NotificationRepository(db), users, bus),
   };
 

@@ -26,7 +26,7 @@ describe.each(dialects)('repositories on %s', (dialect) => {
     users = new UserRepository(db);
     sessions = new SessionRepository(db);
     rooms = new RoomRepository(db);
-    messages = new MessageRepository(db);
+    messages = new MessageRepository(db, dialect);
   });
   afterAll(() => t.close());
 
@@ -55,8 +55,19 @@ describe.each(dialects)('repositories on %s', (dialect) => {
     };
   };
 
-  const append = (roomId: string, senderId: string, clientMsgId = uniqueName('c'), text = 'hi') =>
-    messages.append({ id: newId(), roomId, senderId, text, clientMsgId, now: Date.now() });
+  const newMessage = (roomId: string, senderId: string, clientMsgId = uniqueName('c'), text = 'hi') => ({
+    id: newId(),
+    roomId,
+    senderId,
+    text,
+    clientMsgId,
+    now: Date.now(),
+  });
+  /** The stored message and whether it was created now; undefined when the sender may not post there. */
+  const append = async (roomId: string, senderId: string, clientMsgId?: string, text?: string) => {
+    const outcome = await messages.append(newMessage(roomId, senderId, clientMsgId, text));
+    return outcome.kind === 'stored' ? { message: outcome.message, created: outcome.created } : undefined;
+  };
 
   describe('UserRepository', () => {
     let first: UserRow;
@@ -257,6 +268,35 @@ describe.each(dialects)('repositories on %s', (dialect) => {
       expect(results.filter((r) => r?.created)).toHaveLength(senders.length * 3);
       const page = await messages.page(row.id, { afterSeq: 0 }, 200);
       expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: senders.length * 3 }, (_, i) => i + 1));
+    });
+
+    it('stores a batch in one transaction: per-room seqs in batch order, retries inside and outside it, non-members refused', async () => {
+      const [a, b, outsider] = [await newUser(), await newUser(), await newUser()];
+      const one = roomRow({ created_by: a.id });
+      const two = roomRow({ created_by: a.id });
+      await rooms.create(one, [a.id, b.id], Date.now());
+      await rooms.create(two, [a.id], Date.now());
+      const before = await append(one.id, a.id, 'before');
+      const outcomes = await messages.appendBatch([
+        newMessage(one.id, b.id, 'b1'),
+        newMessage(two.id, a.id, 'a1'),
+        newMessage(one.id, a.id, 'before', 'a retry of a stored message'),
+        newMessage(one.id, outsider.id, 'o1'),
+        newMessage(one.id, b.id, 'b1', 'a retry inside the batch'),
+        newMessage(one.id, a.id, 'a2'),
+        newMessage(two.id, b.id, 'b2'),
+        newMessage('no-such-room', a.id, 'a3'),
+      ]);
+      const summary = outcomes.map((o) => (o.kind === 'stored' ? [o.message.room_id === one.id ? 'one' : 'two', o.message.seq, o.created] : o.kind));
+      expect(summary).toEqual([['one', 2, true], ['two', 1, true], ['one', 1, false], 'not-member', ['one', 2, false], ['one', 3, true], 'not-member', 'not-member']);
+      expect(outcomes[2]).toEqual({ kind: 'stored', message: before?.message, created: false });
+      expect(outcomes[0]).toMatchObject({ message: { sender_name: b.display_name, text: 'hi' } });
+      expect((await rooms.byId(one.id))?.last_seq).toBe(3);
+      expect((await rooms.byId(two.id))?.last_seq).toBe(1);
+      expect(await rooms.readMark(one.id, a.id)).toBe(3);
+      expect(await rooms.readMark(one.id, b.id)).toBe(2);
+      const page = await messages.page(one.id, { afterSeq: 0 }, 10);
+      expect(page.messages.map((m) => m.client_msg_id)).toEqual(['before', 'b1', 'a2']);
     });
 
     it('pages by cursor in ascending order, and reports edits and deletes since a time', async () => {

@@ -17,8 +17,9 @@ import { conflict, forbidden, notFound } from './errors.js';
 import type { FileService } from './files.js';
 import { newId } from './ids.js';
 import { toRoom, type RoomService } from './rooms.js';
-import { AttachmentsTakenError } from '../store/files.js';
-import type { MessageRepository, MessageView } from '../store/messages.js';
+import { isUnavailable } from '../store/errors.js';
+import type { AppendOutcome, MessageRepository, MessageView, NewMessage } from '../store/messages.js';
+import type { RoomRow } from '../store/schema.js';
 
 /**
  * An edit's `updated_at` is taken before its transaction commits, and on several nodes by different
@@ -68,8 +69,33 @@ export interface Actor {
 type SendInput = Omit<MessageSendInput, 'attachmentIds'> & { attachmentIds?: string[] | undefined };
 type HistoryInput = Omit<MessageHistoryInput, 'limit'> & { limit?: number | undefined };
 
+/** A send checked and ready to store, with what its announcement needs. */
+interface PreparedSend {
+  row: NewMessage;
+  room: RoomRow;
+  mentioned: string[];
+}
+
+/** A send waiting for the next group commit. */
+interface QueuedSend extends PreparedSend {
+  resolve: (message: Message) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * What `MessageService.send` hands back: `stored` settles with the stored message (the ack);
+ * `queued` settles once the send has joined a commit (or failed before), so the caller can keep
+ * a connection's sends in the order they arrived without waiting for each one's commit.
+ */
+export interface SendHandle {
+  queued: Promise<void>;
+  stored: Promise<Message>;
+}
+
 export class MessageService {
-  private readonly roomQueues = new Map<string, Promise<void>>();
+  /** Sends that arrived while a commit was in flight; the next commit takes them all. */
+  private waiting: QueuedSend[] = [];
+  private committing = false;
 
   constructor(
     private readonly messages: MessageRepository,
@@ -78,65 +104,109 @@ export class MessageService {
     private readonly files: FileService,
   ) {}
 
-  async send(senderId: string, input: SendInput): Promise<Message> {
+  /**
+   * Stores a message with its room's next seq, then acknowledges and announces it; a retry (same
+   * sender and client id) answers the stored message and announces nothing. The send joins the
+   * next group commit after `after` (the same connection's previous send) has joined one, so one
+   * connection's messages keep their order while nothing waits for an unrelated room or socket.
+   */
+  send(senderId: string, input: SendInput, after?: Promise<void>): SendHandle {
+    const prepared = this.prepare(senderId, input);
+    // Settled only through `turn` below; this keeps an early failure from being reported unhandled.
+    prepared.catch(() => undefined);
+    const turn = (after ?? Promise.resolve()).then(async () => {
+      const ready = await prepared;
+      if ('message' in ready) return { stored: Promise.resolve(ready.message) };
+      return { stored: this.enqueue(ready) };
+    });
+    const noop = () => undefined;
+    return { queued: turn.then(noop, noop), stored: turn.then((t) => t.stored) };
+  }
+
+  /** Checks a send: membership (cached), files, mentions. A retry whose files were attached answers its first message. */
+  private async prepare(senderId: string, input: SendInput): Promise<PreparedSend | { message: Message }> {
     const { room } = await this.rooms.requireMember(senderId, input.roomId);
     let attachments: Attachment[] = [];
     if ((input.attachmentIds?.length ?? 0) > 0) {
       // A retry's files are attached to its first message already: answer it before checking them.
       const earlier = await this.messages.byClientMsgId(senderId, input.clientMsgId);
-      if (earlier) return toMessage(earlier);
+      if (earlier) return { message: toMessage(earlier) };
       attachments = await this.files.attachable(senderId, input.roomId, input.attachmentIds ?? []);
     }
     const mentioned = await this.rooms.membersNamed(input.roomId, mentionedUsernames(input.text));
-    return this.inRoomOrder(input.roomId, async () => {
-      let result;
-      try {
-        result = await this.messages.append({
-          id: newId(),
-          roomId: input.roomId,
-          senderId,
-          text: input.text,
-          clientMsgId: input.clientMsgId,
-          now: Date.now(),
-          attachments,
-        });
-      } catch (err) {
-        if (err instanceof AttachmentsTakenError) throw conflict(err.message);
-        throw err;
-      }
-      // The room existed a moment ago (rooms are never deleted): the membership ended since.
-      if (!result) throw forbidden('you are not a member of this room');
-      const message = toMessage(result.message);
-      // A retry returns the stored message and announces nothing: it was announced the first time.
-      if (result.created) {
-        this.bus.publish('message.created', {
-          message,
-          // As the recipients see it: a DM is named after the sender.
-          room: toRoom({ ...room, last_seq: Math.max(room.last_seq, message.seq) }, room.kind === 'dm' ? message.senderName : room.name),
-          mentionedUserIds: mentioned.filter((id) => id !== senderId),
-        });
-      }
-      return message;
+    return {
+      row: { id: newId(), roomId: input.roomId, senderId, text: input.text, clientMsgId: input.clientMsgId, now: Date.now(), attachments },
+      room,
+      mentioned,
+    };
+  }
+
+  private enqueue(send: PreparedSend): Promise<Message> {
+    return new Promise<Message>((resolve, reject) => {
+      this.waiting.push({ ...send, resolve, reject });
+      if (!this.committing) void this.commitWaiting();
     });
   }
 
   /**
-   * Runs one room's appends on this node one at a time, publishing each before the next starts,
-   * so `message:new` leaves this node in seq order. Without it, commit acknowledgements racing
-   * back over different pool connections reorder the emits, and every receiver sees a gap and
-   * syncs for nothing. The database serialises a room's appends on its row lock anyway.
+   * Group commit: one transaction stores every send that is waiting, then each is acknowledged
+   * and announced in batch order, which is seq order in every room; meanwhile new sends wait for
+   * the next commit. So a send waits for at most one commit besides its own, and one fsync (SQLite)
+   * or one set of round trips (PostgreSQL) serves them all. Announcing before the next commit
+   * starts keeps `message:new` leaving this node in seq order.
    */
-  private inRoomOrder<T>(roomId: string, work: () => Promise<T>): Promise<T> {
-    const run = (this.roomQueues.get(roomId) ?? Promise.resolve()).then(work);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.roomQueues.set(roomId, tail);
-    void tail.then(() => {
-      if (this.roomQueues.get(roomId) === tail) this.roomQueues.delete(roomId);
+  private async commitWaiting(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting;
+        this.waiting = [];
+        // Settling a settled promise does nothing: this reaches only the sends left unanswered.
+        await this.commit(batch).catch((err: unknown) => {
+          for (const send of batch) send.reject(err);
+        });
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commit(batch: QueuedSend[]): Promise<void> {
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = await this.messages.appendBatch(batch.map((s) => s.row));
+    } catch (err) {
+      // A lost database fails every send alike. Any other failure may be one send's doing (a row
+      // the database refuses): each is tried on its own, so the others are not failed with it.
+      if (batch.length === 1 || isUnavailable(err)) {
+        for (const send of batch) send.reject(err);
+        return;
+      }
+      for (const send of batch) await this.commit([send]);
+      return;
+    }
+    for (const [i, send] of batch.entries()) {
+      const outcome = outcomes[i];
+      if (outcome?.kind === 'stored') {
+        const message = toMessage(outcome.message);
+        if (outcome.created) this.announce(send, message);
+        send.resolve(message);
+      } else if (outcome?.kind === 'attachments-taken') {
+        send.reject(conflict('a file was attached to another message or deleted meanwhile'));
+      } else {
+        // The room existed a moment ago (rooms are never deleted): the membership ended since.
+        send.reject(forbidden('you are not a member of this room'));
+      }
+    }
+  }
+
+  private announce({ room, mentioned }: PreparedSend, message: Message): void {
+    this.bus.publish('message.created', {
+      message,
+      // As the recipients see it: a DM is named after the sender.
+      room: toRoom({ ...room, last_seq: Math.max(room.last_seq, message.seq) }, room.kind === 'dm' ? message.senderName : room.name),
+      mentionedUserIds: mentioned.filter((id) => id !== message.senderId),
     });
-    return run;
   }
 
   /** A message the user may see: NOT_FOUND when unknown, FORBIDDEN when not a member of its room. */

@@ -128,9 +128,10 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
   relayDomainEvents(nsp, ctx);
 
   const { rooms, messages } = services;
-  // One socket's sends are stored one after another, in the order they arrived, so a client
-  // that sends without waiting for each ack still sees its messages keep their order.
-  const sendQueues = new WeakMap<ChatSocket, Promise<unknown>>();
+  // One socket's sends join the group commits in the order they arrived, so a client that sends
+  // without waiting for each ack still sees its messages keep their order; each waits only for the
+  // previous one to be queued, not stored.
+  const sendTurns = new WeakMap<ChatSocket, Promise<void>>();
   const handlers: Handlers<'/chat', ChatSocket> = {
     'auth:renew': ({ token }, socket) => renewSession(services.auth, socket, token),
     'room:create': async (input, { data }) => ({ room: await rooms.create(data.userId, input) }),
@@ -151,12 +152,9 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
     'room:members': async ({ roomId }, { data }) => ({ members: await rooms.members(data.userId, roomId) }),
     'dm:open': async ({ userId: otherId }, { data }) => ({ room: await rooms.openDm(data.userId, otherId) }),
     'message:send': async (input, socket) => {
-      const sent = (sendQueues.get(socket) ?? Promise.resolve()).then(() => messages.send(socket.data.userId, input));
-      sendQueues.set(
-        socket,
-        sent.catch(() => undefined),
-      );
-      return { message: await sent };
+      const { queued, stored } = messages.send(socket.data.userId, input, sendTurns.get(socket));
+      sendTurns.set(socket, queued);
+      return { message: await stored };
     },
     'message:edit': async ({ messageId, text }, { data }) => ({ message: await messages.edit(data.userId, messageId, text) }),
     'message:delete': async ({ messageId }, { data }) => {
