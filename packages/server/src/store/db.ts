@@ -15,6 +15,7 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type SqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
 import pg from 'pg';
@@ -74,7 +75,33 @@ function sqlite(dataDir: string): Kysely<DB> {
   file.pragma('journal_mode = WAL');
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
-  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: file }) });
+  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }) });
+}
+
+/** Distinct SQL texts kept prepared; batches vary their IN lists, so the set is bounded, not fixed. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every statement anew on each call, which cost about a tenth of
+ * the server's CPU on the send path. better-sqlite3 statements are reusable (each call binds new
+ * parameters, and SQLite re-prepares one transparently after a schema change), so keeping the
+ * most recently used ones prepared (least recently used dropped first) is safe. Written here
+ * because Kysely has no statement cache of its own; the driver never holds two statements open at
+ * once (it streams only on `.stream()`, which Switchboard does not use).
+ */
+function withStatementCache(file: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => file.close(),
+    prepare(sqlText) {
+      let statement = cache.get(sqlText);
+      if (statement) cache.delete(sqlText);
+      else statement = file.prepare(sqlText);
+      cache.set(sqlText, statement);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      return statement;
+    },
+  };
 }
 
 /**
