@@ -474,12 +474,20 @@ export class ChatApi extends Emitter<ChatEvents> {
     const since = this.updatedSince;
     let serverTime: number | undefined;
     let cursors = this.sequencer.cursors();
+    /** Rooms whose `updated` did not fit one answer, and where it goes on. */
+    let changesAfter: Record<string, string> = {};
     for (let round = 0; round === 0 || Object.keys(cursors).length > 0; round++) {
       // Later pages only need edits made after the first page was answered.
       const updatedSince = round === 0 ? since : serverTime;
       const more: Record<string, number> = {};
+      const moreChanges: Record<string, string> = {};
       for (const rooms of chunks(cursors)) {
-        const answer = await this.requests.send('sync', updatedSince === undefined ? { rooms } : { rooms, updatedSince });
+        const updatedAfter = Object.fromEntries(Object.keys(rooms).flatMap((id) => (changesAfter[id] ? [[id, changesAfter[id]]] : [])));
+        const answer = await this.requests.send('sync', {
+          rooms,
+          ...(updatedSince === undefined ? {} : { updatedSince }),
+          ...(Object.keys(updatedAfter).length > 0 ? { updatedAfter } : {}),
+        });
         if (round === 0) serverTime = Math.min(serverTime ?? Infinity, answer.serverTime);
         for (const result of answer.rooms) {
           if ('error' in result) {
@@ -492,9 +500,14 @@ export class ChatApi extends Emitter<ChatEvents> {
           if (updatedSince !== undefined) for (const message of result.updated) this.sequencer.update(message);
           const after = this.sequencer.cursor(result.roomId);
           if (result.hasMore && after !== undefined && after !== before) more[result.roomId] = after;
+          if (updatedSince !== undefined && result.updatedHasMore && result.updatedCursor && after !== undefined) {
+            moreChanges[result.roomId] = result.updatedCursor;
+            more[result.roomId] = after;
+          }
         }
       }
       cursors = more;
+      changesAfter = moreChanges;
     }
     this.updatedSince = serverTime;
   }

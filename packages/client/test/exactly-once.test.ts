@@ -109,4 +109,25 @@ describe.each(dialects)('exactly once through cuts (%s)', (dialect) => {
     expect(updates.map((m) => [m.id, m.text])).toEqual([[early.id, 'early (edited)']]);
     expect(later.chat.syncState().cursors[room.id]).toBe(251);
   });
+
+  it('pages through more edits than one sync answer holds (updatedAfter)', async () => {
+    const sender = await signedIn(t);
+    const reader = await signedIn(t);
+    const room = await sender.chat.createRoom({ name: uniqueName('edits'), kind: 'public' });
+    await reader.chat.joinRoom(room.id);
+    const sent = await Promise.all(range(1, 230).map((i) => sender.chat.send(room.id, `original ${i}`)));
+    await eventually(() => reader.chat.syncState().cursors[room.id] === 230);
+    await reader.chat.resync();
+    const saved = reader.chat.syncState();
+    const session = reader.session!;
+    reader.close();
+
+    await Promise.all(sent.map((m) => sender.chat.edit(m.id, `${m.text} (edited)`)));
+    const later = client({ url: t.url, session, resumeFrom: saved });
+    const latest = new Map<string, string>();
+    later.chat.on('messageUpdated', (m) => latest.set(m.id, m.text));
+    await later.ready();
+    expect(latest.size).toBe(230);
+    for (const m of sent) expect(latest.get(m.id)).toBe(`${m.text} (edited)`);
+  });
 });

@@ -20,7 +20,10 @@ export const Limits = {
   tokenMax: 4096,
   pageDefault: 50,
   pageMax: 200,
-  /** Messages per room in one `sync` answer; page on with `sync` or `message:history`. */
+  /**
+   * Messages per room in one `sync` answer, and edited or deleted messages (`updated`) per room;
+   * page on with `sync` or `message:history`, and `updatedAfter`.
+   */
   syncPageMax: 200,
   /** Rooms named in one `sync` request. */
   syncRoomsMax: 1000,

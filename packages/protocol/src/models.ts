@@ -113,5 +113,13 @@ export interface RoomMemberEvent {
 
 /** One room of a `sync` answer: either its news or the reason it cannot be read. */
 export type SyncRoomResult =
-  | { roomId: string; messages: Message[]; updated: Message[]; hasMore: boolean }
+  | {
+      roomId: string;
+      messages: Message[];
+      updated: Message[];
+      hasMore: boolean;
+      /** More changes than one answer holds (`Limits.syncPageMax`): ask again with `updatedAfter: { [roomId]: updatedCursor }`. */
+      updatedHasMore: boolean;
+      updatedCursor?: string;
+    }
   | { roomId: string; error: { code: string } };

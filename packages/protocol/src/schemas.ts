@@ -129,6 +129,14 @@ export const SyncInput = z.object({
       message: `at most ${Limits.syncRoomsMax} rooms`,
     }),
   updatedSince: Timestamp.optional(),
+  /**
+   * Per room, the `updatedCursor` of a previous answer whose `updatedHasMore` was true: that
+   * room's `updated` continues after it (instead of from `updatedSince`).
+   */
+  updatedAfter: z
+    .record(Id, z.string().max(100).regex(/^\d{1,16}\.[A-Za-z0-9_-]+$/, 'must be an updatedCursor'))
+    .refine((r) => Object.keys(r).length <= Limits.syncRoomsMax, { message: `at most ${Limits.syncRoomsMax} rooms` })
+    .optional(),
 });
 export const TypingInput = z.object({ roomId: Id, typing: z.boolean() });
 export const ReadInput = z.object({ roomId: Id, seq: Seq });

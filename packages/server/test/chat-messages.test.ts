@@ -237,7 +237,7 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
     const first = await ok<{ serverTime: number; rooms: SyncRoomResult[] }>(b.socket, 'sync', { rooms: { [room.id]: 1 } });
     expect(first.serverTime).toEqual(expect.any(Number));
     expect(first.rooms).toEqual([
-      { roomId: room.id, messages: [expect.objectContaining({ seq: 2 }), expect.objectContaining({ seq: 3 })], updated: [], hasMore: false },
+      { roomId: room.id, messages: [expect.objectContaining({ seq: 2 }), expect.objectContaining({ seq: 3 })], updated: [], hasMore: false, updatedHasMore: false },
     ]);
 
     await ok(a.socket, 'message:edit', { messageId: m1.id, text: 'one, edited' });
@@ -257,8 +257,9 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
         expect.objectContaining({ id: m2.id, text: '', deleted: true }),
       ],
       hasMore: false,
+      updatedHasMore: false,
     });
-    expect(byRoom.get(quiet.id)).toEqual({ roomId: quiet.id, messages: [], updated: [], hasMore: false });
+    expect(byRoom.get(quiet.id)).toEqual({ roomId: quiet.id, messages: [], updated: [], hasMore: false, updatedHasMore: false });
     expect(byRoom.get(foreign.id)).toEqual({ roomId: foreign.id, error: { code: 'FORBIDDEN' } });
     expect(byRoom.get('no-such-room')).toEqual({ roomId: 'no-such-room', error: { code: 'NOT_FOUND' } });
 
@@ -270,7 +271,14 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
       rooms: { [room.id]: 4 },
       updatedSince: second.serverTime + SYNC_LOOKBACK_MS + 1,
     });
-    expect(third.rooms).toEqual([{ roomId: room.id, messages: [], updated: [], hasMore: false }]);
+    expect(third.rooms).toEqual([{ roomId: room.id, messages: [], updated: [], hasMore: false, updatedHasMore: false }]);
+    // A cursor continues after the change it names, whatever updatedSince says.
+    const afterFirst = await ok<{ rooms: SyncRoomResult[] }>(b.socket, 'sync', {
+      rooms: { [room.id]: 4 },
+      updatedAfter: { [room.id]: `0.0` },
+    });
+    expect(afterFirst.rooms[0]).toMatchObject({ updated: [{ id: m1.id }, { id: m2.id }], updatedHasMore: false });
+    expect(await codeOf(b.socket, 'sync', { rooms: { [room.id]: 4 }, updatedAfter: { [room.id]: 'not a cursor' } })).toBe('INVALID_ARGUMENT');
 
     expect(await codeOf(b.socket, 'sync', { rooms: { [room.id]: -1 } })).toBe('INVALID_ARGUMENT');
     expect(await codeOf(b.socket, 'sync', { rooms: [] })).toBe('INVALID_ARGUMENT');

@@ -318,9 +318,16 @@ describe.each(dialects)('repositories on %s', (dialect) => {
       expect(await messages.delete(ids[1] ?? '', since + 2)).toBeUndefined();
       expect(await messages.edit(ids[1] ?? '', 'revived', since + 3)).toBeUndefined();
       await messages.edit(ids[4] ?? '', 'above the mark', since);
-      const changed = await messages.changedSince(row.id, 4, since);
-      expect(changed.map((m) => m.seq)).toEqual([1, 2]);
-      expect(await messages.changedSince(row.id, 4, since + 2)).toEqual([]);
+      const changed = await messages.changedSince(row.id, 4, { since }, 10);
+      expect(changed.messages.map((m) => m.seq)).toEqual([1, 2]);
+      expect(changed.next).toBeUndefined();
+      expect(await messages.changedSince(row.id, 4, { since: since + 2 }, 10)).toEqual({ messages: [] });
+      // One change per page: the cursor walks them in change order (seq 2 was deleted after seq 1 was edited).
+      const first = await messages.changedSince(row.id, 4, { since }, 1);
+      expect(first.messages.map((m) => m.seq)).toEqual([1]);
+      const second = await messages.changedSince(row.id, 4, { after: first.next! }, 1);
+      expect(second.messages.map((m) => m.seq)).toEqual([2]);
+      expect(second.next).toBeUndefined();
       expect((await messages.byId(ids[0] ?? ''))?.text).toBe('edited');
       expect(await messages.byId('missing')).toBeUndefined();
     });

@@ -18,7 +18,7 @@ import type { FileService } from './files.js';
 import { newId } from './ids.js';
 import { toRoom, type RoomService } from './rooms.js';
 import { isUnavailable } from '../store/errors.js';
-import type { AppendOutcome, MessageRepository, MessageView, NewMessage } from '../store/messages.js';
+import type { AppendOutcome, ChangeCursor, MessageRepository, MessageView, NewMessage } from '../store/messages.js';
 import type { RoomRow } from '../store/schema.js';
 
 /**
@@ -42,6 +42,12 @@ export function mentionedUsernames(text: string): string[] {
     if (trimmed.length >= 3) names.add(trimmed.toLowerCase());
   }
   return [...names];
+}
+
+/** `updatedCursor` on the wire is `<updated_at>.<id>` (the schema checks its shape). */
+function parseChangeCursor(cursor: string): ChangeCursor {
+  const dot = cursor.indexOf('.');
+  return { at: Number(cursor.slice(0, dot)), id: cursor.slice(dot + 1) };
 }
 
 function toMessage(row: MessageView): Message {
@@ -247,7 +253,8 @@ export class MessageService {
 
   /**
    * Everything after each room's `lastSeq` (up to `Limits.syncPageMax` per room), plus what was
-   * edited or deleted at or below it since `updatedSince`. `serverTime` is read before any query,
+   * edited or deleted at or below it since `updatedSince` (or after the room's `updatedAfter`
+   * cursor), also at most `Limits.syncPageMax` per room, so no answer is unbounded. `serverTime` is read before any query,
    * so a change racing this sync is reported again by the next one rather than lost between them.
    * `updated` also repeats changes from `SYNC_LOOKBACK_MS` before `updatedSince`: see there.
    */
@@ -261,15 +268,28 @@ export class MessageService {
         if (!room) return { roomId, error: { code: 'NOT_FOUND' } };
         if (!member.has(roomId)) return { roomId, error: { code: 'FORBIDDEN' } };
         const lastSeq = input.rooms[roomId] ?? 0;
+        const cursor = input.updatedAfter?.[roomId];
         const [page, updated] = await Promise.all([
           lastSeq < room.last_seq
             ? this.messages.page(roomId, { afterSeq: lastSeq }, Limits.syncPageMax)
             : { messages: [], hasMore: false },
-          input.updatedSince === undefined || lastSeq === 0
-            ? []
-            : this.messages.changedSince(roomId, lastSeq, input.updatedSince - SYNC_LOOKBACK_MS),
+          lastSeq === 0 || (input.updatedSince === undefined && cursor === undefined)
+            ? { messages: [], next: undefined }
+            : this.messages.changedSince(
+                roomId,
+                lastSeq,
+                cursor ? { after: parseChangeCursor(cursor) } : { since: (input.updatedSince ?? 0) - SYNC_LOOKBACK_MS },
+                Limits.syncPageMax,
+              ),
         ]);
-        return { roomId, messages: page.messages.map(toMessage), updated: updated.map(toMessage), hasMore: page.hasMore };
+        return {
+          roomId,
+          messages: page.messages.map(toMessage),
+          updated: updated.messages.map(toMessage),
+          hasMore: page.hasMore,
+          updatedHasMore: updated.next !== undefined,
+          ...(updated.next ? { updatedCursor: `${updated.next.at}.${updated.next.id}` } : {}),
+        };
       }),
     );
     return { serverTime, rooms: results };

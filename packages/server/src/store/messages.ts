@@ -29,6 +29,12 @@ export interface NewMessage {
   attachments?: readonly Attachment[];
 }
 
+/** A position in a room's changes, ordered by change time and then id: where a page of them ended. */
+export interface ChangeCursor {
+  at: number;
+  id: string;
+}
+
 /** What became of one send of a batch. */
 export type AppendOutcome =
   /** Stored now (`created`), or the sender's earlier message with the same client id (nothing stored). */
@@ -273,15 +279,39 @@ export class MessageRepository {
     return { messages: rows.slice(0, limit).reverse(), hasMore: rows.length > limit };
   }
 
-  /** Messages at or below `maxSeq` edited or deleted at or after `since`, ascending seq. */
-  changedSince(roomId: string, maxSeq: number, since: number): Promise<MessageView[]> {
-    return this.select()
+  /**
+   * Messages at or below `maxSeq` edited or deleted at or after `since` (or after a cursor), at most
+   * `limit` of them, in ascending seq; `next` says where to continue when more remain. Pages are
+   * cut in change order, so a cursor stays valid however the changes' seqs interleave.
+   */
+  async changedSince(
+    roomId: string,
+    maxSeq: number,
+    from: { since: number } | { after: ChangeCursor },
+    limit: number,
+  ): Promise<{ messages: MessageView[]; next?: ChangeCursor }> {
+    const rows = await this.select()
       .where('messages.room_id', '=', roomId)
       .where('messages.seq', '<=', maxSeq)
-      .where('messages.updated_at', '>=', since)
+      .where((eb) =>
+        'since' in from
+          ? eb('messages.updated_at', '>=', from.since)
+          : eb.or([
+              eb('messages.updated_at', '>', from.after.at),
+              eb.and([eb('messages.updated_at', '=', from.after.at), eb('messages.id', '>', from.after.id)]),
+            ]),
+      )
       .where((eb) => eb.or([eb('messages.edited_at', 'is not', null), eb('messages.deleted', '=', 1)]))
-      .orderBy('messages.seq', 'asc')
+      .orderBy('messages.updated_at', 'asc')
+      .orderBy('messages.id', 'asc')
+      .limit(limit + 1)
       .execute();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      messages: page.sort((a, b) => a.seq - b.seq),
+      ...(rows.length > limit && last ? { next: { at: last.updated_at, id: last.id } } : {}),
+    };
   }
 
   /** Replaces the text of a message that is not deleted; undefined when there is none. */
