@@ -297,8 +297,9 @@ describe('timeouts', () => {
 describe('malformed and hostile requests', () => {
   it('answers traversal attempts with 404, and nothing a client sends logs an error', async () => {
     const { logger, lines } = capturedLogger('trace');
-    const t = await start({ WEB_DIR: fakeBuild(), logger, HTTP_HEADERS_TIMEOUT_MS: 1000, HTTP_BODY_TIMEOUT_MS: 1000 });
+    const t = await start({ WEB_DIR: fakeBuild(), logger, HTTP_HEADERS_TIMEOUT_MS: 1000, HTTP_BODY_TIMEOUT_MS: 1000, UPLOAD_RATE_WINDOW_MS: 500 });
     const session = await register(t.url);
+    const room = await t.server.services.rooms.create(session.user.id, { name: uniqueName('quiet'), kind: 'public' });
 
     const traversals = [
       '/..%2f..%2fetc/passwd',
@@ -371,6 +372,16 @@ describe('malformed and hostile requests', () => {
     aborted.socket.write('POST /api/auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"username":"abc"');
     await sleep(50);
     aborted.socket.destroy();
+    // Slow headers, a slow body and a stalled upload, cut by the timeouts.
+    const slowHeaders = await rawConnection(t.url);
+    slowHeaders.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: a');
+    const slowBody = await rawConnection(t.url);
+    slowBody.socket.write('POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{');
+    const stalled = multipart(room.id, 4096);
+    const stalledUpload = await rawConnection(t.url);
+    stalledUpload.socket.write(Buffer.concat([uploadHeaders(session, stalled.boundary, stalled.length), stalled.head, stalled.file.subarray(0, 100)]));
+    await Promise.all([slowHeaders.closed, slowBody.closed, stalledUpload.closed]);
+    expect(stalledUpload.received()).toMatch(/^HTTP\/1\.1 408/);
     // And a handshake with a forged token.
     expect(await connectError(t.url, '/chat', { token: unsigned })).toBe('UNAUTHENTICATED');
 
