@@ -17,7 +17,7 @@ const UPLOAD = { method: 'POST', path: '/api/files' };
  * bare number into "trust nothing", since hops cannot tell a proxy from a client that reaches the
  * server directly; with hops the operator vouches that no client can (docs/operations.md).
  */
-export function trustProxy(setting: Config['TRUST_PROXY']): FastifyServerOptions['trustProxy'] {
+function trustProxy(setting: Config['TRUST_PROXY']): FastifyServerOptions['trustProxy'] {
   if (setting === false) return false;
   if (typeof setting === 'number') return (_address: string, hop: number) => hop < setting;
   return setting;

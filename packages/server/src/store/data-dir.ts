@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 
 /** The SQLite database file; SQLite gives its `-wal` and `-shm` files the same mode as this one. */
-export const DATABASE_FILE = 'switchboard.db';
+const DATABASE_FILE = 'switchboard.db';
 
 /** Anything DATA_DIR holds that must not be readable by other users of the host. */
 const PRIVATE_FILES = [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, 'jwt-secret'];
@@ -35,7 +35,7 @@ export function prepareDataDir(dataDir: string, options: { sqlite: boolean }): v
 }
 
 /** Paths in DATA_DIR that the group or others may access, with their modes (octal). */
-export function sharedPaths(dataDir: string): { path: string; mode: string }[] {
+function sharedPaths(dataDir: string): { path: string; mode: string }[] {
   const found: { path: string; mode: string }[] = [];
   for (const path of [dataDir, join(dataDir, 'files'), ...PRIVATE_FILES.map((name) => join(dataDir, name))]) {
     try {
