@@ -252,6 +252,10 @@ describe('timeouts', () => {
     await raw.closed;
     expect(sent).toBeLessThan(headers.length);
     expect(raw.received()).toMatch(/^HTTP\/1\.1 408/);
+    // A connection that never sends a byte goes the same way.
+    const silent = await rawConnection(t.url);
+    await silent.closed;
+    expect(silent.received()).toMatch(/^HTTP\/1\.1 408/);
     expect((await http(t.url, 'GET', '/healthz')).status).toBe(200);
   });
 
