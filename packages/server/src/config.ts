@@ -12,6 +12,36 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
+/** Names @fastify/proxy-addr expands to address ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const proxyAddress = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6(), z.enum(PROXY_RANGE_NAMES)]);
+
+/**
+ * TRUST_PROXY: which peers may tell the client's address in `X-Forwarded-For`. A hop count, or
+ * addresses/CIDRs of the proxies; never a blanket yes, which would let any client choose the IP
+ * that the per-IP limits count (PROTOCOL §1).
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .refine((v) => !/^(true|on|yes)$/i.test(v), {
+    message: 'trusting every proxy would let clients forge their address: give the number of proxies (e.g. 1) or their addresses/CIDRs',
+  })
+  .transform((v, ctx): false | number | string[] => {
+    if (/^(false|off|no)$/i.test(v)) return false;
+    if (/^\d+$/.test(v)) return Number(v) === 0 ? false : Number(v);
+    const entries = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = entries.filter((entry) => !proxyAddress.safeParse(entry).success);
+    if (entries.length === 0 || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `not a hop count, IP address, CIDR or one of ${PROXY_RANGE_NAMES.join('/')}: ${bad.join(', ') || '(empty)'}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
 export const ConfigSchema = z.object({
   /** HTTP + Socket.IO port. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -51,8 +81,34 @@ export const ConfigSchema = z.object({
   CORS_ORIGINS: list.default([]),
   /** `false` closes POST /api/auth/register. */
   ALLOW_REGISTRATION: onOff.default(true),
-  /** Trust X-Forwarded-For from a reverse proxy (set when behind nginx, for client IPs in login throttling). */
-  TRUST_PROXY: onOff.default(false),
+  /**
+   * Reverse proxies whose `X-Forwarded-For` names the client (for per-IP limits and logs): a hop
+   * count (`1` = the nearest proxy; safe only when clients cannot reach this server directly) or
+   * a comma-separated list of proxy addresses, CIDRs or `loopback`/`linklocal`/`uniquelocal`.
+   * Unset (default): the socket's address, and `X-Forwarded-For` is ignored. `true` is refused.
+   */
+  TRUST_PROXY: trustProxy.default(false),
+  /**
+   * The origin browsers use to reach this server (`https://chat.example.com`). When set, only it
+   * and CORS_ORIGINS may open sockets or send requests with an `Origin`; unset (default), an
+   * `Origin` matching the request's `Host` is accepted, which DNS rebinding can fake.
+   */
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .transform((v) => new URL(v).origin)
+    .optional(),
+  /** Milliseconds a client has to send a request's headers (PROTOCOL §2: 20 s). */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
+  /** Milliseconds a client has to send a request's body, after its headers (PROTOCOL §2: 30 s); uploads excepted. */
+  HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Milliseconds an idle keep-alive connection stays open (above nginx's 60 s upstream keepalive). */
+  HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
+  /** Milliseconds a connection may go without any traffic while a request is in progress. */
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  /** Least bytes per second an upload (`POST /api/files`) must keep sending, measured over each UPLOAD_RATE_WINDOW_MS. */
+  UPLOAD_MIN_BYTES_PER_S: z.coerce.number().int().min(1).default(4096),
+  /** Milliseconds over which an upload's rate is measured; one window below UPLOAD_MIN_BYTES_PER_S ends it. */
+  UPLOAD_RATE_WINDOW_MS: z.coerce.number().int().min(100).default(10_000),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `off` disables every rate limit (load tests on a private network only). */

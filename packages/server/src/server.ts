@@ -11,28 +11,32 @@ import type { Logger } from 'pino';
 import { ConfigSchema, type Config, type ConfigInput } from './config.js';
 import { AuthService } from './domain/auth.js';
 import { EventBus } from './domain/bus.js';
+import { forbidden } from './domain/errors.js';
 import { FileService } from './domain/files.js';
 import { MessageService } from './domain/messages.js';
 import { NotificationService } from './domain/notifications.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
-import { registerErrorHandling } from './http/errors.js';
+import { edgeOptions, limitBodyTime } from './http/edge.js';
+import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { fileRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
 import { registerOpenApi } from './http/openapi.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { defaultWebDir, webRoutes } from './http/web.js';
 import { createLogger } from './logger.js';
 import { setupChat } from './realtime/chat.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
 import { InFlight } from './realtime/in-flight.js';
-import { createRealtime, type Realtime } from './realtime/io.js';
+import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
 import { shareMembershipDrops } from './realtime/membership-drops.js';
 import { setupNotifications } from './realtime/notifications.js';
 import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
 import { BlobStore } from './store/blobs.js';
+import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
 import { FileRepository } from './store/files.js';
 import { MessageRepository } from './store/messages.js';
@@ -76,6 +80,9 @@ export type ServerOptions = Partial<ConfigInput> & {
 /** Readiness fails when a store takes longer than this to answer. */
 const READY_TIMEOUT_MS = 2000;
 
+/** Whether HOST binds to this machine only, so that only browsers on it can reach the server. */
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
 /** Rejects when `work` does not settle within `ms`. */
 function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -89,7 +96,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const { logger, clusterWorker = false, ...input } = options;
   const config = ConfigSchema.parse(input);
   const log = logger ?? createLogger(config.LOG_LEVEL);
+  if (config.PUBLIC_URL === undefined && !isLoopback(config.HOST)) {
+    log.warn(
+      { host: config.HOST },
+      'PUBLIC_URL is unset: browsers are let in when their Origin matches the Host header, which a DNS-rebinding page can fake; set PUBLIC_URL to the URL people open',
+    );
+  }
 
+  prepareDataDir(config.DATA_DIR, { sqlite: config.DATABASE_URL === undefined });
   const blobs = new BlobStore(join(config.DATA_DIR, 'files'));
   await blobs.init();
   const database = await openDatabase({
@@ -109,6 +123,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const rooms = new RoomService(new RoomRepository(db), users, presence, bus, scale.memberships);
   const sessions = new SessionRepository(db);
   const secret = loadJwtSecret(config.DATA_DIR, config.JWT_SECRET);
+  warnIfShared(config.DATA_DIR, log);
   const maxUploadBytes = Math.floor(config.MAX_UPLOAD_MB * 1024 * 1024);
   const files = new FileService(new FileRepository(db), blobs, rooms, sessions, bus, { secret, maxBytes: maxUploadBytes });
 
@@ -129,11 +144,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.MAX_BODY_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    frameworkErrors,
+    ...edgeOptions(config),
   });
   registerErrorHandling(app);
+  await registerSecurityHeaders(app);
   await app.register(compress, { threshold: 1024 });
   await app.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
+  if (config.PUBLIC_URL !== undefined) {
+    // With PUBLIC_URL known, a browser request from any other origin is refused outright (DNS
+    // rebinding, cross-site form posts); without it CORS alone keeps other origins from reading answers.
+    const policy = { allowlist: config.CORS_ORIGINS, publicOrigin: config.PUBLIC_URL };
+    app.addHook('onRequest', async (req) => {
+      if (!originAllowed(policy, req.raw)) throw forbidden('origin not allowed');
+    });
+  }
   await registerOpenApi(app);
 
   let accepting = false;
@@ -149,6 +174,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const inFlight = new InFlight();
   const ctx: RealtimeContext = { services, bus, limiter, typing: scale.typing, log, inFlight };
   const realtime = createRealtime(app.server, config, ctx, [setupChat, setupNotifications], scale.adapter);
+  limitBodyTime(app.server, config, log);
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
 
   const drain = async () => {

@@ -3,7 +3,8 @@
  * Chromium by two people in two browser contexts. They sign up, create, join and invite, chat
  * both ways, see typing, read receipts, mentions in the bell, an image shared inline, hostile
  * text rendered as text, and a server restart mid-conversation that loses and doubles nothing.
- * Screenshots of the main screens go to docs/screenshots/.
+ * Screenshots of the main screens go to docs/screenshots/. Throughout, and on the API's Swagger
+ * UI, the server's Content-Security-Policy must never have to block anything.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,8 @@ let webDir: string;
 let server: TestServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+/** Everything the Content-Security-Policy blocked, in any page of any context: violation events and console reports. */
+const policyViolations: string[] = [];
 
 beforeAll(async () => {
   webDir = mkdtempSync(join(tmpdir(), 'switchboard-web-'));
@@ -93,9 +96,25 @@ interface Person {
   errors: string[];
 }
 
-async function openApp(): Promise<Omit<Person, 'username' | 'displayName'>> {
+/** A browser context whose pages report every Content-Security-Policy violation into `policyViolations`. */
+async function watchedContext(): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   contexts.push(context);
+  await context.exposeBinding('reportPolicyViolation', (_source, violation: string) => {
+    policyViolations.push(violation);
+  });
+  await context.addInitScript(() => {
+    const report = (window as unknown as { reportPolicyViolation: (v: string) => void }).reportPolicyViolation;
+    document.addEventListener('securitypolicyviolation', (e) => report(`${e.effectiveDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
+  });
+  context.on('console', (message) => {
+    if (/content security policy|refused to/i.test(message.text())) policyViolations.push(`console: ${message.text()}`);
+  });
+  return context;
+}
+
+async function openApp(): Promise<Omit<Person, 'username' | 'displayName'>> {
+  const context = await watchedContext();
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT);
   const dialogs: string[] = [];
@@ -157,6 +176,14 @@ describe('Switchboard web app', () => {
     expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(script.headers.get('content-encoding')).toBe('gzip');
     expect((await fetch(`${server.url}/api/nothing-here`)).status).toBe(404);
+    expect(served.headers.get('content-security-policy')).toMatch(/script-src 'self';/);
+
+    // ---- the API's Swagger UI renders under the same policy
+    const docsPage = await (await watchedContext()).newPage();
+    docsPage.setDefaultTimeout(WAIT);
+    await docsPage.goto(`${server.url}/api/docs`);
+    await docsPage.getByRole('heading', { name: /Switchboard HTTP API/ }).waitFor();
+    await docsPage.getByText('/api/auth/login', { exact: true }).first().waitFor();
 
     // ---- sign up, create a public room, join it from the other window
     const signedOut = (await openApp()).page;
@@ -325,6 +352,7 @@ describe('Switchboard web app', () => {
     expect(alice.dialogs).toEqual([]);
     expect(bob.dialogs).toEqual([]);
     expect([...alice.errors, ...bob.errors]).toEqual([]);
+    expect(policyViolations).toEqual([]);
   }, 120_000);
 });
 

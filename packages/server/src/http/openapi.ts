@@ -82,5 +82,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  // The app's own Content-Security-Policy (http/security-headers.ts) covers these pages too; no
+  // validator: the document's URL is nobody else's business.
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { validatorUrl: null } });
 }

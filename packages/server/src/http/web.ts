@@ -17,6 +17,21 @@ export const defaultWebDir = (): string => fileURLToPath(new URL('../../../web/d
 /** Paths that belong to the server, never to the app: unknown ones there stay 404. */
 const SERVER_PATHS = /^\/(api|socket\.io|healthz|readyz)(\/|$|\?)/;
 
+/**
+ * A path no page of the app has: undecodable, or, once decoded, holding `.`/`..` segments,
+ * backslashes or NUL (traversal attempts, encoded so as to slip past a plain check). They get a
+ * 404 rather than the app, so that probing for files never looks like it found one.
+ */
+function suspicious(path: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return true;
+  }
+  return decoded.includes('\\') || decoded.includes('\0') || decoded.split('/').some((segment) => segment === '.' || segment === '..');
+}
+
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
 /** Pages, not API: kept out of the OpenAPI document. */
 const HIDDEN = { hide: true };
@@ -62,7 +77,7 @@ export async function webRoutes(app: FastifyInstance, dir: string): Promise<void
 
   app.get('/*', { schema: HIDDEN }, (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
-    if (SERVER_PATHS.test(path) || path.startsWith('/assets/')) return reply.callNotFound();
+    if (SERVER_PATHS.test(path) || path.startsWith('/assets/') || suspicious(path)) return reply.callNotFound();
     const name = path.slice(1);
     const file = topFiles.has(name) ? name : 'index.html';
     return reply.sendFile(file, webDir);

@@ -21,11 +21,22 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-/** Browsers send `Origin`; only the same origin or the CORS_ORIGINS allowlist may open a socket. */
-export function originAllowed(allowlist: readonly string[], req: IncomingMessage): boolean {
+/** Which browser origins may connect: CORS_ORIGINS, and PUBLIC_URL's origin when it is set. */
+export interface OriginPolicy {
+  allowlist: readonly string[];
+  publicOrigin?: string | undefined;
+}
+
+/**
+ * Browsers send `Origin`; only PUBLIC_URL's origin or the CORS_ORIGINS allowlist may connect.
+ * Without PUBLIC_URL, an origin naming the request's own `Host` is accepted: a page that DNS
+ * rebinding pointed at this server sends a matching Host, so deployments set PUBLIC_URL.
+ */
+export function originAllowed(policy: OriginPolicy, req: IncomingMessage): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true; // not a browser: Origin is a browser safeguard
-  if (allowlist.includes(origin) || allowlist.includes('*')) return true;
+  if (policy.allowlist.includes(origin) || policy.allowlist.includes('*')) return true;
+  if (policy.publicOrigin !== undefined) return origin === policy.publicOrigin;
   try {
     return new URL(origin).host === req.headers.host;
   } catch {
@@ -66,7 +77,7 @@ export function createRealtime(
     httpCompression: { threshold: 1024 },
     ...(config.CORS_ORIGINS.length > 0 ? { cors: { origin: config.CORS_ORIGINS, credentials: true } } : {}),
     allowRequest: (req, callback) => {
-      const ok = originAllowed(config.CORS_ORIGINS, req);
+      const ok = originAllowed({ allowlist: config.CORS_ORIGINS, publicOrigin: config.PUBLIC_URL }, req);
       callback(ok ? null : 'origin not allowed', ok);
     },
   });

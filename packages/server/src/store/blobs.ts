@@ -97,7 +97,7 @@ export class BlobStore {
 
   /** Creates the directories and removes temporary files a crash left behind. */
   async init(): Promise<void> {
-    await mkdir(this.tmp, { recursive: true });
+    await mkdir(this.tmp, { recursive: true, mode: 0o700 });
     const now = Date.now();
     for (const name of await readdir(this.tmp)) {
       const path = join(this.tmp, name);
@@ -131,7 +131,7 @@ export class BlobStore {
         done(null, chunk);
       },
     });
-    const writer = createWriteStream(temp, { flags: 'wx' });
+    const writer = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
     // A failure anywhere destroys the whole pipeline with it: only the stream that failed first
     // tells whether the client (the source) or this server (hashing, the disk) is at fault.
     // (A source that failed before this point, say while the room was being checked, is `errored`.)
@@ -152,7 +152,7 @@ export class BlobStore {
             await rm(temp, { force: true });
             return;
           }
-          await mkdir(dirname(target), { recursive: true });
+          await mkdir(dirname(target), { recursive: true, mode: 0o700 });
           await rename(temp, target);
         },
         discard: () => rm(temp, { force: true }),
