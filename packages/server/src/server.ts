@@ -46,6 +46,8 @@ export interface SwitchboardServer {
   realtime: Realtime;
   database: Database;
   services: Services;
+  /** Uploads, downloads and the orphan sweep (HTTP's, not a realtime namespace's). */
+  files: FileService;
   log: Logger;
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
@@ -110,7 +112,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const sessions = new SessionRepository(db);
   const secret = loadJwtSecret(config.DATA_DIR, config.JWT_SECRET);
   const maxUploadBytes = Math.floor(config.MAX_UPLOAD_MB * 1024 * 1024);
-  const files = new FileService(new FileRepository(db), blobs, rooms, sessions, bus, { secret, maxBytes: maxUploadBytes });
+  const files = new FileService(new FileRepository(db), blobs, rooms, sessions, bus, {
+    secret,
+    maxBytes: maxUploadBytes,
+    quotaBytes: Math.floor(config.MAX_STORAGE_MB_PER_USER * 1024 * 1024),
+    orphanGraceMs: config.FILE_ORPHAN_GRACE_HOURS * 3_600_000,
+  });
+  const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
+    log.warn({ err }, 'orphan file sweep failed'),
+  );
 
   const services: Services = {
     auth: new AuthService(users, sessions, limiter, bus, {
@@ -162,6 +172,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     realtime,
     database,
     services,
+    files,
     log,
     async serve() {
       await app.ready();
@@ -178,6 +189,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     drain,
     close() {
       closing ??= (async () => {
+        stopOrphanSweep();
         await drain();
         await realtime.close();
         await scale.close();
