@@ -31,12 +31,12 @@ function nonBlank(max: number) {
  * lone surrogates. ZWJ and tag characters are checked apart: emoji sequences need them.
  */
 const FORBIDDEN_IN_NAMES =
-  /[\p{Cc}\p{Cs}\u00AD\u034F\u061C\u115F\u1160\u180E\u200B\u200C\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]/u;
+  /[\p{Cc}\p{Cs}\u00AD\u061C\u115F\u1160\u180E\u200B\u200C\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]|\u034F/u;
 /**
  * A zero-width joiner that does not join two emoji (UTS #51 ZWJ sequences such as 👩‍💻, whose
  * first part may carry VS16 or a skin tone): outside such a sequence it only hides a difference.
  */
-const STRAY_ZWJ = /(?<!\p{Extended_Pictographic}[\uFE0F\u{1F3FB}-\u{1F3FF}]?)\u200D|\u200D(?!\p{Extended_Pictographic})/u;
+const STRAY_ZWJ = /(?<!\p{Extended_Pictographic}(?:\uFE0F|[\u{1F3FB}-\u{1F3FF}])?)\u200D|\u200D(?!\p{Extended_Pictographic})/u;
 /** Emoji tag sequences (the flags of England, Scotland, Wales): the only place tag characters belong. */
 const EMOJI_TAG_SEQUENCE = /\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
 const TAG_CHARACTER = /[\u{E0000}-\u{E007F}]/u;
