@@ -145,7 +145,7 @@ export class FileService {
     } catch (err) {
       if (err instanceof BlobTooLargeError) {
         if (limit < maxBytes) throw quotaExceeded(`this file is larger than the ${mib(free)} left`, quotaBytes, err);
-        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `files may be at most ${err.maxBytes} bytes`, { cause: err });
+        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `files may be at most ${mib(err.maxBytes)}`, { cause: err });
       }
       if (err instanceof BlobSourceError) throw new AppError(ErrorCode.INVALID_ARGUMENT, `file: ${err.message}`, { cause: err });
       throw err;
