@@ -110,7 +110,10 @@ export const PageLimit = z
 
 // ---------------------------------------------------------------- HTTP: auth (PROTOCOL §3)
 
-export const Username = nameText(Limits.usernameMin, Limits.usernameMax, { trim: false }).regex(/^[A-Za-z0-9_.-]+$/, 'may contain only letters, digits, "_", "." and "-"');
+export const Username = nameText(Limits.usernameMin, Limits.usernameMax, { trim: false }).regex(
+  /^[A-Za-z0-9_.-]+$/,
+  'may contain only letters, digits, "_", "." and "-"',
+);
 export const Password = text(Limits.passwordMin, Limits.passwordMax);
 
 export const RegisterInput = z.object({

@@ -118,9 +118,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     quotaBytes: Math.floor(config.MAX_STORAGE_MB_PER_USER * 1024 * 1024),
     orphanGraceMs: config.FILE_ORPHAN_GRACE_HOURS * 3_600_000,
   });
-  const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
-    log.warn({ err }, 'orphan file sweep failed'),
-  );
 
   const services: Services = {
     auth: new AuthService(users, sessions, limiter, bus, {
@@ -165,6 +162,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     accepting = false;
     await realtime.drain(config.SHUTDOWN_TIMEOUT * 500);
   };
+  const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
+    log.warn({ err }, 'orphan file sweep failed'),
+  );
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -189,7 +189,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     drain,
     close() {
       closing ??= (async () => {
-        stopOrphanSweep();
+        await stopOrphanSweep();
         await drain();
         await realtime.close();
         await scale.close();

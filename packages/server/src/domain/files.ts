@@ -282,21 +282,23 @@ export class FileService {
   }
 
   /**
-   * Runs `sweepOrphans` every `everyMs` until the returned function is called; a sweep still
+   * Runs `sweepOrphans` every `everyMs` until the returned function is called, which resolves
+   * once a sweep still running has ended (so the database can close under none); a sweep still
    * running when the next is due is not doubled. Failures (the database away) go to `onError`
    * and the next sweep tries again.
    */
-  startOrphanSweep(everyMs: number, onError: (err: unknown) => void): () => void {
-    let running = false;
+  startOrphanSweep(everyMs: number, onError: (err: unknown) => void): () => Promise<void> {
+    let running: Promise<void> | undefined;
     const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      this.sweepOrphans()
-        .catch(onError)
-        .finally(() => (running = false));
+      running ??= this.sweepOrphans()
+        .then(() => undefined, onError)
+        .finally(() => (running = undefined));
     }, everyMs);
     timer.unref();
-    return () => clearInterval(timer);
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
   }
 
   private async removeUnneeded(hashes: readonly string[]): Promise<void> {
