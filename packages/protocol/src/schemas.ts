@@ -19,6 +19,79 @@ function nonBlank(max: number) {
   return text(1, max).refine((s) => s.trim().length > 0, { message: 'must not be blank' });
 }
 
+// ---------------------------------------------------------------- names people see (PROTOCOL §2)
+
+/**
+ * Characters a name may not contain: controls (`Cc`, and the line and paragraph separators), bidi
+ * controls (LRM/RLM, ALM, the embeddings and overrides U+202A–E, the isolates U+2066–9) that can
+ * reorder what is shown around them (CVE-2021-42574, "Trojan Source"), and characters that show
+ * nothing and so make two names that look alike differ: zero-width space and non-joiner, word
+ * joiner, invisible operators, deprecated format characters, BOM, soft hyphen, the combining
+ * grapheme joiner, the Mongolian vowel separator, Hangul fillers, interlinear annotation marks and
+ * lone surrogates. ZWJ and tag characters are checked apart: emoji sequences need them.
+ */
+const FORBIDDEN_IN_NAMES =
+  /[\p{Cc}\p{Cs}\u00AD\u061C\u115F\u1160\u180E\u200B\u200C\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]|\u034F/u;
+/**
+ * A zero-width joiner that does not join two emoji (UTS #51 ZWJ sequences such as 👩‍💻, whose
+ * first part may carry VS16 or a skin tone): outside such a sequence it only hides a difference.
+ */
+const STRAY_ZWJ = /(?<!\p{Extended_Pictographic}(?:\uFE0F|[\u{1F3FB}-\u{1F3FF}])?)\u200D|\u200D(?!\p{Extended_Pictographic})/u;
+/** Emoji tag sequences (the flags of England, Scotland, Wales): the only place tag characters belong. */
+const EMOJI_TAG_SEQUENCE = /\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
+const TAG_CHARACTER = /[\u{E0000}-\u{E007F}]/u;
+
+const codePointLabel = (ch: string) => `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * The first character that makes `name` unacceptable as a name people see, as `U+XXXX`, or
+ * undefined when there is none (PROTOCOL §2).
+ */
+export function forbiddenNameCharacter(name: string): string | undefined {
+  const found =
+    FORBIDDEN_IN_NAMES.exec(name)?.[0] ?? STRAY_ZWJ.exec(name)?.[0] ?? TAG_CHARACTER.exec(name.replace(EMOJI_TAG_SEQUENCE, ''))?.[0];
+  return found === undefined ? undefined : codePointLabel(found);
+}
+
+/**
+ * The one rule for every name people see — usernames, display names, room and document titles
+ * (PROTOCOL §2): no control, bidi or invisible character (checked on the text as sent), then NFC,
+ * then trimmed unless `trim: false`, then `min`–`max` code points.
+ */
+export function nameText(min: number, max: number, options: { trim?: boolean } = {}) {
+  const checked = z.string().superRefine((s, ctx) => {
+    const bad = forbiddenNameCharacter(s);
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `must not contain control, direction-changing or invisible characters (${bad})` });
+    }
+  });
+  const normalized = options.trim === false ? checked.normalize('NFC') : checked.normalize('NFC').trim();
+  return normalized
+    .refine((s) => codePointLength(s) >= min, { message: min === 1 ? 'must not be blank' : `must be at least ${min} characters` })
+    .refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` });
+}
+
+/**
+ * The key under which two names count as the same (public room names: PROTOCOL §2): NFKC and case
+ * folding, without default-ignorable characters, with runs of white space as one space —
+ * Unicode's NFKC_Casefold, near enough. JavaScript has no case folding; upper- then lower-casing
+ * folds what it folds (ß and SS, final and medial sigma) and, beyond it, merges a few letters
+ * (dotless ı and i) that look alike anyway.
+ */
+export function nameKey(name: string): string {
+  return name
+    .normalize('NFKC')
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
+    .replace(/\s+/gu, ' ')
+    .trim();
+}
+
+export const DisplayName = nameText(1, Limits.displayNameMax);
+export const RoomName = nameText(1, Limits.roomNameMax);
+
 export const Id = z
   .string()
   .min(1)
@@ -37,17 +110,16 @@ export const PageLimit = z
 
 // ---------------------------------------------------------------- HTTP: auth (PROTOCOL §3)
 
-export const Username = z
-  .string()
-  .min(Limits.usernameMin)
-  .max(Limits.usernameMax)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'may contain only letters, digits, "_", "." and "-"');
+export const Username = nameText(Limits.usernameMin, Limits.usernameMax, { trim: false }).regex(
+  /^[A-Za-z0-9_.-]+$/,
+  'may contain only letters, digits, "_", "." and "-"',
+);
 export const Password = text(Limits.passwordMin, Limits.passwordMax);
 
 export const RegisterInput = z.object({
   username: Username,
   password: Password,
-  displayName: nonBlank(Limits.displayNameMax).optional(),
+  displayName: DisplayName.optional(),
 });
 export const LoginInput = z.object({
   username: z.string().min(1).max(Limits.usernameMax * 4),
@@ -59,7 +131,7 @@ export const LogoutInput = RefreshInput;
 // ---------------------------------------------------------------- /chat (PROTOCOL §4.1)
 
 export const RoomCreateInput = z.object({
-  name: nonBlank(Limits.roomNameMax),
+  name: RoomName,
   kind: z.enum(['public', 'private']),
   topic: text(0, Limits.roomTopicMax).optional(),
   memberIds: z.array(Id).max(Limits.roomCreateMembersMax).optional(),

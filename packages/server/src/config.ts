@@ -123,6 +123,19 @@ export const ConfigSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
   /** Largest uploaded file (`POST /api/files`), in MiB; fractions allowed (larger → 413 PAYLOAD_TOO_LARGE). */
   MAX_UPLOAD_MB: z.coerce.number().positive().max(1024 * 1024).default(25),
+  /**
+   * Per-user storage quota, in MiB; fractions allowed: the total size of a user's files that are
+   * not deleted (unattached uploads count until the orphan sweep removes them). An upload that
+   * would pass it → 413 PAYLOAD_TOO_LARGE. Default 1024 (1 GiB).
+   */
+  MAX_STORAGE_MB_PER_USER: z.coerce.number().positive().max(1024 * 1024 * 1024).default(1024),
+  /**
+   * Hours an uploaded file may stay unattached to any message before the orphan sweep deletes it
+   * (and its bytes, unless another file shares them); fractions allowed. Default 24.
+   */
+  FILE_ORPHAN_GRACE_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
+  /** Minutes between two orphan sweeps on each node (safe on several nodes at once); fractions allowed. Default 60. */
+  FILE_ORPHAN_SWEEP_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
   /** scrypt cost (N) for password hashing; 2^14 by default (16 MiB per hash). */
   SCRYPT_COST: z.coerce.number().int().min(1024).default(16_384),
   /** Seconds the shutdown may take before the process exits anyway. */

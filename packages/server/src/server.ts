@@ -50,6 +50,8 @@ export interface SwitchboardServer {
   realtime: Realtime;
   database: Database;
   services: Services;
+  /** Uploads, downloads and the orphan sweep (HTTP's, not a realtime namespace's). */
+  files: FileService;
   log: Logger;
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
@@ -125,7 +127,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const secret = loadJwtSecret(config.DATA_DIR, config.JWT_SECRET);
   warnIfShared(config.DATA_DIR, log);
   const maxUploadBytes = Math.floor(config.MAX_UPLOAD_MB * 1024 * 1024);
-  const files = new FileService(new FileRepository(db), blobs, rooms, sessions, bus, { secret, maxBytes: maxUploadBytes });
+  const files = new FileService(new FileRepository(db), blobs, rooms, sessions, bus, {
+    secret,
+    maxBytes: maxUploadBytes,
+    quotaBytes: Math.floor(config.MAX_STORAGE_MB_PER_USER * 1024 * 1024),
+    orphanGraceMs: config.FILE_ORPHAN_GRACE_HOURS * 3_600_000,
+  });
 
   const services: Services = {
     auth: new AuthService(users, sessions, limiter, bus, {
@@ -181,6 +188,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     accepting = false;
     await realtime.drain(config.SHUTDOWN_TIMEOUT * 500);
   };
+  const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
+    log.warn({ err }, 'orphan file sweep failed'),
+  );
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -188,6 +198,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     realtime,
     database,
     services,
+    files,
     log,
     async serve() {
       await app.ready();
@@ -204,6 +215,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     drain,
     close() {
       closing ??= (async () => {
+        await stopOrphanSweep();
         await drain();
         await realtime.close();
         await scale.close();

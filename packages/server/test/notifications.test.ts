@@ -155,8 +155,9 @@ describe.each(dialects)('/notifications on %s', (dialect) => {
     });
     expect(await bobInvite).toMatchObject({
       kind: 'invite',
-      title: `${alice.name} added you to #${room.name}`,
-      body: 'plans',
+      // The inviter's username and the room's name; nothing else the inviter wrote (not the topic).
+      title: `${alice.username} added you to #${room.name}`,
+      body: '',
       data: { roomId: room.id },
       readAt: null,
     });
@@ -165,7 +166,7 @@ describe.each(dialects)('/notifications on %s', (dialect) => {
     await ok(bob.chat, 'room:invite', { roomId: room.id, userId: carol.id });
     expect(await carolInvite).toMatchObject({
       kind: 'invite',
-      title: `${bob.name} invited you to #${room.name}`,
+      title: `${bob.username} invited you to #${room.name}`,
       data: { roomId: room.id },
     });
 

@@ -4,7 +4,7 @@
  * Files are fetched through short-lived signed URLs (`client.files.url()`), renewed while shown,
  * so the access token never goes into a URL.
  */
-import type { Attachment } from '@switchboard/client';
+import { ErrorCode, SwitchboardError, type Attachment } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ChatStore } from './chat-store.js';
@@ -17,6 +17,17 @@ import { useStore } from './use-store.js';
 const INLINE_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif']);
 /** A shown file asks for a fresh URL this long before the one it has expires, ms. */
 const RENEW_MARGIN_MS = 30_000;
+
+/**
+ * An upload's refusal in words. For 413 the server's own: it tells the file size limit from the
+ * storage quota and says how much room is left.
+ */
+function uploadError(err: unknown): string {
+  if (err instanceof SwitchboardError && err.code === ErrorCode.PAYLOAD_TOO_LARGE && !err.local && err.message) {
+    return err.message.charAt(0).toUpperCase() + err.message.slice(1);
+  }
+  return describeError(err);
+}
 
 export interface Upload {
   /** Local key of this upload. */
@@ -79,7 +90,7 @@ export function useUploads(store: ChatStore, roomId: string) {
           })
           .then(
             (info) => patch(key, { status: 'done', progress: 1, fileId: info.id }),
-            (err: unknown) => patch(key, { status: 'failed', error: describeError(err) }),
+            (err: unknown) => patch(key, { status: 'failed', error: uploadError(err) }),
           )
           .finally(() => running.current.delete(key));
       }

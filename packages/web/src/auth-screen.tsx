@@ -1,6 +1,6 @@
 /** Sign in and create an account: one form with two modes, with the server's refusals explained in words. */
 import { ErrorCode, SwitchboardError } from '@switchboard/client';
-import { Limits } from '@switchboard/protocol';
+import { Limits, forbiddenNameCharacter } from '@switchboard/protocol';
 import { useId, useState, type FormEvent } from 'react';
 import type { AppModel } from './app-model.js';
 
@@ -40,6 +40,12 @@ export function AuthScreen({ model, notice }: { model: AppModel; notice: string 
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    // The protocol's name rule, checked here too, so a refused character is named before sending.
+    const forbidden = signUp ? forbiddenNameCharacter(displayName) : undefined;
+    if (forbidden !== undefined) {
+      setError(`The display name contains an invisible, control or direction-changing character (${forbidden}).`);
+      return;
+    }
     setBusy(true);
     setError(undefined);
     try {

@@ -1,6 +1,6 @@
 /** Creating a room: public (anyone can find and join it) or private (members add people). */
 import type { Room } from '@switchboard/client';
-import { Limits } from '@switchboard/protocol';
+import { Limits, forbiddenNameCharacter } from '@switchboard/protocol';
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Person } from './chat-store.js';
 import { describeError } from './errors.js';
@@ -26,6 +26,12 @@ export function CreateRoomDialog({ onClose, onCreated }: { onClose: () => void; 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!name.trim()) return;
+    // The protocol's name rule, checked here too, so a refused character is named before sending.
+    const forbidden = forbiddenNameCharacter(name);
+    if (forbidden !== undefined) {
+      setError(`The name contains an invisible, control or direction-changing character (${forbidden}).`);
+      return;
+    }
     setBusy(true);
     setError(undefined);
     try {
@@ -37,7 +43,7 @@ export function CreateRoomDialog({ onClose, onCreated }: { onClose: () => void; 
       });
       onCreated(room);
     } catch (err) {
-      setError(describeError(err, 'A public room with that name already exists. Browse rooms to join it.'));
+      setError(describeError(err, 'A public room with that name, or one that looks the same, already exists. Browse rooms to join it.'));
       setBusy(false);
     }
   };

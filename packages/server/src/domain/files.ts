@@ -7,6 +7,12 @@
  * before it is attached; once its message is deleted, it is gone (404) and its bytes are removed
  * from disk when no other live file has the same content.
  *
+ * Each user's live files may take up to a storage quota together (MAX_STORAGE_MB_PER_USER):
+ * checked before the upload is read, bounding how much of it is read, and decided in the
+ * transaction that records it. A file never attached to a message is released by the orphan
+ * sweep once its grace period is over (FILE_ORPHAN_GRACE_HOURS), which frees its quota and, when
+ * no other live file shares them, its bytes. Every node sweeps; see `FileRepository.releaseUnattached`.
+ *
  * Signed URLs carry a JWT of their own (HS256, the server's key) with an audience distinct from
  * access tokens', so neither can stand in for the other, and the login it was issued to (`sid`),
  * so a URL dies with its login.
@@ -33,6 +39,8 @@ export const FileDefaults = {
   urlTtlSeconds: 300,
   /** Extensions longer than this are not kept when a long name is shortened. */
   extensionMax: 16,
+  /** Files one sweep statement releases at most; a sweep repeats it until no orphan is left. */
+  sweepBatch: 500,
 };
 
 export interface FileOptions {
@@ -40,7 +48,22 @@ export interface FileOptions {
   secret: Uint8Array;
   /** Largest upload, bytes. */
   maxBytes: number;
+  /** Per-user storage quota: the total size of a user's live files, bytes. */
+  quotaBytes: number;
+  /** How long an upload may stay unattached before the orphan sweep releases it, ms. */
+  orphanGraceMs: number;
   urlTtlSeconds?: number;
+}
+
+const MIB = 1024 * 1024;
+const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MB`;
+
+function quotaExceeded(detail: string, quotaBytes: number, cause?: unknown): AppError {
+  return new AppError(
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    `storage quota exceeded: ${detail} of your ${mib(quotaBytes)}. Delete messages with files to free space.`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** C0 and C1 controls, bidirectional overrides and isolates (which can disguise an extension), BOM. */
@@ -111,12 +134,18 @@ export class FileService {
    */
   async upload(userId: string, roomId: string, name: string, bytes: Readable): Promise<FileInfo> {
     await this.rooms.requireMember(userId, roomId);
+    const { maxBytes, quotaBytes } = this.options;
+    const free = quotaBytes - (await this.files.usedBytes(userId));
+    if (free <= 0) throw quotaExceeded('no space is left', quotaBytes);
+    // Reading stops where the quota would be passed: the final say is the recording transaction's.
+    const limit = Math.min(maxBytes, free);
     let staged;
     try {
-      staged = await this.blobs.stage(bytes, this.options.maxBytes);
+      staged = await this.blobs.stage(bytes, limit);
     } catch (err) {
       if (err instanceof BlobTooLargeError) {
-        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `files may be at most ${err.maxBytes} bytes`, { cause: err });
+        if (limit < maxBytes) throw quotaExceeded(`this file is larger than the ${mib(free)} left`, quotaBytes, err);
+        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `files may be at most ${mib(err.maxBytes)}`, { cause: err });
       }
       if (err instanceof BlobSourceError) throw new AppError(ErrorCode.INVALID_ARGUMENT, `file: ${err.message}`, { cause: err });
       throw err;
@@ -135,11 +164,16 @@ export class FileService {
     };
     // The row first, then the bytes: a concurrent removal of the same bytes sees the row and
     // keeps them, or has moved them aside and this commit puts a copy in place (BlobStore.remove).
+    let recorded;
     try {
-      await this.files.insert(row);
+      recorded = await this.files.insertWithinQuota(row, quotaBytes);
     } catch (err) {
       await staged.discard();
       throw err;
+    }
+    if (!recorded.stored) {
+      await staged.discard();
+      throw quotaExceeded(`this file needs ${mib(row.size)}, ${mib(Math.max(0, quotaBytes - recorded.usedBytes))} are left`, quotaBytes);
     }
     try {
       await staged.commit();
@@ -228,7 +262,47 @@ export class FileService {
 
   /** After a message was deleted: removes the bytes of its files that no live file needs any more. */
   private async sweep(messageId: string): Promise<void> {
-    for (const sha256 of await this.files.hashesOfMessage(messageId)) {
+    await this.removeUnneeded(await this.files.hashesOfMessage(messageId));
+  }
+
+  /**
+   * Releases every file uploaded before `now` minus the grace period and never attached, and
+   * removes the bytes no live file needs any more. Safe to run on several nodes at once, and
+   * beside uploads and sends. Returns how many files it released.
+   */
+  async sweepOrphans(now = Date.now()): Promise<number> {
+    const createdBefore = now - this.options.orphanGraceMs;
+    let total = 0;
+    for (;;) {
+      const { released, hashes } = await this.files.releaseUnattached(createdBefore, now, FileDefaults.sweepBatch);
+      total += released;
+      await this.removeUnneeded(hashes);
+      if (released < FileDefaults.sweepBatch) return total;
+    }
+  }
+
+  /**
+   * Runs `sweepOrphans` every `everyMs` until the returned function is called, which resolves
+   * once a sweep still running has ended (so the database can close under none); a sweep still
+   * running when the next is due is not doubled. Failures (the database away) go to `onError`
+   * and the next sweep tries again.
+   */
+  startOrphanSweep(everyMs: number, onError: (err: unknown) => void): () => Promise<void> {
+    let running: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      running ??= this.sweepOrphans()
+        .then(() => undefined, onError)
+        .finally(() => (running = undefined));
+    }, everyMs);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  private async removeUnneeded(hashes: readonly string[]): Promise<void> {
+    for (const sha256 of hashes) {
       await this.blobs.remove(sha256, () => this.files.isReferenced(sha256));
     }
   }

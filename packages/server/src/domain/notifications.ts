@@ -1,8 +1,9 @@
 /**
  * Notifications (PROTOCOL §4.2): turns chat events into stored notifications — `dm` for a direct
- * message, `mention` for `@username`, `invite` for being added to a private room — and serves the
- * list and read requests. Every change is stored before `notification.created` and
- * `notification.unread` are published, so an offline user finds everything on the next connect.
+ * message, `mention` for `@username`, `invite` for being added to a private room (naming the room
+ * and the inviter's username only) — and serves the list and read requests. Every change is stored
+ * before `notification.created` and `notification.unread` are published, so an offline user finds
+ * everything on the next connect.
  */
 import type { Message, Notification, NotificationListInput, NotificationReadInput, Room } from '@switchboard/protocol';
 import { Limits } from '@switchboard/protocol';
@@ -106,14 +107,17 @@ export class NotificationService {
     if (room.kind !== 'private' || (reason !== 'create' && reason !== 'invite')) return;
     const invitees = userIds.filter((id) => id !== by);
     if (invitees.length === 0) return;
-    const inviter = (await this.users.byId(by))?.display_name ?? 'Someone';
+    // An invite reaches people who never chose to hear from the inviter, so it carries no text
+    // the inviter wrote beyond the room's name (which the name rule constrains): the inviter's
+    // username (3–32 of [A-Za-z0-9_.-]), not their display name, and not the room's topic.
+    const inviter = (await this.users.byId(by))?.username ?? 'Someone';
     const verb = reason === 'create' ? 'added you to' : 'invited you to';
     await this.create(
       invitees.map((userId) => ({
         userId,
         kind: 'invite',
         title: `${inviter} ${verb} ${roomLabel(room)}`,
-        body: room.topic ? preview(room.topic) : '',
+        body: '',
         data: { roomId: room.id },
       })),
     );

@@ -76,6 +76,8 @@ const fileSchemas = {
     description:
       'Multipart form: the field `roomId` first, then the part `file`. The type is detected from the bytes, ' +
       'the name is sanitized. Members of the room only; the room is checked before the file is read. ' +
+      'Each user\'s live files count against a storage quota; a file never attached to a message is ' +
+      'deleted after a grace period (FILE_ORPHAN_GRACE_HOURS). ' +
       'Rate-limited per user (a burst of 10, then 1 per second).',
     security: docs.bearer,
     consumes: ['multipart/form-data'],
@@ -91,7 +93,7 @@ const fileSchemas = {
         401: 'no valid access token',
         403: 'not a member of the room',
         404: 'unknown room',
-        413: 'the file is larger than MAX_UPLOAD_MB',
+        413: 'the file is larger than MAX_UPLOAD_MB, or would take the uploader past MAX_STORAGE_MB_PER_USER',
         429: 'too many uploads',
       }),
     },

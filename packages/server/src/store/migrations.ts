@@ -2,6 +2,7 @@
  * Versioned schema migrations, run on start by Kysely's Migrator (which takes a lock, so nodes
  * starting together migrate once). Migrations are append-only: a released one is never edited.
  */
+import { nameKey } from '@switchboard/protocol';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
@@ -121,7 +122,58 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('files_message').on('files').column('message_id').execute();
     },
   },
+  '0003_room_name_keys': {
+    async up(db: Kysely<unknown>) {
+      // Filling the keys takes many statements: on SQLite, whose migrations Kysely runs outside a
+      // transaction, one transaction keeps a crash from leaving the column half filled.
+      await inTransaction(db, async (trx) => {
+        await trx.schema.alterTable('rooms').addColumn('name_key', 'text', (c) => c.notNull().defaultTo('')).execute();
+        const rooms = await sql<{ id: string; name: string; kind: string }>`
+          select id, name, kind from rooms order by created_at, id`.execute(trx);
+        const taken = new Set<string>();
+        for (const room of rooms.rows) {
+          let key = nameKey(room.name);
+          // Public rooms named alike before this rule keep their names; the oldest keeps the key,
+          // the others get one no name can produce (names hold no line breaks), so the index holds.
+          if (room.kind === 'public' && taken.has(key)) key = `${key}\n${room.id}`;
+          if (room.kind === 'public') taken.add(key);
+          await sql`update rooms set name_key = ${key} where id = ${room.id}`.execute(trx);
+        }
+        await trx.schema
+          .createIndex('rooms_public_name_key')
+          .unique()
+          .on('rooms')
+          .column('name_key')
+          .where(sql.ref('kind'), '=', 'public')
+          .execute();
+      });
+    },
+  },
+  '0004_file_quota_and_orphans': {
+    async up(db: Kysely<unknown>) {
+      // The per-user quota sums the live files of one uploader; the orphan sweep looks for old
+      // files never attached. Both read only a small part of the table.
+      await db.schema
+        .createIndex('files_uploader_live')
+        .on('files')
+        .column('uploader_id')
+        .where(sql.ref('deleted_at'), 'is', null)
+        .execute();
+      await db.schema
+        .createIndex('files_unattached')
+        .on('files')
+        .column('created_at')
+        .where(sql.ref('message_id'), 'is', null)
+        .where(sql.ref('deleted_at'), 'is', null)
+        .execute();
+    },
+  },
 };
+
+/** Runs `work` in a transaction: the one the migrator opened (PostgreSQL), or a new one (SQLite). */
+function inTransaction(db: Kysely<unknown>, work: (trx: Kysely<unknown>) => Promise<void>): Promise<void> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(migrations),

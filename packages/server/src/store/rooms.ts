@@ -4,11 +4,13 @@
  * `MessageRepository.append` uses, so concurrent joins, leaves and sends never deadlock on
  * PostgreSQL.
  */
+import { nameKey } from '@switchboard/protocol';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { escapeLike } from './db.js';
 import type { DB, RoomRow } from './schema.js';
 
-export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count'>;
+/** A room to insert; its `name_key` is derived from its name here, so no caller can get it wrong. */
+export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count' | 'name_key'>;
 
 /** A room with the viewer's read mark, as `room:list` needs it. */
 export type RoomWithReadMark = RoomRow & { last_read_seq: number };
@@ -23,10 +25,13 @@ export interface MemberRow {
 export class RoomRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** Inserts a room and its first members; a taken public name or DM pair throws a unique violation. */
+  /**
+   * Inserts a room and its first members; a public name taken (the same `nameKey`, or the same
+   * lower-cased name) or a DM pair taken throws a unique violation.
+   */
   async create(room: NewRoom, memberIds: readonly string[], now: number): Promise<RoomRow> {
     return this.db.transaction().execute(async (trx) => {
-      const row: RoomRow = { ...room, last_seq: 0, member_count: memberIds.length };
+      const row: RoomRow = { ...room, name_key: nameKey(room.name), last_seq: 0, member_count: memberIds.length };
       await trx.insertInto('rooms').values(row).execute();
       if (memberIds.length > 0) {
         await trx

@@ -39,6 +39,8 @@ export interface RoomsTable {
   name: string;
   /** Lower-cased name: public names are unique case-insensitively. */
   name_lower: string;
+  /** `nameKey(name)` (NFKC, case-folded): public rooms whose keys are equal have the same name. */
+  name_key: string;
   kind: 'public' | 'private' | 'dm';
   topic: string;
   created_by: string;
