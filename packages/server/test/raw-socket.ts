@@ -65,6 +65,8 @@ export async function rawConnect(url: string, namespace: string, token: string):
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
+  // A server closing a stalled connection may reset it: that shows as `closed`, not as a failure.
+  ws.on('error', () => undefined);
   const sendPacket = (packet: string) => ws.send(`4${packet}`);
   sendPacket(`0${prefix}${JSON.stringify({ token })}`);
   const answer = await waitFor((p) => p.startsWith(`0${prefix}`) || p.startsWith(`4${prefix}`));
