@@ -25,6 +25,7 @@ type Schemas<N extends Namespace> = (typeof RequestSchemas)[N];
 /** The subset of a Socket.IO socket the pipeline needs, whatever its event maps. */
 export interface RequestSocket {
   data: SocketData;
+  readonly connected: boolean;
   /** The client connection (engine.io), whose send budget gates this socket's requests. */
   conn: object;
   use(fn: (packet: unknown[], next: (err?: Error) => void) => void): unknown;
@@ -120,7 +121,9 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
     // The middleware answers every packet itself and never passes it on to listeners.
     socket.use((packet) => {
       if (!gate && budget?.paused) gate = budget.whenReadable().then(open);
-      if (gate) void gate.then(() => dispatch(socket, packet));
+      // A request that waited for a socket gone meanwhile could not be answered: its client
+      // sends it again after reconnecting, as it does for any request left without an answer.
+      if (gate) void gate.then(() => socket.connected && dispatch(socket, packet));
       else dispatch(socket, packet);
     });
   };
