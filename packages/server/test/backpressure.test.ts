@@ -179,7 +179,7 @@ describe('per-connection send budget', () => {
     tcp.resume();
 
     expect(await reason).toMatch(/^transport (close|error)$/);
-    await new Promise((resolve) => socket.once('connect', resolve));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const page = await request<{ messages: Message[] }>(socket, 'message:history', { roomId, limit: 200 }, 30_000);
     if (!page.ok) throw new Error(JSON.stringify(page.error));
     expect(page.messages).toHaveLength(200);

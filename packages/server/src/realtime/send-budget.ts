@@ -19,7 +19,7 @@ export interface BudgetedConnection {
   /** Reads requests again. */
   resume(): void;
   /** Closes the connection at once, dropping what it holds; its client reconnects and syncs. */
-  close(): void;
+  close(reason: 'stalled' | 'overflow', unsentBytes: number): void;
 }
 
 export interface SendBudgetOptions {
@@ -29,8 +29,6 @@ export interface SendBudgetOptions {
   stallMs?: number;
   /** A connection whose unsent bytes pass `limitBytes × hardFactor` is closed at once. */
   hardFactor?: number;
-  /** Told once when the budget closes the connection, with why and how much was unsent. */
-  onClose?: (reason: 'stalled' | 'overflow', unsentBytes: number) => void;
 }
 
 /** PROTOCOL §2's numbers besides the limit itself. */
@@ -45,22 +43,21 @@ export const SendBudgetDefaults = {
 } as const;
 
 export class SendBudget {
-  private readonly limit: number;
-  private readonly hardLimit: number;
-  private readonly stallMs: number;
   /** When the connection went above the limit; undefined while under it. */
   private overSince: number | undefined;
   private recheck: NodeJS.Timeout | undefined;
-  private waiters: (() => void)[] = [];
+  /** Who waits for reading to resume; allocated only for a connection that went over. */
+  private waiters: (() => void)[] | undefined;
   private done = false;
 
+  /** `options` may be shared by every connection of a transport. */
   constructor(
     private readonly conn: BudgetedConnection,
     private readonly options: SendBudgetOptions,
-  ) {
-    this.limit = options.limitBytes;
-    this.hardLimit = options.limitBytes * (options.hardFactor ?? SendBudgetDefaults.hardFactor);
-    this.stallMs = options.stallMs ?? SendBudgetDefaults.stallMs;
+  ) {}
+
+  private get limit(): number {
+    return this.options.limitBytes;
   }
 
   /** True while the connection is above the limit: requests it sends are not read. */
@@ -72,7 +69,9 @@ export class SendBudget {
   check(): void {
     if (this.done) return;
     const unsent = this.conn.unsentBytes();
-    if (unsent > this.hardLimit) return this.closeFor('overflow', unsent);
+    if (unsent > this.limit * (this.options.hardFactor ?? SendBudgetDefaults.hardFactor)) {
+      return this.closeFor('overflow', unsent);
+    }
     if (unsent > this.limit) {
       if (this.overSince === undefined) {
         this.overSince = Date.now();
@@ -92,7 +91,7 @@ export class SendBudget {
   /** Resolves once requests may be read again, or the connection is gone. */
   whenReadable(): Promise<void> {
     if (!this.paused || this.done) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
   /** The connection went away (for whatever reason): drop the timer and release every waiter. */
@@ -103,7 +102,8 @@ export class SendBudget {
   }
 
   private tick(): void {
-    if (this.overSince !== undefined && Date.now() - this.overSince >= this.stallMs) {
+    const stallMs = this.options.stallMs ?? SendBudgetDefaults.stallMs;
+    if (this.overSince !== undefined && Date.now() - this.overSince >= stallMs) {
       const unsent = this.conn.unsentBytes();
       if (unsent > this.limit) return this.closeFor('stalled', unsent);
     }
@@ -112,8 +112,7 @@ export class SendBudget {
 
   private closeFor(reason: 'stalled' | 'overflow', unsent: number): void {
     this.dispose();
-    this.options.onClose?.(reason, unsent);
-    this.conn.close();
+    this.conn.close(reason, unsent);
   }
 
   private clearOver(): void {
@@ -123,6 +122,8 @@ export class SendBudget {
   }
 
   private wake(): void {
-    for (const wake of this.waiters.splice(0)) wake();
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    for (const wake of waiters ?? []) wake();
   }
 }
