@@ -185,13 +185,42 @@ describe('per-connection send budget', () => {
     expect(page.messages).toHaveLength(200);
   }, PROCESS_TEST_TIMEOUT_MS);
 
-  it('never closes a client that reads, however large its answers, also when it asks for several at once', async () => {
-    const reader = await member();
+  it('answers every request of a client that stops reading for a moment, once it reads again, without closing it', async () => {
+    const s = await register(server.url);
+    const chat = await connect(server.url, '/chat', s.accessToken);
+    await ok(chat, 'room:join', { roomId });
+    chat.disconnect();
+    const raw = await rawConnect(server.url, '/chat', s.accessToken);
+    const closedBefore = closures('websocket').length;
+
+    raw.pauseReading();
+    const answers = Array.from({ length: 8 }, () => raw.request(['message:history', { roomId, limit: 200 }], 60_000));
+    // Requests sent while the connection is over its budget wait; none is lost.
+    await sleep(2000);
+    answers.push(raw.request(['room:list', {}], 60_000));
+    raw.resumeReading();
+    const results = (await Promise.all(answers)).map(([answer]) => answer as { ok: boolean; messages?: unknown[] });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(results.slice(0, 8).every((r) => r.messages?.length === 200)).toBe(true);
+    expect(closures('websocket').length).toBe(closedBefore);
+    expect(raw.ws.readyState).toBe(raw.ws.OPEN);
+    raw.ws.close();
+  }, PROCESS_TEST_TIMEOUT_MS);
+
+  it.each([
+    { via: 'WebSocket', transports: ['websocket'] as const },
+    { via: 'polling', transports: ['polling'] as const },
+    { via: 'polling upgraded to WebSocket', transports: ['polling', 'websocket'] as const },
+  ])('never closes a client that reads ($via), however large its answers, also when it asks for several at once', async ({ transports }) => {
+    const session = await register(server.url);
+    const socket = await connect(server.url, '/chat', session.accessToken, { transports: [...transports] });
+    await ok(socket, 'room:join', { roomId });
+    const reader = { session, id: session.user.id, socket };
     let disconnected = false;
     reader.socket.on('disconnect', () => {
       disconnected = true;
     });
-    const closedBefore = closures('websocket').length;
+    const closedBefore = closures('websocket').length + closures('polling').length;
     for (let round = 0; round < 8; round++) {
       // Four pages of ~800 kB at once: the connection goes over its 1 MiB budget, its next
       // requests wait, and every one is answered.
@@ -205,7 +234,7 @@ describe('per-connection send budget', () => {
     }
     expect(disconnected).toBe(false);
     expect(reader.socket.connected).toBe(true);
-    expect(closures('websocket').length).toBe(closedBefore);
+    expect(closures('websocket').length + closures('polling').length).toBe(closedBefore);
   }, PROCESS_TEST_TIMEOUT_MS);
 
   it('closes a polling client that stops polling while the room floods it; its requests meanwhile are held; memory stays bounded', async () => {
