@@ -32,7 +32,7 @@ export interface SendBudgetOptions {
 }
 
 /** PROTOCOL §2's numbers besides the limit itself. */
-export const SendBudgetDefaults = {
+const SendBudgetDefaults = {
   stallMs: 10_000,
   hardFactor: 8,
   /**
