@@ -119,6 +119,12 @@ export const ConfigSchema = z.object({
   WS_COMPRESSION_THRESHOLD: z.coerce.number().int().min(0).default(1024),
   /** Largest Socket.IO packet accepted, in bytes; a larger one closes that connection. */
   MAX_PACKET_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /**
+   * Unsent bytes a connection may hold (PROTOCOL §2): above this the server reads no further
+   * requests from it; a connection that stays above for 10 s, or passes 8 times this, is closed.
+   * 1 MiB by default.
+   */
+  MAX_SOCKET_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).default(1024 * 1024),
   /** Largest JSON HTTP body accepted, in bytes (larger → 413 PAYLOAD_TOO_LARGE). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
   /** Largest uploaded file (`POST /api/files`), in MiB; fractions allowed (larger → 413 PAYLOAD_TOO_LARGE). */

@@ -28,9 +28,14 @@ export class AppError extends Error {
       : { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
   }
 
+  /**
+   * The first issue, where it is and what is wrong. Zod's messages name the expected and received
+   * types, never the value; the path is made of the client's own keys, so it is shortened.
+   */
   static invalid(error: ZodError): AppError {
     const first = error.issues[0];
-    const where = first && first.path.length > 0 ? `${first.path.join('.')}: ` : '';
+    const path = first ? first.path.map((key) => (typeof key === 'symbol' ? '?' : String(key))).join('.') : '';
+    const where = path.length > 0 ? `${path.length > 80 ? `${path.slice(0, 80)}…` : path}: ` : '';
     return new AppError(ErrorCode.INVALID_ARGUMENT, `${where}${first?.message ?? 'invalid input'}`, {
       cause: error,
     });

@@ -56,17 +56,22 @@ function armExpiry(socket: AnyIoSocket): void {
 }
 
 /**
- * Sets up a freshly connected socket: its user and session channels, presence, and the timer
- * that disconnects it when its access token expires unless renewed (`renewSession`).
+ * Ties a freshly connected socket to its login: its user and session channels (a revoked login
+ * disconnects the session channel) and the timer that disconnects it when its access token
+ * expires unless renewed (`renewSession`).
  */
+export function bindSession(socket: AnyIoSocket): void {
+  void socket.join([channel.user(socket.data.userId), channel.session(socket.data.sessionId)]);
+  armExpiry(socket);
+  socket.on('disconnect', () => clearTimeout(expiryTimers.get(socket)));
+}
+
+/** `bindSession`, and the socket counts for its user's presence while it is connected. */
 export function attachSession(socket: AnyIoSocket, deps: { presence: PresenceService; log: Logger }): void {
   const { userId } = socket.data;
-  void socket.join([channel.user(userId), channel.session(socket.data.sessionId)]);
-  armExpiry(socket);
-
+  bindSession(socket);
   deps.presence.connected(userId, socket.id).catch((err: unknown) => deps.log.error({ err }, 'presence connect failed'));
   socket.on('disconnect', () => {
-    clearTimeout(expiryTimers.get(socket));
     deps.presence
       .disconnected(userId, socket.id)
       .catch((err: unknown) => deps.log.error({ err }, 'presence disconnect failed'));

@@ -6,8 +6,9 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Namespace } from 'socket.io';
 import type { Config } from '../config.js';
 import type { AdapterChoice } from '../scale/adapter.js';
-import { handshake } from './connection.js';
+import { bindSession, handshake } from './connection.js';
 import type { RealtimeContext } from './context.js';
+import { enforceSendBudgets } from './socket-budget.js';
 import { channel, type IoServer, type SocketData } from './types.js';
 
 export interface Realtime {
@@ -82,10 +83,16 @@ export function createRealtime(
     },
   });
 
+  enforceSendBudgets(io, config.MAX_SOCKET_BUFFER_BYTES, ctx.log);
+
   let draining = false;
   const authenticate = handshake(ctx.services.auth, () => draining);
   // The main namespace carries no events, but it authenticates like every other.
-  const all: Namespace[] = [io.of('/'), ...namespaces.map((setup) => setup(io, ctx))];
+  const main = io.of('/');
+  // …and ends with its login like every other (logout, token expiry, refresh-token reuse); it is
+  // not counted as presence, which the namespaces people use in the app report.
+  main.on('connection', (socket) => bindSession(socket));
+  const all: Namespace[] = [main, ...namespaces.map((setup) => setup(io, ctx))];
   for (const nsp of all) {
     nsp.use(authenticate);
     // With `pid` in every line, this tells which process of a cluster serves whom.

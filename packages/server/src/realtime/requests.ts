@@ -1,7 +1,11 @@
 /**
  * The request pipeline every client→server event goes through (PROTOCOL §2): rate limit → schema
  * check → handler → exactly one answer. The answer is the ack when the client gave one, else an
- * `error` event for failures. Unknown events are answered too, never silently dropped.
+ * `error` event for failures. Unknown events are answered too, never silently dropped, and count
+ * against the caller's rate limit like any other request.
+ *
+ * While a socket's connection is over its send budget (socket-budget.ts) the requests it already
+ * sent wait here, in order, until it is back under the limit: "reads no further requests".
  *
  * Handlers are built once per namespace and take the socket as an argument; each socket gets a
  * single packet middleware that dispatches to them. Per-socket listeners and handler closures
@@ -13,6 +17,7 @@ import type { z } from 'zod';
 import { AppError, toWireError } from '../domain/errors.js';
 import type { EventClass, RateLimiter } from '../scale/rate-limit.js';
 import type { InFlight } from './in-flight.js';
+import { budgetOf } from './socket-budget.js';
 import type { SocketData } from './types.js';
 
 type Schemas<N extends Namespace> = (typeof RequestSchemas)[N];
@@ -20,6 +25,9 @@ type Schemas<N extends Namespace> = (typeof RequestSchemas)[N];
 /** The subset of a Socket.IO socket the pipeline needs, whatever its event maps. */
 export interface RequestSocket {
   data: SocketData;
+  readonly connected: boolean;
+  /** The client connection (engine.io), whose send budget gates this socket's requests. */
+  conn: object;
   use(fn: (packet: unknown[], next: (err?: Error) => void) => void): unknown;
   emit(event: 'error', payload: ErrorEvent): unknown;
 }
@@ -76,11 +84,22 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
     }
   };
 
+  const unknown = async (socket: S, event: string, ack: Ack | undefined) => {
+    try {
+      await deps.limiter.consume(socket.data.userId, 'default');
+      // The name is echoed as JSON (quoted, escaped) and shortened: it is the client's text.
+      throw new AppError(ErrorCode.INVALID_ARGUMENT, `unknown event ${JSON.stringify(event.slice(0, 64))}`);
+    } catch (err) {
+      answer(socket, event, ack, err);
+    }
+  };
+
   const dispatch = (socket: S, packet: unknown[]) => {
     const [event, payload] = packet;
     const ack = typeof packet.at(-1) === 'function' ? (packet.at(-1) as Ack) : undefined;
     if (typeof event !== 'string' || !Object.hasOwn(schemas, event)) {
-      answer(socket, String(event), ack, new AppError(ErrorCode.INVALID_ARGUMENT, `unknown event "${String(event)}"`));
+      // Socket.IO's parser lets only strings and numbers through as event names.
+      void unknown(socket, String(event), ack);
       return;
     }
     if (deps.inFlight.refusing) {
@@ -94,13 +113,17 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
   };
 
   return (socket, ready) => {
+    const budget = budgetOf(socket.conn);
     const open = (): void => {
       gate = undefined;
     };
     let gate: Promise<void> | undefined = ready?.then(open, open);
     // The middleware answers every packet itself and never passes it on to listeners.
     socket.use((packet) => {
-      if (gate) void gate.then(() => dispatch(socket, packet));
+      if (!gate && budget?.paused) gate = budget.whenReadable().then(open);
+      // A request that waited for a socket gone meanwhile could not be answered: its client
+      // sends it again after reconnecting, as it does for any request left without an answer.
+      if (gate) void gate.then(() => socket.connected && dispatch(socket, packet));
       else dispatch(socket, packet);
     });
   };
