@@ -526,7 +526,7 @@ describe('OpenAPI', () => {
   it('keeps validating with the protocol schemas: a body the document describes still gets INVALID_ARGUMENT messages from zod', async () => {
     const res = await http<{ error: { code: string; message: string } }>(t.url, 'POST', '/api/auth/register', {
       username: 'x',
-      password: 'password123',
+      password: 'tangerine-harbor-7',
     });
     expect(res.status).toBe(400);
     expect(res.body.error).toEqual({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^username: /) });
