@@ -171,10 +171,10 @@ const MIN_STEM = 4;
 export function checkPasswordPolicy(password: string, username: string): void {
   const folded = password.normalize('NFKC').toLowerCase();
   if (folded.includes(username.toLowerCase())) {
-    throw invalid('password: must not contain the username');
+    throw invalid('password: contains the username');
   }
   const stem = folded.replace(SUFFIX, '');
   if (common.has(folded) || (stem.length >= MIN_STEM && common.has(stem))) {
-    throw invalid('password: too common; it is one of the most used passwords (perhaps with digits or symbols added), so choose another');
+    throw invalid('password: is too common (one of the 10,000 most used, perhaps with digits or symbols added)');
   }
 }
