@@ -509,7 +509,7 @@ describe('OpenAPI', () => {
     }
     const login = doc.paths['/api/auth/login']?.post;
     expect(Object.keys(login?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(['username', 'password']);
-    expect(Object.keys(login?.responses ?? {}).sort()).toEqual(['200', '400', '401', '429']);
+    expect(Object.keys(login?.responses ?? {}).sort()).toEqual(['200', '400', '401', '429', '503']);
     const uploadOp = doc.paths['/api/files']?.post;
     expect(Object.keys(uploadOp?.requestBody?.content ?? {})).toEqual(['multipart/form-data']);
     expect(uploadOp?.responses['201']).toBeDefined();
