@@ -7,11 +7,15 @@
  * (127.0.0.2, 127.0.0.3, …, all routed to `lo` on Linux): the server sees them as the peer
  * address, and trusts no X-Forwarded-For.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Session } from '@switchboard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, startServer, uniqueName, type TestServer } from './helpers.js';
+import { closeSockets, connect, eventually, http, register, startServer, uniqueName, type TestServer } from './helpers.js';
 import { startCluster, type TestCluster } from './multinode.js';
+import { PROCESS_TEST_TIMEOUT_MS, spawnServer, type ServerProcess } from './processes.js';
 
 interface Answer<T = unknown> {
   status: number;
@@ -153,6 +157,63 @@ describe('failed-login throttle on two nodes sharing Redis and PostgreSQL', () =
     expect(created).toBeGreaterThanOrEqual(30);
     expect(created).toBeLessThanOrEqual(31);
     expect(count(answers, 429)).toBe(40 - created);
+  });
+});
+
+describe('failed-login throttle in a cluster without Redis (WORKERS=2)', () => {
+  let server: ServerProcess;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'switchboard-auth-abuse-'));
+    server = await spawnServer({ WORKERS: '2', DATA_DIR: dataDir, LOGIN_IP_BURST: '100000' });
+  }, PROCESS_TEST_TIMEOUT_MS);
+  afterAll(async () => {
+    closeSockets();
+    server.kill('SIGTERM');
+    await server.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** The pids of the workers that served the requests to `path` so far, in order. */
+  const servedBy = (path: string) =>
+    server.logs
+      .filter((e) => e.msg === 'incoming request' && (e.req as { url?: string } | undefined)?.url === path)
+      .map((e) => e.pid as number);
+
+  it('verifies at most 10 guesses in all: simultaneous guesses on one worker, then on the other', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
+    const s = await register(server.url, uniqueName('victim'), PASSWORD);
+    const name = s.user.username;
+    const wave = (from: number) =>
+      Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          login(server.url, name, from + i === RIGHT_AT ? PASSWORD : `wrong-guess-${from + i}`, '127.0.0.2'),
+        ),
+      );
+
+    const first = await wave(0);
+    await eventually(() => servedBy('/api/auth/login').length === 150, 10_000, 'the request lines');
+    const firstWorkers = new Set(servedBy('/api/auth/login'));
+    expect(firstWorkers.size).toBe(1);
+
+    // Requests go to the worker with the fewest sockets: sockets on the first one send the next
+    // requests to the other.
+    for (let i = 0; i < 8; i++) {
+      const before = servedBy('/api/me').length;
+      await http(server.url, 'GET', '/api/me');
+      await eventually(() => servedBy('/api/me').length > before, 10_000, 'the probe line');
+      if (!firstWorkers.has(servedBy('/api/me')[before]!)) break;
+      await connect(server.url, '/chat', s.accessToken);
+    }
+    const second = await wave(150);
+    await eventually(() => servedBy('/api/auth/login').length === 300, 10_000, 'the request lines');
+    expect(new Set(servedBy('/api/auth/login')).size).toBe(2);
+
+    const answers = [...first, ...second];
+    expect(count(answers, 401)).toBe(10);
+    expect(count(answers, 429)).toBe(GUESSES - 10);
+    expect(count(second, 429)).toBe(150);
+    expect(answers[RIGHT_AT]!.status).toBe(429);
+    expectRetryAfter(answers.filter((a) => a.status === 429));
   });
 });
 
