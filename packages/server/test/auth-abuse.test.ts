@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Session } from '@switchboard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSockets, connect, eventually, http, register, startServer, uniqueName, type TestServer } from './helpers.js';
+import { ipKey } from '../src/scale/rate-limit.js';
 import { startCluster, type TestCluster } from './multinode.js';
 import { PROCESS_TEST_TIMEOUT_MS, spawnServer, type ServerProcess } from './processes.js';
 
@@ -261,6 +262,16 @@ describe('per-IP budgets before any account is known', () => {
 
     const elsewhere = await post<Session>(t.url, '/api/auth/register', { username: uniqueName('other'), password: PASSWORD }, '127.0.0.10');
     expect(elsewhere.status).toBe(201);
+  });
+});
+
+describe('what "per IP" counts by', () => {
+  it('is the address for IPv4, also IPv4-mapped, and the /64 network for IPv6', () => {
+    expect(ipKey('::ffff:127.0.0.2')).toBe('127.0.0.2');
+    expect(ipKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(ipKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(ipKey('2001:0db8:0001:0002:ffff:1:2:3')).toBe('2001:db8:1:2::/64');
+    expect(ipKey('2001:db8:1:3::1')).not.toBe(ipKey('2001:db8:1:2::1'));
   });
 });
 

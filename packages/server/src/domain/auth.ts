@@ -20,7 +20,7 @@ import type { EventBus } from './bus.js';
 import { AppError, conflict, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
 import { checkPasswordPolicy, type PasswordHasher } from './passwords.js';
-import type { RateLimiter } from '../scale/rate-limit.js';
+import { ipKey, type RateLimiter } from '../scale/rate-limit.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { UserRow } from '../store/schema.js';
 import type { SessionRepository, UserRepository } from '../store/users.js';
@@ -71,17 +71,18 @@ export class AuthService {
    * it before they even parse the request, so malformed attempts count too.
    */
   admit(ip: string, kind: 'register' | 'login' | 'refresh'): Promise<void> {
-    return this.limiter.consumeIp(ip, kind === 'register' ? 'register' : 'auth');
+    return this.limiter.consumeIp(ipKey(ip), kind === 'register' ? 'register' : 'auth');
   }
 
   /** `ip` (already admitted) is the request's line in the hashing queue. */
   async register(input: RegisterInput, ip: string): Promise<Session> {
+    const source = ipKey(ip);
     if (!this.options.allowRegistration) {
       throw new AppError('FORBIDDEN', 'registration is closed on this server');
     }
     checkPasswordPolicy(input.password, input.username);
     if (await this.users.byUsername(input.username)) throw conflict('username is taken');
-    const passwordHash = await this.hasher.hash(input.password, ip);
+    const passwordHash = await this.hasher.hash(input.password, source);
     let row: UserRow;
     try {
       row = await this.users.create({
@@ -102,15 +103,16 @@ export class AuthService {
 
   /** `ip` (already admitted) keys the failed-login throttle together with the username. */
   async login(input: LoginInput, ip: string): Promise<Session> {
-    const key = `${input.username.toLowerCase()}|${ip}`;
+    const source = ipKey(ip);
+    const key = `${input.username.toLowerCase()}|${source}`;
     await this.limiter.loginAttempt(key);
     let ok: boolean;
     let row: UserRow | undefined;
     try {
       row = await this.users.byUsername(input.username);
       ok = row
-        ? await this.hasher.verify(input.password, row.password_hash, ip)
-        : await this.hasher.verifyDecoy(input.password, ip);
+        ? await this.hasher.verify(input.password, row.password_hash, source)
+        : await this.hasher.verifyDecoy(input.password, source);
     } catch (err) {
       await this.limiter.loginNotChecked(key);
       throw err;

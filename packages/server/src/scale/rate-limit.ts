@@ -17,6 +17,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
+import ipaddr from 'ipaddr.js';
 import { ErrorCode } from '@switchboard/protocol';
 import { AppError } from '../domain/errors.js';
 import { ClusterIpcDefaults } from './cluster-ipc.js';
@@ -30,6 +31,19 @@ export type EventClass = 'message' | 'default' | 'upload';
  * registration attempt, `auth` every login and refresh together.
  */
 export type IpClass = 'register' | 'auth';
+
+/**
+ * What "per IP" counts by: an IPv4 address (also when it arrives IPv4-mapped, `::ffff:a.b.c.d`),
+ * or an IPv6 address's /64 network. One subscriber line or host usually gets a whole /64, so
+ * counting single IPv6 addresses would hand one client 2^64 budgets.
+ */
+export function ipKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const network = (address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `${network.join(':')}::/64`;
+}
 
 /** `burst` requests at once, then `points` per `seconds`. */
 export interface Budget {
@@ -50,7 +64,7 @@ export const RateLimitDefaults = {
 export interface RateLimiter {
   /** Counts one request of `cls` by `userId`; throws `RATE_LIMITED` (with `retryAfterMs`) past the budget. */
   consume(userId: string, cls: EventClass): Promise<void>;
-  /** Counts one request of `cls` from `ip`; throws `RATE_LIMITED` past the budget. */
+  /** Counts one request of `cls` from `ip` (as `ipKey` gives it); throws `RATE_LIMITED` past the budget. */
   consumeIp(ip: string, cls: IpClass): Promise<void>;
   /**
    * Counts one login attempt of `key` (username + IP) as failed before its password is checked, so
