@@ -70,8 +70,12 @@ export const ConfigSchema = z.object({
   MAX_UPLOAD_MB: z.coerce.number().positive().max(1024 * 1024).default(25),
   /** scrypt cost (N) for password hashing; 2^14 by default (16 MiB per hash). */
   SCRYPT_COST: z.coerce.number().int().min(1024).default(16_384),
-  /** Password hashes (scrypt) computed at once by this process; default: the number of cores. */
-  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(() => availableParallelism()),
+  /**
+   * Password hashes (scrypt) computed at once by this process; default: the number of cores, at
+   * most 3. scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says more),
+   * which file reads and writes share: one thread stays free for them.
+   */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(() => Math.min(availableParallelism(), 3)),
   /**
    * Password hashes waiting for a free slot, beyond which register and login answer 503 UNAVAILABLE
    * at once; 64 by default (about 1.5 s of work on two cores at the default SCRYPT_COST).
