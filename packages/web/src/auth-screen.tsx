@@ -6,7 +6,8 @@ import type { AppModel } from './app-model.js';
 
 type Mode = 'sign-in' | 'sign-up';
 
-const PASSWORD_FIELD = 'password: ';
+/** The server's password-policy refusals (domain/passwords.ts): "password: <why>". */
+const PASSWORD_POLICY = /^password: ((?:is too common|contains the username).*)$/;
 
 /** "12 seconds", "1 minute", "15 minutes": how long the server asked to wait. */
 function waitFor(ms: number): string {
@@ -27,12 +28,10 @@ function explain(err: unknown, mode: Mode): string {
       return `Too many attempts. Please try again in ${waitFor(err.retryAfterMs ?? 60_000)}.`;
     case ErrorCode.FORBIDDEN:
       return mode === 'sign-up' ? 'This server does not accept new accounts. Ask an administrator for one.' : err.message;
-    case ErrorCode.INVALID_ARGUMENT:
-      // The server refuses a common password, or one that contains the username, as "password: <why>".
-      if (mode === 'sign-up' && err.message.startsWith(PASSWORD_FIELD)) {
-        return `Please choose another password: it ${err.message.slice(PASSWORD_FIELD.length)}.`;
-      }
-      return `Please check the form: ${err.message}`;
+    case ErrorCode.INVALID_ARGUMENT: {
+      const policy = mode === 'sign-up' ? PASSWORD_POLICY.exec(err.message) : null;
+      return policy ? `Please choose another password: it ${policy[1]}.` : `Please check the form: ${err.message}`;
+    }
     case ErrorCode.UNAVAILABLE:
       // With retryAfterMs the server answered, but is too busy checking passwords right now.
       return err.retryAfterMs !== undefined
