@@ -20,8 +20,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('SDK auth', () => {
   it('stays connected across access-token expiry: refreshes, rotates, renews the live sockets', async () => {
     const name = uniqueName('fresh');
-    const first = await sdkRegister(t.url, { username: name, password: 'password123' });
-    const withPassword = client({ url: t.url, username: name, password: 'password123' });
+    const first = await sdkRegister(t.url, { username: name, password: 'tangerine-harbor-7' });
+    const withPassword = client({ url: t.url, username: name, password: 'tangerine-harbor-7' });
 
     // A token provider: the app's own auth (here, plain refreshes) hands out access tokens.
     let current: Session = await register(t.url);
@@ -94,8 +94,8 @@ describe('SDK auth', () => {
 
   it('a password client logs in again when its login is ended elsewhere', async () => {
     const name = uniqueName('again');
-    await sdkRegister(t.url, { username: name, password: 'password123' });
-    const c = client({ url: t.url, username: name, password: 'password123' });
+    await sdkRegister(t.url, { username: name, password: 'tangerine-harbor-7' });
+    const c = client({ url: t.url, username: name, password: 'tangerine-harbor-7' });
     await c.ready();
     const before = c.session!;
     const back = new Promise<Session>((resolve) => c.on('session', resolve));
@@ -109,8 +109,8 @@ describe('SDK auth', () => {
 
   it('logout() ends the login on the server and disconnects for good', async () => {
     const name = uniqueName('bye');
-    await sdkRegister(t.url, { username: name, password: 'password123' });
-    const session = await login(t.url, { username: name, password: 'password123' });
+    await sdkRegister(t.url, { username: name, password: 'tangerine-harbor-7' });
+    const session = await login(t.url, { username: name, password: 'tangerine-harbor-7' });
     const c = client({ url: t.url, session });
     await c.ready();
     await c.logout();
@@ -122,8 +122,8 @@ describe('SDK auth', () => {
 
   it('register() and login() report HTTP failures with the protocol code', async () => {
     const name = uniqueName('dup');
-    await sdkRegister(t.url, { username: name, password: 'password123' });
-    await expect(sdkRegister(t.url, { username: name, password: 'password123' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await sdkRegister(t.url, { username: name, password: 'tangerine-harbor-7' });
+    await expect(sdkRegister(t.url, { username: name, password: 'tangerine-harbor-7' })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(login(t.url, { username: name, password: 'wrong-password' })).rejects.toMatchObject({
       code: 'UNAUTHENTICATED',
     });

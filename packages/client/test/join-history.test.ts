@@ -37,7 +37,7 @@ describe('SDK: rooms that appear later', () => {
 
   it('a room created on another device is listed once its first message arrives', async () => {
     const username = uniqueName('twice');
-    const password = 'password123';
+    const password = 'tangerine-harbor-7';
     await register(t.url, username, password);
     const laptop = client({ url: t.url, username, password });
     const phone = client({ url: t.url, username, password });

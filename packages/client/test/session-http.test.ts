@@ -21,7 +21,7 @@ const refusal = (promise: Promise<unknown>) =>
 
 describe('SDK session helpers', () => {
   it('refresh() rotates the refresh token and a spent one is refused', async () => {
-    const first = await register(t.url, { username: uniqueName('rot'), password: 'password123' });
+    const first = await register(t.url, { username: uniqueName('rot'), password: 'tangerine-harbor-7' });
     const second = await refresh(t.url, first.refreshToken);
     expect(second.user.id).toBe(first.user.id);
     expect(second.refreshToken).not.toBe(first.refreshToken);
@@ -30,7 +30,7 @@ describe('SDK session helpers', () => {
   });
 
   it('logout() ends the login: its refresh token no longer works', async () => {
-    const session = await register(t.url, { username: uniqueName('out'), password: 'password123' });
+    const session = await register(t.url, { username: uniqueName('out'), password: 'tangerine-harbor-7' });
     await logout(t.url, session.refreshToken);
     expect(await refusal(refresh(t.url, session.refreshToken))).toBe(ErrorCode.UNAUTHENTICATED);
   });

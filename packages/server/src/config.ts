@@ -2,6 +2,7 @@
  * Configuration: environment → one validated, typed object. Every option is documented here with
  * its default (PROTOCOL §1 plus Switchboard's own); `docs/operations.md` repeats this table.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const onOff = z
@@ -144,6 +145,25 @@ export const ConfigSchema = z.object({
   FILE_ORPHAN_SWEEP_MINUTES: z.coerce.number().positive().max(7 * 24 * 60).default(60),
   /** scrypt cost (N) for password hashing; 2^14 by default (16 MiB per hash). */
   SCRYPT_COST: z.coerce.number().int().min(1024).default(16_384),
+  /**
+   * Password hashes (scrypt) computed at once by this process; default: the number of cores, at
+   * most 3. scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says more),
+   * which file reads and writes share: one thread stays free for them.
+   */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(() => Math.min(availableParallelism(), 3)),
+  /**
+   * Password hashes waiting for a free slot, beyond which register and login answer 503 UNAVAILABLE
+   * at once; 64 by default (about 1.5 s of work on two cores at the default SCRYPT_COST).
+   */
+  PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).default(64),
+  /** Registration attempts per client IP at once, before REGISTER_IP_PER_MINUTE applies; 30 by default. */
+  REGISTER_IP_BURST: z.coerce.number().int().min(1).default(30),
+  /** Registration attempts per client IP per minute after the burst; 1 by default. */
+  REGISTER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1),
+  /** Login and refresh attempts (together) per client IP at once, before LOGIN_IP_PER_SECOND applies; 30 by default. */
+  LOGIN_IP_BURST: z.coerce.number().int().min(1).default(30),
+  /** Login and refresh attempts (together) per client IP per second after the burst; 1 by default. */
+  LOGIN_IP_PER_SECOND: z.coerce.number().int().min(1).default(1),
   /** Seconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(60).default(8),
 });

@@ -15,6 +15,7 @@ import { forbidden } from './domain/errors.js';
 import { FileService } from './domain/files.js';
 import { MessageService } from './domain/messages.js';
 import { NotificationService } from './domain/notifications.js';
+import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
@@ -119,6 +120,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const limiter = createRateLimiter({
     enabled: config.RATE_LIMITS,
     ...(scale.limiterStore ? { store: scale.limiterStore } : {}),
+    perIp: {
+      register: { burst: config.REGISTER_IP_BURST, points: config.REGISTER_IP_PER_MINUTE, seconds: 60 },
+      auth: { burst: config.LOGIN_IP_BURST, points: config.LOGIN_IP_PER_SECOND, seconds: 1 },
+    },
   });
   const users = new UserRepository(db);
   const presence = new PresenceService(scale.presence, users, bus);
@@ -135,13 +140,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
 
   const services: Services = {
-    auth: new AuthService(users, sessions, limiter, bus, {
-      secret,
-      accessTokenTtl: config.ACCESS_TOKEN_TTL,
-      refreshTokenTtl: config.REFRESH_TOKEN_TTL,
-      scryptCost: config.SCRYPT_COST,
-      allowRegistration: config.ALLOW_REGISTRATION,
-    }),
+    auth: new AuthService(
+      users,
+      sessions,
+      limiter,
+      new PasswordHasher({
+        cost: config.SCRYPT_COST,
+        concurrency: config.PASSWORD_HASH_CONCURRENCY,
+        maxQueued: config.PASSWORD_HASH_QUEUE,
+      }),
+      bus,
+      { secret, accessTokenTtl: config.ACCESS_TOKEN_TTL, refreshTokenTtl: config.REFRESH_TOKEN_TTL, allowRegistration: config.ALLOW_REGISTRATION },
+    ),
     presence,
     rooms,
     messages: new MessageService(new MessageRepository(db, database.dialect), rooms, bus, files),

@@ -32,18 +32,18 @@ describe('HTTP auth', () => {
     await register(t.url, name);
     const res = await http<{ error: { code: string } }>(t.url, 'POST', '/api/auth/register', {
       username: name.toUpperCase(),
-      password: 'password123',
+      password: 'tangerine-harbor-7',
     });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('CONFLICT');
   });
 
   it.each([
-    [{ username: 'ab', password: 'password123' }],
-    [{ username: 'has space', password: 'password123' }],
+    [{ username: 'ab', password: 'tangerine-harbor-7' }],
+    [{ username: 'has space', password: 'tangerine-harbor-7' }],
     [{ username: 'validname', password: 'short' }],
     [{ username: 'validname', password: 'x'.repeat(129) }],
-    [{ username: 42, password: 'password123' }],
+    [{ username: 42, password: 'tangerine-harbor-7' }],
     [{}],
   ])('rejects bad registration input %j with 400 INVALID_ARGUMENT', async (body) => {
     const res = await http<{ error: { code: string; message: string } }>(t.url, 'POST', '/api/auth/register', body);
@@ -66,8 +66,8 @@ describe('HTTP auth', () => {
 
   it('logs in case-insensitively, refuses a wrong password with 401, and /api/me needs a bearer', async () => {
     const name = uniqueName('Login');
-    const s = await register(t.url, name, 'password123');
-    const login = await http<Session>(t.url, 'POST', '/api/auth/login', { username: name.toLowerCase(), password: 'password123' });
+    const s = await register(t.url, name, 'tangerine-harbor-7');
+    const login = await http<Session>(t.url, 'POST', '/api/auth/login', { username: name.toLowerCase(), password: 'tangerine-harbor-7' });
     expect(login.status).toBe(200);
     expect(login.body.user.id).toBe(s.user.id);
     const wrong = await http<{ error: { code: string } }>(t.url, 'POST', '/api/auth/login', { username: name, password: 'nope-nope' });
@@ -82,14 +82,14 @@ describe('HTTP auth', () => {
 
   it('throttles failed logins per username and IP with 429 after 10 failures', async () => {
     const name = uniqueName('Brute');
-    await register(t.url, name, 'password123');
+    await register(t.url, name, 'tangerine-harbor-7');
     for (let i = 0; i < 10; i++) {
       const res = await http(t.url, 'POST', '/api/auth/login', { username: name, password: `wrong-${i}-pass` });
       expect(res.status).toBe(401);
     }
     const blocked = await http<{ error: { code: string; retryAfterMs: number } }>(t.url, 'POST', '/api/auth/login', {
       username: name,
-      password: 'password123',
+      password: 'tangerine-harbor-7',
     });
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe('RATE_LIMITED');
@@ -118,8 +118,8 @@ describe('HTTP auth', () => {
 
   it('logout revokes the login: 204, access token refused, sockets disconnected; other logins live on', async () => {
     const name = uniqueName('Out');
-    const a = await register(t.url, name, 'password123');
-    const b = (await http<Session>(t.url, 'POST', '/api/auth/login', { username: name, password: 'password123' })).body;
+    const a = await register(t.url, name, 'tangerine-harbor-7');
+    const b = (await http<Session>(t.url, 'POST', '/api/auth/login', { username: name, password: 'tangerine-harbor-7' })).body;
     const chat = await connect(t.url, '/chat', a.accessToken);
     const notif = await connect(t.url, '/notifications', a.accessToken);
     const other = await connect(t.url, '/chat', b.accessToken);
@@ -138,7 +138,7 @@ describe('HTTP auth', () => {
     try {
       const res = await http<{ error: { code: string } }>(closed.url, 'POST', '/api/auth/register', {
         username: 'someone',
-        password: 'password123',
+        password: 'tangerine-harbor-7',
       });
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('FORBIDDEN');

@@ -70,6 +70,8 @@ export async function startServer(
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent',
     SCRYPT_COST: 1024,
+    // Suites register dozens of accounts from 127.0.0.1; auth-abuse.test.ts tests the real budget.
+    REGISTER_IP_BURST: 10_000,
     ...overrides,
   });
   const url = await server.listen();

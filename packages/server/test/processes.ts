@@ -63,7 +63,8 @@ export function freePort(): Promise<number> {
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/server/src/main.ts', 'start'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SCRYPT_COST: '1024', ...env },
+    // REGISTER_IP_BURST: suites register dozens of accounts from 127.0.0.1 (as in helpers.ts).
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SCRYPT_COST: '1024', REGISTER_IP_BURST: '10000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
   });

@@ -6,6 +6,17 @@ import type { AppModel } from './app-model.js';
 
 type Mode = 'sign-in' | 'sign-up';
 
+/** The server's password-policy refusals (domain/passwords.ts): "password: <why>". */
+const PASSWORD_POLICY = /^password: ((?:is too common|contains the username).*)$/;
+
+/** "12 seconds", "1 minute", "15 minutes": how long the server asked to wait. */
+function waitFor(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
 function explain(err: unknown, mode: Mode): string {
   if (!(err instanceof SwitchboardError)) return 'Something went wrong. Please try again.';
   switch (err.code) {
@@ -13,16 +24,19 @@ function explain(err: unknown, mode: Mode): string {
       return 'Wrong username or password.';
     case ErrorCode.CONFLICT:
       return 'That username is taken. Please choose another one.';
-    case ErrorCode.RATE_LIMITED: {
-      const minutes = Math.max(1, Math.ceil((err.retryAfterMs ?? 60_000) / 60_000));
-      return `Too many attempts. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-    }
+    case ErrorCode.RATE_LIMITED:
+      return `Too many attempts. Please try again in ${waitFor(err.retryAfterMs ?? 60_000)}.`;
     case ErrorCode.FORBIDDEN:
       return mode === 'sign-up' ? 'This server does not accept new accounts. Ask an administrator for one.' : err.message;
-    case ErrorCode.INVALID_ARGUMENT:
-      return `Please check the form: ${err.message}`;
+    case ErrorCode.INVALID_ARGUMENT: {
+      const policy = mode === 'sign-up' ? PASSWORD_POLICY.exec(err.message) : null;
+      return policy ? `Please choose another password: it ${policy[1]}.` : `Please check the form: ${err.message}`;
+    }
     case ErrorCode.UNAVAILABLE:
-      return 'The server cannot be reached. Check your connection and try again.';
+      // With retryAfterMs the server answered, but is too busy checking passwords right now.
+      return err.retryAfterMs !== undefined
+        ? `The server is busy. Please try again in ${waitFor(err.retryAfterMs)}.`
+        : 'The server cannot be reached. Check your connection and try again.';
     default:
       return err.message;
   }
@@ -122,7 +136,11 @@ export function AuthScreen({ model, notice }: { model: AppModel; notice: string 
               value={password}
               onChange={(e) => setPassword(e.target.value)}
             />
-            {signUp && <small className="hint">At least {Limits.passwordMin} characters.</small>}
+            {signUp && (
+              <small className="hint">
+                At least {Limits.passwordMin} characters, not a common password, and not containing your user name.
+              </small>
+            )}
           </label>
           {error && (
             <p className="form-error" id={`${id}-error`} role="alert">

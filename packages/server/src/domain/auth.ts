@@ -6,6 +6,12 @@
  * A login ends by logout or by refresh-token reuse; from then on its access tokens are refused
  * (every verification checks the session) and `session.revoked` tells the transports to drop
  * its sockets on every node.
+ *
+ * Against guessing and floods (PROTOCOL §2): every register, login and refresh first spends one
+ * point of its client IP's budget; a login then spends one of its (username, IP) failure budget
+ * before its password is checked, given back only by success (all of it) or by a check that never
+ * ran (that point); and every hash waits in the PasswordHasher's bounded queue. Unknown usernames
+ * take the same path and cost as known ones.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
@@ -13,8 +19,8 @@ import type { LoginInput, RegisterInput, Session, User } from '@switchboard/prot
 import type { EventBus } from './bus.js';
 import { AppError, conflict, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
-import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
-import type { RateLimiter } from '../scale/rate-limit.js';
+import { checkPasswordPolicy, type PasswordHasher } from './passwords.js';
+import { ipKey, type RateLimiter } from '../scale/rate-limit.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { UserRow } from '../store/schema.js';
 import type { SessionRepository, UserRepository } from '../store/users.js';
@@ -35,7 +41,6 @@ export interface AuthOptions {
   secret: Uint8Array;
   accessTokenTtl: number;
   refreshTokenTtl: number;
-  scryptCost: number;
   allowRegistration: boolean;
 }
 
@@ -52,22 +57,32 @@ export function toUser(row: UserRow): User {
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export class AuthService {
-  private decoy: Promise<string> | undefined;
-
   constructor(
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly limiter: RateLimiter,
+    private readonly hasher: PasswordHasher,
     private readonly bus: EventBus,
     private readonly options: AuthOptions,
   ) {}
 
-  async register(input: RegisterInput): Promise<Session> {
+  /**
+   * Counts one account request of `ip` against its budget (`RATE_LIMITED` past it). Transports call
+   * it before they even parse the request, so malformed attempts count too.
+   */
+  admit(ip: string, kind: 'register' | 'login' | 'refresh'): Promise<void> {
+    return this.limiter.consumeIp(ipKey(ip), kind === 'register' ? 'register' : 'auth');
+  }
+
+  /** `ip` (already admitted) is the request's line in the hashing queue. */
+  async register(input: RegisterInput, ip: string): Promise<Session> {
+    const source = ipKey(ip);
     if (!this.options.allowRegistration) {
       throw new AppError('FORBIDDEN', 'registration is closed on this server');
     }
+    checkPasswordPolicy(input.password, input.username);
     if (await this.users.byUsername(input.username)) throw conflict('username is taken');
-    const passwordHash = await hashPassword(input.password, this.options.scryptCost);
+    const passwordHash = await this.hasher.hash(input.password, source);
     let row: UserRow;
     try {
       row = await this.users.create({
@@ -86,18 +101,23 @@ export class AuthService {
     return this.startSession(row);
   }
 
-  /** `ip` keys the failed-login throttle together with the username. */
+  /** `ip` (already admitted) keys the failed-login throttle together with the username. */
   async login(input: LoginInput, ip: string): Promise<Session> {
-    const key = `${input.username.toLowerCase()}|${ip}`;
-    await this.limiter.checkLogin(key);
-    const row = await this.users.byUsername(input.username);
-    const ok = row
-      ? await verifyPassword(input.password, row.password_hash)
-      : await verifyPassword(input.password, await (this.decoy ??= decoyHash(this.options.scryptCost))).then(() => false);
-    if (!row || !ok) {
-      await this.limiter.loginFailed(key);
-      throw unauthenticated('wrong username or password');
+    const source = ipKey(ip);
+    const key = `${input.username.toLowerCase()}|${source}`;
+    await this.limiter.loginAttempt(key);
+    let ok: boolean;
+    let row: UserRow | undefined;
+    try {
+      row = await this.users.byUsername(input.username);
+      ok = row
+        ? await this.hasher.verify(input.password, row.password_hash, source)
+        : await this.hasher.verifyDecoy(input.password, source);
+    } catch (err) {
+      await this.limiter.loginNotChecked(key);
+      throw err;
     }
+    if (!row || !ok) throw unauthenticated('wrong username or password');
     await this.limiter.loginSucceeded(key);
     return this.startSession(row);
   }

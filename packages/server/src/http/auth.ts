@@ -1,4 +1,8 @@
-/** Accounts over HTTP (PROTOCOL §3): register, login, refresh, logout, me; and the Bearer guard. */
+/**
+ * Accounts over HTTP (PROTOCOL §3): register, login, refresh, logout, me; and the Bearer guard.
+ * Register, login and refresh count against the client IP's budget first of all (PROTOCOL §2). The
+ * client IP is Fastify's `request.ip`: the socket's peer unless TRUST_PROXY names the proxy.
+ */
 import { LoginInput, LogoutInput, RefreshInput, RegisterInput } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthService, Principal } from '../domain/auth.js';
@@ -14,7 +18,13 @@ const authSchemas = {
     body: jsonSchema(RegisterInput),
     response: {
       201: docs.session('Created and logged in'),
-      ...docs.errors({ 400: 'invalid input', 403: 'registration is closed', 409: 'username taken' }),
+      ...docs.errors({
+        400: 'invalid input, or a password that is too common or contains the username',
+        403: 'registration is closed',
+        409: 'username taken',
+        429: 'too many registrations from this IP',
+        503: 'too many password checks waiting',
+      }),
     },
   },
   login: {
@@ -23,7 +33,12 @@ const authSchemas = {
     body: jsonSchema(LoginInput),
     response: {
       200: docs.session('A new login'),
-      ...docs.errors({ 400: 'invalid input', 401: 'wrong username or password', 429: 'too many failed logins' }),
+      ...docs.errors({
+        400: 'invalid input',
+        401: 'wrong username or password',
+        429: 'too many failed logins for this username from this IP, or too many logins from this IP',
+        503: 'too many password checks waiting',
+      }),
     },
   },
   refresh: {
@@ -33,7 +48,11 @@ const authSchemas = {
     body: jsonSchema(RefreshInput),
     response: {
       200: docs.session('New access and refresh tokens'),
-      ...docs.errors({ 400: 'invalid input', 401: 'spent, unknown or expired refresh token' }),
+      ...docs.errors({
+        400: 'invalid input',
+        401: 'spent, unknown or expired refresh token',
+        429: 'too many logins and refreshes from this IP',
+      }),
     },
   },
   logout: {
@@ -60,11 +79,18 @@ export async function requireUser(auth: AuthService, req: FastifyRequest): Promi
 
 export function authRoutes(app: FastifyInstance, auth: AuthService): void {
   app.post('/api/auth/register', { schema: authSchemas.register }, async (req, reply) => {
-    const session = await auth.register(parse(RegisterInput, req.body));
+    await auth.admit(req.ip, 'register');
+    const session = await auth.register(parse(RegisterInput, req.body), req.ip);
     return reply.status(201).send(session);
   });
-  app.post('/api/auth/login', { schema: authSchemas.login }, async (req) => auth.login(parse(LoginInput, req.body), req.ip));
-  app.post('/api/auth/refresh', { schema: authSchemas.refresh }, async (req) => auth.refresh(parse(RefreshInput, req.body).refreshToken));
+  app.post('/api/auth/login', { schema: authSchemas.login }, async (req) => {
+    await auth.admit(req.ip, 'login');
+    return auth.login(parse(LoginInput, req.body), req.ip);
+  });
+  app.post('/api/auth/refresh', { schema: authSchemas.refresh }, async (req) => {
+    await auth.admit(req.ip, 'refresh');
+    return auth.refresh(parse(RefreshInput, req.body).refreshToken);
+  });
   app.post('/api/auth/logout', { schema: authSchemas.logout }, async (req, reply) => {
     await auth.logout(parse(LogoutInput, req.body).refreshToken);
     return reply.status(204).send();
