@@ -181,6 +181,7 @@ export interface SwitchboardEnv {
   WS_COMPRESSION?: 'on' | 'off';
   WS_COMPRESSION_THRESHOLD?: string;
   SCRYPT_COST?: string;
+  ACCESS_TOKEN_TTL?: string;
   /** The multi-node scenario: PostgreSQL, Redis, and the key every node signs with. */
   DATABASE_URL?: string;
   REDIS_URL?: string;
@@ -193,8 +194,7 @@ export function startSwitchboard(env: SwitchboardEnv, name = 'switchboard'): Pro
   const vars: Record<string, string> = { RATE_LIMITS: 'off', LOG_LEVEL: 'warn', DATA_DIR: env.DATA_DIR };
   if (env.WS_COMPRESSION) vars.WS_COMPRESSION = env.WS_COMPRESSION;
   if (env.WS_COMPRESSION_THRESHOLD) vars.WS_COMPRESSION_THRESHOLD = env.WS_COMPRESSION_THRESHOLD;
-  if (env.SCRYPT_COST) vars.SCRYPT_COST = env.SCRYPT_COST;
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET'] as const) {
+  for (const key of ['SCRYPT_COST', 'ACCESS_TOKEN_TTL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET'] as const) {
     const value = env[key];
     if (value) vars[key] = value;
   }
