@@ -105,11 +105,11 @@ export function lineChart(chart: LineChart): string {
       `<text x="${PLOT.right + 60}" y="${ly}" dominant-baseline="middle" fill="#111827">${escape(series.name)}</text>`,
     );
   });
-  const noteY = PLOT.top + 10 + chart.series.length * 24 + 8;
-  parts.push(
-    `<text x="${PLOT.right + 20}" y="${noteY}" fill="#6b7280" font-size="11">small dots: single rounds</text>`,
-    '</svg>',
-  );
+  if (chart.series.some((s) => (s.samples ?? []).length > 0)) {
+    const noteY = PLOT.top + 10 + chart.series.length * 24 + 8;
+    parts.push(`<text x="${PLOT.right + 20}" y="${noteY}" fill="#6b7280" font-size="11">small dots: single rounds</text>`);
+  }
+  parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
 
