@@ -1,6 +1,7 @@
 /** Renders a bench run as docs/benchmarks.md. */
 import type { LoadResult } from './fanout.js';
 import type { PgCost } from './multinode.js';
+import { ROOM_CREATE_CONCURRENCY } from './rooms.js';
 import type { BenchResults } from './results.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -142,7 +143,7 @@ ${n(size.rate)} messages a second for ${size.seconds} s (${n(sb.messages)} messa
 it, delivered to the room's ${r.membersPerRoom} members: ${n(sb.expectedDeliveries)} deliveries expected. Where the one-room load stresses a
 broadcast, this one stresses what every single message costs (validation, membership, storage, its room's
 seq). The bare Socket.IO server gets the same rooms and the very same schedule. The rooms and memberships
-are made once, before measuring, with \`room:create\` carrying \`memberIds\` (${n(r.rooms)} requests, 32 in flight):
+are made once, before measuring, with \`room:create\` carrying \`memberIds\` (${n(r.rooms)} requests, ${ROOM_CREATE_CONCURRENCY} in flight):
 ${r.setupSeconds} s including the server's start.
 
 ${table(['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'], detailRows(comparisonRow(sb, base, sb, base)))}

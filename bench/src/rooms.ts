@@ -13,6 +13,9 @@ import { summary } from './sweep.js';
 import { withBaseline, withSwitchboard } from './servers.js';
 import type { ClientSpec } from './worker-messages.js';
 
+/** `room:create` requests in flight at once while the rooms are made. */
+export const ROOM_CREATE_CONCURRENCY = 32;
+
 export interface RoomsSize extends LoadTiming {
   rooms: number;
   membersPerRoom: number;
@@ -49,7 +52,7 @@ async function roomsTemplate(
       name: `bench-room-${String(i).padStart(5, '0')}`,
       memberIds: accounts.userIds.slice(i * size.membersPerRoom, (i + 1) * size.membersPerRoom),
     }));
-    const roomIds = await createRooms(server.url, accounts.owner, rooms, 32);
+    const roomIds = await createRooms(server.url, accounts.owner, rooms, ROOM_CREATE_CONCURRENCY);
     return { dataDir, roomIds, seconds: Number(((Date.now() - started) / 1000).toFixed(1)) };
   } catch (err) {
     removeDir(dataDir);
