@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigSchema } from '../../packages/server/src/config.js';
 
 /** The repository root: servers are started from it so `--import tsx` and workspace imports resolve. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -140,12 +141,22 @@ function forwardOutput(child: ChildProcess, name: string): void {
   }
 }
 
+/**
+ * The caller's environment without any Switchboard setting: a `DATABASE_URL` or `REDIS_URL`
+ * exported in the shell must not put bench accounts and messages into a real deployment's stores.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(ConfigSchema.shape)) delete env[key];
+  return env;
+}
+
 async function startProcess(name: string, script: string, args: string[], env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const child = track(
     spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
       cwd: repoRoot,
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      env: { ...inheritedEnv(), ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

@@ -343,7 +343,7 @@ ${table(['goal', 'target', 'this run', ''], goals)}
 \`\`\`sh
 npm ci
 npm run bench                          # everything at full size (about 12–15 minutes on 2 cores); rewrites this file and docs/bench/
-npm run bench -- --quick               # small sizes, a smoke run of about a minute
+npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
 npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression or multinode (repeatable)
 \`\`\`
 

@@ -50,7 +50,7 @@ const FULL: Sizes = {
   },
   // 5,000 sockets, 2,500 per load worker: what the idle scenario already holds on two cores. Each
   // message is stored on its own, so a backlog may build up: the drain lets it arrive.
-  rooms: { rooms: 1000, membersPerRoom: 5, rate: 500, seconds: 10, workers: 2, drainSeconds: 20, textLength: 120 },
+  rooms: { rooms: 1000, membersPerRoom: 5, rate: 500, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120 },
   idle: { clients: 5000, rounds: 2, workers: 2, settleSeconds: 4 },
   compression: { clients: 500, senders: 10, rate: 20, seconds: 5, workers: 2, drainSeconds: 10, textLength: 120 },
   // Smaller than the fan-out: three nodes, PostgreSQL and Redis share the cores with the load generator.
@@ -70,7 +70,7 @@ const QUICK: Sizes = {
     drainSeconds: 5,
     textLength: 120,
   },
-  rooms: { rooms: 40, membersPerRoom: 5, rate: 100, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
+  rooms: { rooms: 40, membersPerRoom: 5, rate: 100, seconds: 2, workers: 2, drainSeconds: 15, textLength: 120 },
   idle: { clients: 300, rounds: 1, workers: 2, settleSeconds: 1 },
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
   multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
@@ -78,7 +78,7 @@ const QUICK: Sizes = {
 
 const USAGE = `Usage: npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode]...
 
-  --quick       small sizes, a smoke run of about a minute (docs/ is left alone)
+  --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
   --scenario    run only this scenario (repeatable); default: all five
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
