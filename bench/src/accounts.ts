@@ -16,17 +16,18 @@ export interface Accounts {
   owner: string;
   /** One access token per bench client. */
   tokens: string[];
+  /** The clients' user ids, in the order of `tokens`. */
+  userIds: string[];
 }
 
-async function register(url: string, username: string): Promise<string> {
+async function register(url: string, username: string): Promise<Session> {
   const res = await fetch(`${url}/api/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username, password: 'bench-password' }),
   });
   if (res.status !== 201) throw new Error(`register ${username}: HTTP ${res.status} ${await res.text()}`);
-  const session = (await res.json()) as Session;
-  return session.accessToken;
+  return (await res.json()) as Session;
 }
 
 /**
@@ -40,21 +41,28 @@ export async function createAccounts(
   env: Omit<SwitchboardEnv, 'DATA_DIR' | 'SCRYPT_COST'> = {},
 ): Promise<Accounts> {
   const dataDir = tempDir('switchboard-bench-accounts-');
-  const server = await startSwitchboard({ ...env, DATA_DIR: dataDir, SCRYPT_COST: '1024' }, 'switchboard:accounts');
+  // The tokens are used for the whole run, which may outlast the default 15 minutes.
+  const server = await startSwitchboard(
+    { ...env, DATA_DIR: dataDir, SCRYPT_COST: '1024', ACCESS_TOKEN_TTL: String(6 * 3600) },
+    'switchboard:accounts',
+  );
   try {
-    const owner = await register(server.url, 'bench_owner');
+    const owner = (await register(server.url, 'bench_owner')).accessToken;
     const tokens = new Array<string>(count);
+    const userIds = new Array<string>(count);
     let next = 0;
     let done = 0;
     const registrar = async () => {
       while (next < count) {
         const index = next++;
-        tokens[index] = await register(server.url, `bench_${String(index).padStart(5, '0')}`);
+        const session = await register(server.url, `bench_${String(index).padStart(5, '0')}`);
+        tokens[index] = session.accessToken;
+        userIds[index] = session.user.id;
         if (++done % 1000 === 0) log(`registered ${done}/${count}`);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, registrar));
-    return { dataDir, owner, tokens };
+    return { dataDir, owner, tokens, userIds };
   } catch (err) {
     removeDir(dataDir);
     throw err;
@@ -63,8 +71,17 @@ export async function createAccounts(
   }
 }
 
-/** Creates a public room as `token`'s user on a running Switchboard server; returns its id. */
-export async function createRoom(url: string, token: string, name: string): Promise<string> {
+/**
+ * Creates public rooms as `token`'s user on a running Switchboard server, each with its
+ * `memberIds` (and the creator) as members; returns their ids in order. The requests share one
+ * socket, `concurrency` of them in flight at once, so a thousand rooms take seconds, not minutes.
+ */
+export async function createRooms(
+  url: string,
+  token: string,
+  rooms: Array<{ name: string; memberIds?: string[] }>,
+  concurrency = 1,
+): Promise<string[]> {
   const socket: Socket<ChatServerToClient, ChatClientToServer> = io(`${url}/chat`, {
     auth: { token },
     transports: ['websocket'],
@@ -72,10 +89,28 @@ export async function createRoom(url: string, token: string, name: string): Prom
     reconnection: false,
   });
   try {
-    const answer = await socket.timeout(10_000).emitWithAck('room:create', { name, kind: 'public' });
-    if (!answer.ok) throw new Error(`room:create failed: ${answer.error.code} ${answer.error.message}`);
-    return answer.room.id;
+    const ids = new Array<string>(rooms.length);
+    let next = 0;
+    const creator = async () => {
+      while (next < rooms.length) {
+        const index = next++;
+        const room = rooms[index];
+        if (!room) continue;
+        const answer = await socket.timeout(30_000).emitWithAck('room:create', { ...room, kind: 'public' });
+        if (!answer.ok) throw new Error(`room:create failed: ${answer.error.code} ${answer.error.message}`);
+        ids[index] = answer.room.id;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, creator));
+    return ids;
   } finally {
     socket.close();
   }
+}
+
+/** Creates one public room as `token`'s user on a running Switchboard server; returns its id. */
+export async function createRoom(url: string, token: string, name: string): Promise<string> {
+  const [id] = await createRooms(url, token, [{ name }]);
+  if (id === undefined) throw new Error('room:create answered no room');
+  return id;
 }

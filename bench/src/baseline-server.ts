@@ -1,7 +1,7 @@
 /**
  * The baseline every Switchboard number is compared with: a bare Socket.IO server doing the least
- * a chat relay can do. Clients join one room; `send` is broadcast to the room as `new` and
- * acknowledged. No auth, no validation, no storage, no ordering guarantees. It runs in its own
+ * a chat relay can do. Clients join rooms (any number, by id); `send` is broadcast to the room as
+ * `new` and acknowledged. No auth, no validation, no storage, no ordering guarantees. It runs in its own
  * process (started by bench/src/procs.ts) with the same Socket.IO settings as Switchboard's
  * defaults, so the difference measured is what Switchboard does, not how it is configured.
  *
@@ -28,7 +28,8 @@ export interface BaselineSendInput {
 export type BaselineAck = (answer: { ok: true; id?: string }) => void;
 
 export interface BaselineClientToServer {
-  join: (roomId: string, ack: BaselineAck) => void;
+  /** Subscribes the socket to every room named, as Switchboard subscribes a socket to its user's rooms. */
+  join: (roomIds: string[], ack: BaselineAck) => void;
   send: (payload: BaselineSendInput, ack: BaselineAck) => void;
 }
 
@@ -55,8 +56,8 @@ const io = new Server<BaselineClientToServer, BaselineServerToClient>(httpServer
 
 let nextId = 0;
 io.of('/chat').on('connection', (socket) => {
-  socket.on('join', (roomId, ack) => {
-    void socket.join(roomId);
+  socket.on('join', (roomIds, ack) => {
+    void socket.join(roomIds);
     ack({ ok: true });
   });
   socket.on('send', ({ roomId, clientMsgId, text }, ack) => {

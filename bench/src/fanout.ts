@@ -1,8 +1,9 @@
 /**
- * Fan-out: N clients in one room, S of them sending R messages a second for T seconds, every
- * message delivered to every client (the senders' own sockets included, as PROTOCOL §4.1 says).
- * Measures deliveries per second, end-to-end latency, lost and duplicated deliveries, Switchboard's
- * seq continuity, and the server's memory and CPU time.
+ * The measured load: clients in rooms, messages sent on a fixed schedule to one room each and
+ * delivered to every client of that room (the sender's own socket included, as PROTOCOL §4.1
+ * says). `runFanout` is the one-room shape: N clients in one room, S of them sending R messages a
+ * second each. Measures deliveries per second, end-to-end latency, lost and duplicated deliveries,
+ * Switchboard's seq continuity, and the server's memory and CPU time.
  */
 import { randomUUID } from 'node:crypto';
 import { nowUs } from './clock.js';
@@ -11,11 +12,8 @@ import { sleep, type ServerProcess } from './procs.js';
 import { WorkerPool } from './worker-pool.js';
 import type { ClientSpec, SeqCheck, Target } from './worker-messages.js';
 
-export interface FanoutSize {
-  clients: number;
-  senders: number;
-  /** Messages per second per sender. */
-  rate: number;
+/** How long a load lasts and how its clients are spread, whatever its shape. */
+export interface LoadTiming {
   seconds: number;
   /** Load worker processes the clients are spread over. */
   workers: number;
@@ -24,9 +22,32 @@ export interface FanoutSize {
   textLength: number;
 }
 
-export interface FanoutResult {
+export interface FanoutSize extends LoadTiming {
   clients: number;
+  senders: number;
+  /** Messages per second per sender. */
+  rate: number;
+}
+
+/** One run of any shape: who is where, and which message goes from whom to which room. */
+export interface Load extends LoadTiming {
+  roomIds: string[];
+  clients: ClientSpec[];
+  /** Messages per second, all senders together. */
+  rate: number;
+  /** Per message, in send order: the `sender` index of the client sending it, and its room's index. */
+  senderOf: number[];
+  roomOf: number[];
+  /** Handshakes in flight at once per worker. */
+  connectConcurrency: number;
+}
+
+export interface LoadResult {
+  clients: number;
+  rooms: number;
   messages: number;
+  /** Messages per second the senders offered, all together. */
+  offeredPerSecond: number;
   expectedDeliveries: number;
   deliveries: number;
   lost: number;
@@ -53,6 +74,12 @@ export interface FanoutResult {
   loadGenerator: { workers: number; cpuSeconds: number[]; maxSendLagMs: number };
 }
 
+/** Called right before the first send and right after the last delivery (or the deadline). */
+export interface LoadProbe {
+  before(): Promise<void>;
+  after(): Promise<void>;
+}
+
 const MB = 1024 * 1024;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
@@ -60,56 +87,95 @@ const round = (value: number, digits = 2) => Number(value.toFixed(digits));
  * Runs one fan-out against a running server whose bench room is `roomId`. `urlOf` places client
  * `i` (senders are `0 … senders − 1`) on one node of several; by default every client uses `server.url`.
  */
-export async function runFanout(
+export function runFanout(
   server: ServerProcess,
   kind: Target['kind'],
   roomId: string,
   tokens: readonly string[],
   size: FanoutSize,
   log: (line: string) => void,
-  urlOf?: (client: number) => string,
-): Promise<FanoutResult> {
+  options: { urlOf?: (client: number) => string; probe?: LoadProbe } = {},
+): Promise<LoadResult> {
+  const { urlOf } = options;
   const clients: ClientSpec[] = Array.from({ length: size.clients }, (_, i) => ({
     ...(kind === 'switchboard' ? { token: tokens[i] } : {}),
     ...(i < size.senders ? { sender: i } : {}),
     ...(urlOf ? { url: urlOf(i) } : {}),
   }));
-  log(`${server.name}: connecting ${size.clients} clients and joining the room`);
-  const opened = await WorkerPool.open(size.workers, { kind, url: server.url, roomId }, clients, {
-    concurrency: 25,
+  const messages = size.senders * size.rate * size.seconds;
+  log(`${server.name}: ${size.senders} senders × ${size.rate} msg/s for ${size.seconds} s to ${size.clients} clients in one room`);
+  return runLoad(
+    server,
+    kind,
+    {
+      ...size,
+      roomIds: [roomId],
+      clients,
+      rate: size.senders * size.rate,
+      // Round-robin over the senders: each sends every `senders`-th message, at its own steady rate.
+      senderOf: Array.from({ length: messages }, (_, k) => k % size.senders),
+      roomOf: new Array<number>(messages).fill(0),
+      connectConcurrency: 25,
+    },
+    log,
+    options.probe,
+  );
+}
+
+/** Connects and joins the load's clients, runs its schedule, and measures. */
+export async function runLoad(
+  server: ServerProcess,
+  kind: Target['kind'],
+  load: Load,
+  log: (line: string) => void,
+  probe?: LoadProbe,
+): Promise<LoadResult> {
+  log(`${server.name}: connecting ${load.clients.length} clients and joining ${load.roomIds.length === 1 ? 'the room' : `${load.roomIds.length} rooms`}`);
+  let reported = 0;
+  const opened = await WorkerPool.open(load.workers, { kind, url: server.url, roomIds: load.roomIds }, load.clients, {
+    concurrency: load.connectConcurrency,
     join: true,
-    timeoutMs: 120_000,
+    timeoutMs: 300_000,
+    onProgress: (connected) => {
+      if (connected - reported < 1000) return;
+      reported = connected;
+      log(`${server.name}: ${connected} connected`);
+    },
   });
   const { pool } = opened;
   try {
     if (opened.failed > 0) {
-      throw new Error(`${opened.failed} of ${size.clients} clients could not connect: ${opened.firstError}`);
+      throw new Error(`${opened.failed} of ${load.clients.length} clients could not connect: ${opened.firstError}`);
     }
     // Let the joins' side effects (membership broadcasts, presence) settle before measuring.
     await sleep(1000);
+    const members = new Array<number>(load.roomIds.length).fill(0);
+    for (const client of load.clients) members[client.room ?? 0] = (members[client.room ?? 0] ?? 0) + 1;
+    const messages = load.roomOf.length;
+    const expectedDeliveries = load.roomOf.reduce((sum, room) => sum + (members[room] ?? 0), 0);
+    await probe?.before();
     const before = server.sample();
-    const messages = size.senders * size.rate * size.seconds;
-    const expectedDeliveries = messages * size.clients;
     const startAtUs = nowUs() + 500_000;
     const plan = {
       startAtUs,
-      perSender: size.rate * size.seconds,
-      intervalUs: 1e6 / size.rate,
-      senders: size.senders,
-      deadlineUs: startAtUs + (size.seconds + size.drainSeconds) * 1e6,
-      textLength: size.textLength,
+      intervalUs: 1e6 / load.rate,
+      senderOf: load.senderOf,
+      roomOf: load.roomOf,
+      deadlineUs: startAtUs + (load.seconds + load.drainSeconds) * 1e6,
+      textLength: load.textLength,
       runId: randomUUID().slice(0, 8),
     };
-    log(`${server.name}: ${size.senders} senders × ${size.rate} msg/s for ${size.seconds} s → ${expectedDeliveries.toLocaleString('en-US')} deliveries expected`);
+    log(`${server.name}: ${messages.toLocaleString('en-US')} messages at ${load.rate} msg/s → ${expectedDeliveries.toLocaleString('en-US')} deliveries expected`);
 
     let peakRss = before.rss;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, server.sample().rss);
       log(`${server.name}: ${pool.received.toLocaleString('en-US')} deliveries`);
     }, 1000);
-    const results = await pool.run(plan, (size.seconds + size.drainSeconds + 30) * 1000).finally(() => clearInterval(sampler));
+    const results = await pool.run(plan, (load.seconds + load.drainSeconds + 30) * 1000).finally(() => clearInterval(sampler));
     const after = server.sample();
     peakRss = Math.max(peakRss, after.rss);
+    await probe?.after();
 
     const latency = new Histogram();
     const ack = new Histogram();
@@ -126,8 +192,10 @@ export async function runFanout(
     const ms = (us: number) => round(us / 1000, 3);
 
     return {
-      clients: size.clients,
+      clients: load.clients.length,
+      rooms: load.roomIds.length,
       messages,
+      offeredPerSecond: load.rate,
       expectedDeliveries,
       deliveries,
       lost: expectedDeliveries - deliveries,
@@ -161,7 +229,7 @@ export async function runFanout(
         cpuSeconds: round(after.cpuSeconds - before.cpuSeconds),
       },
       loadGenerator: {
-        workers: size.workers,
+        workers: load.workers,
         cpuSeconds: results.map((r) => round(r.cpuSeconds)),
         maxSendLagMs: ms(Math.max(...results.map((r) => r.maxSendLagUs))),
       },

@@ -62,7 +62,7 @@ export async function runIdle(
     kind === 'switchboard' ? { token: tokens[i] } : {},
   );
   let reported = 0;
-  const opened = await WorkerPool.open(size.workers, { kind, url: server.url, roomId: '' }, clients, {
+  const opened = await WorkerPool.open(size.workers, { kind, url: server.url, roomIds: [] }, clients, {
     concurrency: 50,
     join: false,
     timeoutMs: 180_000,

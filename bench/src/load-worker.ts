@@ -1,6 +1,6 @@
 /**
  * A load worker, forked by the orchestrator: it opens real socket.io-client sockets (WebSocket
- * only, one connection each), optionally joins them to the bench room, and on `start` sends on
+ * only, one connection each), optionally joins each to its bench room, and on `start` sends on
  * schedule and records every delivery. Several workers share the load because one Node process
  * cannot parse 100,000 deliveries a second; their clocks agree because send times are
  * CLOCK_MONOTONIC (`process.hrtime`), which is system-wide on Linux.
@@ -11,7 +11,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { BaselineClientToServer, BaselineServerToClient } from './baseline-server.js';
 import { nowUs } from './clock.js';
 import { Histogram } from './histogram.js';
-import type { ClientSpec, Command, FanoutPlan, FanoutWorkerResult, Target, WorkerEvent } from './worker-messages.js';
+import type { ClientSpec, Command, LoadPlan, LoadWorkerResult, Target, WorkerEvent } from './worker-messages.js';
 
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -38,9 +38,9 @@ interface Delivery {
 /** One connected bench client, hiding the difference between Switchboard's and the baseline's events. */
 interface BenchClient {
   readonly spec: ClientSpec;
-  /** Joins the bench room; resolves with the room's last seq (0 for the baseline). */
+  /** Joins the client's bench room; resolves with the room's last seq (0 for the baseline). */
   join(): Promise<number>;
-  send(clientMsgId: string, text: string, onAck: (ok: boolean) => void): void;
+  send(roomId: string, clientMsgId: string, text: string, onAck: (ok: boolean) => void): void;
   onDelivery(handler: (delivery: Delivery) => void): void;
   onDrop(handler: () => void): void;
   close(): void;
@@ -75,6 +75,12 @@ async function connected(socket: Socket): Promise<void> {
   }
 }
 
+function roomOf(target: Target, spec: ClientSpec): string {
+  const roomId = target.roomIds[spec.room ?? 0];
+  if (roomId === undefined) throw new Error(`no room ${spec.room ?? 0} among ${target.roomIds.length}`);
+  return roomId;
+}
+
 function socketOptions(target: Target, token: string | undefined) {
   return {
     transports: ['websocket'],
@@ -93,12 +99,12 @@ async function connectSwitchboard(target: Target, spec: ClientSpec): Promise<Ben
   return {
     spec,
     async join() {
-      const answer = await socket.emitWithAck('room:join', { roomId: target.roomId });
+      const answer = await socket.emitWithAck('room:join', { roomId: roomOf(target, spec) });
       if (!answer.ok) throw new Error(`room:join failed: ${answer.error.code} ${answer.error.message}`);
       return answer.room.lastSeq;
     },
-    send(clientMsgId, text, onAck) {
-      socket.emit('message:send', { roomId: target.roomId, clientMsgId, text }, (answer) => onAck(answer.ok));
+    send(roomId, clientMsgId, text, onAck) {
+      socket.emit('message:send', { roomId, clientMsgId, text }, (answer) => onAck(answer.ok));
     },
     onDelivery(handler) {
       socket.on('message:new', (message) => handler({ text: message.text, seq: message.seq }));
@@ -116,11 +122,11 @@ async function connectBaseline(target: Target, spec: ClientSpec): Promise<BenchC
   return {
     spec,
     async join() {
-      await socket.emitWithAck('join', target.roomId);
+      await socket.emitWithAck('join', [roomOf(target, spec)]);
       return 0;
     },
-    send(clientMsgId, text, onAck) {
-      socket.emit('send', { roomId: target.roomId, clientMsgId, text }, (answer) => onAck(answer.ok));
+    send(roomId, clientMsgId, text, onAck) {
+      socket.emit('send', { roomId, clientMsgId, text }, (answer) => onAck(answer.ok));
     },
     onDelivery(handler) {
       socket.on('new', (message) => handler({ text: message.text }));
@@ -173,16 +179,25 @@ async function connectAll(command: Extract<Command, { type: 'connect' }>): Promi
   send({ type: 'connected', connected: clients.length, failed, firstError });
 }
 
-/** Sends on schedule, records deliveries, and reports once everything arrived or the deadline passed. */
-function runFanout(plan: FanoutPlan): void {
+/** Sends this worker's share of the plan on schedule, records deliveries, and reports once everything arrived or the deadline passed. */
+function runLoad(plan: LoadPlan): void {
+  const roomIds = target?.roomIds ?? [];
   const isSwitchboard = target?.kind === 'switchboard';
-  const total = plan.senders * plan.perSender;
   const cpuAtStart = process.cpuUsage();
   const readAtStart = bytesRead();
   const latency = new Histogram();
   const ackLatency = new Histogram();
-  // Per receiver: how many times each message arrived, indexed by sender * perSender + n.
-  const counts = clients.map(() => new Uint8Array(total));
+  // Each message's place among its room's messages: what a receiver of that room counts it by.
+  const perRoom = new Array<number>(roomIds.length).fill(0);
+  const placeInRoom = plan.roomOf.map((room) => {
+    const place = perRoom[room] ?? 0;
+    perRoom[room] = place + 1;
+    return place;
+  });
+  const roomIndex = clients.map((client) => client.spec.room ?? 0);
+  const expected = roomIndex.map((room) => perRoom[room] ?? 0);
+  // Per receiver: how many times each message of its room arrived.
+  const counts = expected.map((n) => new Uint8Array(n));
   const distinct = new Array<number>(clients.length).fill(0);
   const nextSeq = baseSeqs.map((base) => base + 1);
   const gaps = new Array<number>(clients.length).fill(0);
@@ -198,7 +213,7 @@ function runFanout(plan: FanoutPlan): void {
   let maxSendLagUs = 0;
   let firstSendUs: number | null = null;
   let lastDeliveryUs: number | null = null;
-  let complete = 0;
+  let complete = expected.filter((n) => n === 0).length;
 
   clients.forEach((client, r) => {
     const seen = counts[r];
@@ -208,26 +223,26 @@ function runFanout(plan: FanoutPlan): void {
     });
     client.onDelivery(({ text, seq }) => {
       const at = nowUs();
-      // The text starts with "<sentUs> <sender> <n> ".
+      // The text starts with "<sentUs> <k> ", k the message's index in the plan.
       const first = text.indexOf(' ');
       const second = text.indexOf(' ', first + 1);
-      const third = text.indexOf(' ', second + 1);
       const sentUs = Number(text.slice(0, first));
-      const key = Number(text.slice(first + 1, second)) * plan.perSender + Number(text.slice(second + 1, third));
-      if (first < 0 || third < 0 || !Number.isFinite(sentUs) || !Number.isInteger(key) || key < 0 || key >= total) {
+      const key = Number(text.slice(first + 1, second));
+      if (first < 0 || second < 0 || !Number.isFinite(sentUs) || !Number.isInteger(key) || plan.roomOf[key] !== roomIndex[r]) {
         foreign++;
         return;
       }
       if (isSwitchboard && seq !== undefined) {
-        const expected = nextSeq[r] ?? 0;
-        if (seq === expected) nextSeq[r] = expected + 1;
-        else if (seq > expected) {
+        const expectedSeq = nextSeq[r] ?? 0;
+        if (seq === expectedSeq) nextSeq[r] = expectedSeq + 1;
+        else if (seq > expectedSeq) {
           gaps[r] = (gaps[r] ?? 0) + 1;
           nextSeq[r] = seq + 1;
         } else outOfOrder[r] = (outOfOrder[r] ?? 0) + 1;
       }
-      const times = (seen[key] ?? 0) + 1;
-      seen[key] = Math.min(255, times);
+      const place = placeInRoom[key] ?? 0;
+      const times = (seen[place] ?? 0) + 1;
+      seen[place] = Math.min(255, times);
       if (times > 1) {
         duplicates++;
         return;
@@ -236,56 +251,61 @@ function runFanout(plan: FanoutPlan): void {
       lastDeliveryUs = at;
       latency.record(at - sentUs);
       distinct[r] = (distinct[r] ?? 0) + 1;
-      if (distinct[r] === total) complete++;
+      if (distinct[r] === expected[r]) complete++;
     });
   });
 
+  // This worker's sends, in plan order: one timer walks them instead of one timer per sender.
+  const senderClients = new Map<number, BenchClient>();
+  for (const client of clients) if (client.spec.sender !== undefined) senderClients.set(client.spec.sender, client);
+  const mine = plan.senderOf.flatMap((sender, k) => {
+    const client = senderClients.get(sender);
+    return client ? [{ k, client }] : [];
+  });
   const filler = 'x'.repeat(plan.textLength);
-  const senders = clients.filter((client) => client.spec.sender !== undefined);
-  const timers = new Set<NodeJS.Timeout>();
-  for (const client of senders) {
-    const senderIndex = client.spec.sender ?? 0;
-    const offsetUs = (senderIndex * plan.intervalUs) / plan.senders;
-    const sendNext = (n: number) => {
-      const dueUs = plan.startAtUs + n * plan.intervalUs + offsetUs;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        const at = nowUs();
-        maxSendLagUs = Math.max(maxSendLagUs, at - dueUs);
-        firstSendUs ??= at;
-        const head = `${at.toFixed(1)} ${senderIndex} ${n} `;
-        sent++;
-        client.send(`${plan.runId}-${senderIndex}-${n}`, head + filler.slice(head.length), (ok) => {
-          if (ok) {
-            acked++;
-            ackLatency.record(nowUs() - at);
-          } else ackFailed++;
-        });
-        if (n + 1 < plan.perSender) sendNext(n + 1);
-      }, Math.max(0, (dueUs - nowUs()) / 1000));
-      timers.add(timer);
-    };
-    sendNext(0);
-  }
+  let nextSend = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const sendDue = () => {
+    for (let job = mine[nextSend]; job; job = mine[nextSend]) {
+      const dueUs = plan.startAtUs + job.k * plan.intervalUs;
+      const at = nowUs();
+      if (dueUs > at) {
+        timer = setTimeout(sendDue, (dueUs - at) / 1000);
+        return;
+      }
+      nextSend++;
+      maxSendLagUs = Math.max(maxSendLagUs, at - dueUs);
+      firstSendUs ??= at;
+      const head = `${at.toFixed(1)} ${job.k} `;
+      sent++;
+      job.client.send(roomIds[plan.roomOf[job.k] ?? 0] ?? '', `${plan.runId}-${job.k}`, head + filler.slice(head.length), (ok) => {
+        if (ok) {
+          acked++;
+          ackLatency.record(nowUs() - at);
+        } else ackFailed++;
+      });
+    }
+  };
+  sendDue();
 
   const progress = setInterval(() => send({ type: 'progress', connected: clients.length, received: deliveries }), 1000);
   const check = setInterval(() => {
-    const allSent = sent === senders.length * plan.perSender && acked + ackFailed === sent;
+    const allSent = sent === mine.length && acked + ackFailed === sent;
     if ((complete === clients.length && allSent) || nowUs() >= plan.deadlineUs) finish();
   }, 100);
 
   const finish = () => {
     clearInterval(check);
     clearInterval(progress);
-    for (const timer of timers) clearTimeout(timer);
+    clearTimeout(timer);
     closing = true;
     const cpu = process.cpuUsage(cpuAtStart);
     const bytesReceived = bytesRead() - readAtStart;
-    const result: FanoutWorkerResult = {
+    const result: LoadWorkerResult = {
       receivers: clients.length,
       deliveries,
       duplicates,
-      lost: clients.length * total - deliveries,
+      lost: expected.reduce((a, b) => a + b, 0) - deliveries,
       foreign,
       latency: latency.toData(),
       sent,
@@ -298,7 +318,7 @@ function runFanout(plan: FanoutPlan): void {
       seq: isSwitchboard
         ? {
             gapFreeReceivers: clients.filter(
-              (_, r) => gaps[r] === 0 && outOfOrder[r] === 0 && nextSeq[r] === (baseSeqs[r] ?? 0) + total + 1,
+              (_, r) => gaps[r] === 0 && outOfOrder[r] === 0 && nextSeq[r] === (baseSeqs[r] ?? 0) + (expected[r] ?? 0) + 1,
             ).length,
             gaps: gaps.reduce((a, b) => a + b, 0),
             outOfOrder: outOfOrder.reduce((a, b) => a + b, 0),
@@ -318,7 +338,7 @@ process.on('message', (command: Command) => {
       void connectAll(command);
       break;
     case 'start':
-      runFanout(command.plan);
+      runLoad(command.plan);
       break;
     case 'close':
       for (const client of clients) client.close();

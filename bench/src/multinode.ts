@@ -3,7 +3,9 @@
  * and one Redis (multi-node mode: `DATABASE_URL` + `REDIS_URL`). The senders are all on the first
  * node and the receivers are spread over the three, so two thirds of the deliveries cross from one
  * node to another through Redis. The same load runs first against one node on PostgreSQL without
- * Redis, so the ratios show what going multi-node costs, not what PostgreSQL costs.
+ * Redis, so the ratios show what going multi-node costs, not what PostgreSQL costs. What
+ * PostgreSQL costs is counted on the wire (pg-wire.ts): transactions and round trips during the
+ * load, per message sent.
  *
  * Each run gets a fresh database (cloned from one holding the bench accounts) and its own Redis
  * key prefix; both are removed afterwards. PostgreSQL and Redis come from BENCH_PG_URL (an admin
@@ -13,22 +15,33 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createAccounts, createRoom, type Accounts } from './accounts.js';
-import { runFanout, type FanoutResult, type FanoutSize } from './fanout.js';
+import { runFanout, type FanoutSize, type LoadProbe, type LoadResult } from './fanout.js';
+import { PgWireCounter } from './pg-wire.js';
 import { removeDir, startSwitchboard, tempDir, type ServerProcess, type SwitchboardEnv } from './procs.js';
+import { ratio } from './results.js';
 
 export interface MultinodeSize extends FanoutSize {
   /** Switchboard processes of the multi-node deployment. */
   nodes: number;
 }
 
+/** What PostgreSQL did for the servers during one load. */
+export interface PgCost {
+  messages: number;
+  transactions: number;
+  roundTrips: number;
+  perMessage: { transactions: number; roundTrips: number };
+}
+
 export interface MultinodeResult {
   nodes: number;
   /** One node on PostgreSQL, no Redis: the reference. */
-  single: FanoutResult;
+  single: LoadResult;
   /** `nodes` nodes on the same PostgreSQL and a Redis; server memory and CPU summed over them. */
-  multi: FanoutResult;
+  multi: LoadResult;
   /** Multi-node ÷ single node. */
   ratios: { deliveriesPerSecond: number; p50: number; p99: number };
+  postgres: { single: PgCost; multi: PgCost };
 }
 
 export const MultinodeDefaults = {
@@ -36,8 +49,6 @@ export const MultinodeDefaults = {
   pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
 } as const;
-
-const ratio = (a: number, b: number) => (b === 0 ? 0 : Number((a / b).toFixed(3)));
 
 /** Creates, clones and finally drops the run's databases. */
 class Databases {
@@ -121,6 +132,35 @@ export async function checkMultinodeServices(): Promise<void> {
   }
 }
 
+/** Counts the database's work between the first send and the last delivery. */
+function pgProbe(counter: PgWireCounter): { probe: LoadProbe; cost: (messages: number) => PgCost } {
+  let start = { transactions: 0, roundTrips: 0 };
+  let end = start;
+  const read = () => ({ transactions: counter.transactions, roundTrips: counter.roundTrips });
+  return {
+    probe: {
+      before: () => {
+        start = read();
+        return Promise.resolve();
+      },
+      after: () => {
+        end = read();
+        return Promise.resolve();
+      },
+    },
+    cost: (messages) => {
+      const transactions = end.transactions - start.transactions;
+      const roundTrips = end.roundTrips - start.roundTrips;
+      return {
+        messages,
+        transactions,
+        roundTrips,
+        perMessage: { transactions: ratio(transactions, messages), roundTrips: ratio(roundTrips, messages) },
+      };
+    },
+  };
+}
+
 /** Several nodes measured as one: the first one's URL, and memory and CPU time summed over all. */
 function asOne(nodes: ServerProcess[]): ServerProcess {
   const [first] = nodes;
@@ -168,31 +208,43 @@ export async function runMultinode(size: MultinodeSize, log: (line: string) => v
     const { owner, tokens } = accounts;
 
     const singleDb = await databases.create('single', template.name);
-    const [single] = await startNodes(1, { DATABASE_URL: singleDb.url, JWT_SECRET: jwtSecret });
-    if (!single) throw new Error('no node');
-    let singleResult: FanoutResult;
+    const singleCounter = await PgWireCounter.start(singleDb.url);
+    const singlePg = pgProbe(singleCounter);
+    let singleResult: LoadResult;
     try {
-      const roomId = await createRoom(single.url, owner, 'bench');
-      singleResult = await runFanout(single, 'switchboard', roomId, tokens, size, log);
+      const [single] = await startNodes(1, { DATABASE_URL: singleCounter.url, JWT_SECRET: jwtSecret });
+      if (!single) throw new Error('no node');
+      try {
+        const roomId = await createRoom(single.url, owner, 'bench');
+        singleResult = await runFanout(single, 'switchboard', roomId, tokens, size, log, { probe: singlePg.probe });
+      } finally {
+        await single.stop();
+      }
     } finally {
-      await single.stop();
+      await singleCounter.close();
     }
 
     const multiDb = await databases.create('multi', template.name);
-    const nodes = await startNodes(size.nodes, {
-      DATABASE_URL: multiDb.url,
-      REDIS_URL: MultinodeDefaults.redisUrl,
-      REDIS_KEY_PREFIX: redisPrefix,
-      JWT_SECRET: jwtSecret,
-    });
-    const deployment = asOne(nodes);
-    let multiResult: FanoutResult;
+    const multiCounter = await PgWireCounter.start(multiDb.url);
+    const multiPg = pgProbe(multiCounter);
+    let multiResult: LoadResult;
     try {
-      const roomId = await createRoom(deployment.url, owner, 'bench');
-      const url = (client: number) => (client < size.senders ? deployment.url : (nodes[client % nodes.length] ?? deployment).url);
-      multiResult = await runFanout(deployment, 'switchboard', roomId, tokens, size, log, url);
+      const nodes = await startNodes(size.nodes, {
+        DATABASE_URL: multiCounter.url,
+        REDIS_URL: MultinodeDefaults.redisUrl,
+        REDIS_KEY_PREFIX: redisPrefix,
+        JWT_SECRET: jwtSecret,
+      });
+      const deployment = asOne(nodes);
+      try {
+        const roomId = await createRoom(deployment.url, owner, 'bench');
+        const urlOf = (client: number) => (client < size.senders ? deployment.url : (nodes[client % nodes.length] ?? deployment).url);
+        multiResult = await runFanout(deployment, 'switchboard', roomId, tokens, size, log, { urlOf, probe: multiPg.probe });
+      } finally {
+        await deployment.stop();
+      }
     } finally {
-      await deployment.stop();
+      await multiCounter.close();
     }
 
     return {
@@ -204,6 +256,7 @@ export async function runMultinode(size: MultinodeSize, log: (line: string) => v
         p50: ratio(multiResult.latencyMs.p50, singleResult.latencyMs.p50),
         p99: ratio(multiResult.latencyMs.p99, singleResult.latencyMs.p99),
       },
+      postgres: { single: singlePg.cost(singleResult.messages), multi: multiPg.cost(multiResult.messages) },
     };
   } finally {
     if (accounts) removeDir(accounts.dataDir);

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigSchema } from '../../packages/server/src/config.js';
 
 /** The repository root: servers are started from it so `--import tsx` and workspace imports resolve. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -140,12 +141,22 @@ function forwardOutput(child: ChildProcess, name: string): void {
   }
 }
 
+/**
+ * The caller's environment without any Switchboard setting: a `DATABASE_URL` or `REDIS_URL`
+ * exported in the shell must not put bench accounts and messages into a real deployment's stores.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(ConfigSchema.shape)) delete env[key];
+  return env;
+}
+
 async function startProcess(name: string, script: string, args: string[], env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const child = track(
     spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
       cwd: repoRoot,
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      env: { ...inheritedEnv(), ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -181,6 +192,7 @@ export interface SwitchboardEnv {
   WS_COMPRESSION?: 'on' | 'off';
   WS_COMPRESSION_THRESHOLD?: string;
   SCRYPT_COST?: string;
+  ACCESS_TOKEN_TTL?: string;
   /** The multi-node scenario: PostgreSQL, Redis, and the key every node signs with. */
   DATABASE_URL?: string;
   REDIS_URL?: string;
@@ -193,8 +205,7 @@ export function startSwitchboard(env: SwitchboardEnv, name = 'switchboard'): Pro
   const vars: Record<string, string> = { RATE_LIMITS: 'off', LOG_LEVEL: 'warn', DATA_DIR: env.DATA_DIR };
   if (env.WS_COMPRESSION) vars.WS_COMPRESSION = env.WS_COMPRESSION;
   if (env.WS_COMPRESSION_THRESHOLD) vars.WS_COMPRESSION_THRESHOLD = env.WS_COMPRESSION_THRESHOLD;
-  if (env.SCRYPT_COST) vars.SCRYPT_COST = env.SCRYPT_COST;
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET'] as const) {
+  for (const key of ['SCRYPT_COST', 'ACCESS_TOKEN_TTL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET'] as const) {
     const value = env[key];
     if (value) vars[key] = value;
   }

@@ -1,5 +1,7 @@
 /** Renders a bench run as docs/benchmarks.md. */
-import type { FanoutResult } from './fanout.js';
+import type { LoadResult } from './fanout.js';
+import type { PgCost } from './multinode.js';
+import { ROOM_CREATE_CONCURRENCY } from './rooms.js';
 import type { BenchResults } from './results.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -17,11 +19,11 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
 
 const times = (a: number, b: number) => (b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
 
-type Row = (label: string, pick: (r: FanoutResult) => number, unit?: string, ratio?: boolean) => string[];
+type Row = (label: string, pick: (r: LoadResult) => number, unit?: string, ratio?: boolean) => string[];
 
 /** A table row of one metric: the `left` and `right` columns, then the ratio `measured ÷ reference`. */
-function comparisonRow(left: FanoutResult, right: FanoutResult, measured: FanoutResult, reference: FanoutResult): Row {
-  const cell = (r: FanoutResult, pick: (r: FanoutResult) => number, unit: string) =>
+function comparisonRow(left: LoadResult, right: LoadResult, measured: LoadResult, reference: LoadResult): Row {
+  const cell = (r: LoadResult, pick: (r: LoadResult) => number, unit: string) =>
     unit === ' ms' ? ms(pick(r)) : `${n(pick(r))}${unit}`;
   return (label, pick, unit = '', ratio = true) => [
     label,
@@ -48,35 +50,106 @@ function deliveryRows(row: Row): string[][] {
   ];
 }
 
-function fanoutSection(results: BenchResults): string {
-  const f = results.fanout;
-  if (!f) return '';
-  const { switchboard: sb, baseline: base } = f;
-  const size = results.sizes.fanout;
-  const row = comparisonRow(sb, base, sb, base);
-  return `## 1. Chat fan-out
-
-${n(size.clients)} clients in one room; ${size.senders} of them send ${size.rate} messages a second each for
-${size.seconds} s (${n(sb.messages)} messages of ${size.textLength} characters); every message goes to every client,
-the sender's own sockets included: ${n(sb.expectedDeliveries)} deliveries expected. Each sender stamps its send time
-into the text and each receiver subtracts it from its own clock on arrival (end-to-end latency). Deliveries still
-missing ${size.drainSeconds} s after the last send count as lost.
-
-${table(
-  ['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'],
-  [
+function detailRows(row: Row): string[][] {
+  return [
     ...deliveryRows(row),
     row('bytes received per delivery', (r) => r.wireBytesPerDelivery),
     row('server RSS, clients connected, before the load', (r) => r.server.rssBeforeMb, ' MB'),
     row('server RSS peak during the load', (r) => r.server.rssPeakMb, ' MB'),
     row('server CPU time during the load', (r) => r.server.cpuSeconds, ' s'),
-  ],
-)}
+  ];
+}
 
-Switchboard's seq check: ${sb.seq ? `${n(sb.seq.gapFreeReceivers)} of ${n(sb.clients)} receivers saw every seq exactly once and in order (${sb.seq.gaps} gaps, ${sb.seq.outOfOrder} out of order)` : 'not run'}.
-Load generator: ${sb.loadGenerator.workers} worker processes, CPU time ${sb.loadGenerator.cpuSeconds.join(' + ')} s (Switchboard run) and
+const seqCheck = (r: LoadResult) =>
+  r.seq
+    ? `${n(r.seq.gapFreeReceivers)} of ${n(r.clients)} receivers saw every seq of their room exactly once and in order (${r.seq.gaps} gaps, ${r.seq.outOfOrder} out of order)`
+    : 'not run';
+
+const generator = (sb: LoadResult, base: LoadResult) =>
+  `Load generator: ${sb.loadGenerator.workers} worker processes, CPU time ${sb.loadGenerator.cpuSeconds.join(' + ')} s (Switchboard run) and
 ${base.loadGenerator.cpuSeconds.join(' + ')} s (baseline run); worst send lateness against the schedule
-${ms(sb.loadGenerator.maxSendLagMs)} / ${ms(base.loadGenerator.maxSendLagMs)}.
+${ms(sb.loadGenerator.maxSendLagMs)} / ${ms(base.loadGenerator.maxSendLagMs)}.`;
+
+function sweepSection(results: BenchResults): string {
+  const sweep = results.sweep;
+  if (!sweep) return '';
+  const size = results.sizes.sweep;
+  const headline = sweep.points.find((p) => p.headline);
+  const pointRows = sweep.points.flatMap((p) => {
+    const offered = `${n(p.offered)}${p.headline ? ' (headline)' : ''}`;
+    const cells = (s: typeof p.switchboard) => [n(s.deliveriesPerSecond), ms(s.p50), ms(s.p99), ms(s.max), n(s.lost), n(s.duplicates)];
+    return [
+      [offered, 'Switchboard', String(p.rounds.length), ...cells(p.switchboard), `${n(p.switchboard.gapFreeReceivers ?? 0)} of ${n(p.switchboard.clients)}`,
+        `${p.ratios.deliveriesPerSecond.toFixed(2)}×`, `${p.ratios.p50.toFixed(2)}×`, `${p.ratios.p99.toFixed(2)}×`],
+      ['', 'bare Socket.IO', String(p.rounds.length), ...cells(p.baseline), '–', '', '', ''],
+    ];
+  });
+  const roundRows = sweep.points
+    .filter((p) => p.rounds.length > 1)
+    .flatMap((p) =>
+      p.rounds.map(({ switchboard: sb, baseline: base }, k) => [
+        `${n(p.offered)} msg/s, round ${k + 1}`,
+        `${n(sb.deliveriesPerSecond)} / ${n(base.deliveriesPerSecond)}`,
+        `${ms(sb.latencyMs.p50)} / ${ms(base.latencyMs.p50)}`,
+        `${ms(sb.latencyMs.p99)} / ${ms(base.latencyMs.p99)}`,
+        times(sb.latencyMs.p99, base.latencyMs.p99),
+      ]),
+    );
+  const first = headline?.rounds[0];
+  const detail = first
+    ? `### The headline point in detail (round 1 of ${headline.rounds.length})
+
+${table(['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'], detailRows(comparisonRow(first.switchboard, first.baseline, first.switchboard, first.baseline)))}
+
+Switchboard's seq check: ${seqCheck(first.switchboard)}.
+${generator(first.switchboard, first.baseline)}
+`
+    : '';
+  return `## 1. Latency under load: one room
+
+![p50 and p99 latency against offered load, Switchboard and bare Socket.IO](bench/latency-curve.svg)
+
+${n(size.clients)} clients in one room; ${size.senders} of them send at a fixed rate for ${size.seconds} s, at ${sweep.points.map((p) => `${p.rate}`).join(', ')}
+messages a second each: ${sweep.points.map((p) => n(p.offered)).join(', ')} msg/s offered in all. Every message (${size.textLength} characters)
+goes to every client, the sender's own sockets included, so each message makes ${n(size.clients)} deliveries. Each sender
+stamps its send time into the text and each receiver subtracts it from its own clock on arrival (end-to-end
+latency). Deliveries still missing ${size.drainSeconds} s after the last send count as lost. At each point the two servers run
+alternately (bare Socket.IO, then Switchboard, then again), each in a fresh process; the headline point
+(the issue's shape) is measured ${headline?.rounds.length ?? 0} times each and the table shows the means of the rounds (lost and
+doubled: sums; gap-free receivers: the worst round). Past what the machine can deliver, latency is queueing:
+it grows with the length of the run, not only with the load.
+
+${table(
+  ['offered msg/s', 'server', 'rounds', 'delivered msg/s', 'p50', 'p99', 'max', 'lost', 'doubled', 'gap-free receivers', 'msg/s ÷ baseline', 'p50 ÷ baseline', 'p99 ÷ baseline'],
+  pointRows,
+)}
+${roundRows.length > 0 ? `
+Each round on its own (Switchboard / bare Socket.IO), to show the noise:
+
+${table(['point', 'delivered msg/s', 'p50', 'p99', 'p99 ratio'], roundRows)}
+` : ''}
+${detail}`;
+}
+
+function roomsSection(results: BenchResults): string {
+  const r = results.rooms;
+  if (!r) return '';
+  const size = results.sizes.rooms;
+  const { switchboard: sb, baseline: base } = r;
+  return `## 2. Many rooms
+
+${n(r.rooms)} rooms of ${r.membersPerRoom} members each, every member a distinct user on its own socket (${n(sb.clients)} sockets).
+${n(size.rate)} messages a second for ${size.seconds} s (${n(sb.messages)} messages), each to a random room from a random member of
+it, delivered to the room's ${r.membersPerRoom} members: ${n(sb.expectedDeliveries)} deliveries expected. Where the one-room load stresses a
+broadcast, this one stresses what every single message costs (validation, membership, storage, its room's
+seq). The bare Socket.IO server gets the same rooms and the very same schedule. The rooms and memberships
+are made once, before measuring, with \`room:create\` carrying \`memberIds\` (${n(r.rooms)} requests, ${ROOM_CREATE_CONCURRENCY} in flight):
+${r.setupSeconds} s including the server's start.
+
+${table(['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'], detailRows(comparisonRow(sb, base, sb, base)))}
+
+Switchboard's seq check: ${seqCheck(sb)}.
+${generator(sb, base)}
 `;
 }
 
@@ -93,7 +166,7 @@ function idleSection(results: BenchResults): string {
       [`${label}RSS per idle connection`, `${sb.perConnectionKb} KB`, `${base.perConnectionKb} KB`, times(sb.perConnectionKb, base.perConnectionKb)],
     ];
   });
-  return `## 2. Idle memory
+  return `## 3. Idle memory
 
 ${n(size.clients)} clients connect (WebSocket, \`/chat\`) and stay idle. Server RSS is sampled before they connect
 and after a ${size.settleSeconds} s settle (median of several samples; \`global.gc\` is not exposed in the server process,
@@ -121,9 +194,13 @@ function compressionSection(results: BenchResults): string {
   const findings: string[] = [];
   if (off && defaultThreshold) {
     const perConnectionKb = ((defaultThreshold.server.rssBeforeMb - off.server.rssBeforeMb) * 1024) / size.clients;
+    // Below a few KB the difference is the noise of two processes' heaps, not zlib state.
     findings.push(
-      `With compression on, the server holds about ${Math.round(perConnectionKb)} KB more per connection before any ` +
-        'message is sent (RSS with the clients connected, on minus off): zlib state for each socket.',
+      perConnectionKb >= 2
+        ? `With compression on, the server holds about ${Math.round(perConnectionKb)} KB more per connection before any ` +
+            'message is sent (RSS with the clients connected, on minus off): zlib state for each socket.'
+        : 'With the clients connected and before any message is sent, the server holds no measurably more memory ' +
+            'with compression on than off (RSS, on minus off, within the noise between processes).',
     );
     if (off.wireBytesPerDelivery < 1024 && defaultThreshold.wireBytesPerDelivery < 0.8 * off.wireBytesPerDelivery) {
       findings.push(
@@ -143,9 +220,9 @@ function compressionSection(results: BenchResults): string {
         'chat-sized messages, or keep the threshold above them so only large payloads are compressed.',
     );
   }
-  return `## 3. WebSocket compression (permessage-deflate)
+  return `## 4. WebSocket compression (permessage-deflate)
 
-The fan-out above, shortened to ${size.seconds} s (${n(size.clients)} clients, ${size.senders} senders × ${size.rate} msg/s),
+The one-room fan-out at the headline rate, shortened to ${size.seconds} s (${n(size.clients)} clients, ${size.senders} senders × ${size.rate} msg/s),
 against Switchboard with \`WS_COMPRESSION\` off and on (Node's socket.io-client offers the extension by default).
 Bytes per delivery are what the clients read from their sockets, divided by the deliveries.
 
@@ -180,15 +257,18 @@ ${table(
 ${findings.map((f) => `\n${f}\n`).join('')}`;
 }
 
+const pgLine = (cost: PgCost) =>
+  `${cost.perMessage.transactions} transactions and ${cost.perMessage.roundTrips} round trips per message`;
+
 function multinodeSection(results: BenchResults): string {
   const mn = results.multinode;
   if (!mn) return '';
   const { single, multi } = mn;
   const size = results.sizes.multinode;
   const row = comparisonRow(single, multi, multi, single);
-  const seqLine = (r: FanoutResult) =>
+  const seqLine = (r: LoadResult) =>
     r.seq ? `${n(r.seq.gapFreeReceivers)} of ${n(r.clients)} (${r.seq.gaps} gaps, ${r.seq.outOfOrder} out of order)` : 'not run';
-  return `## 4. Multi-node (${mn.nodes} nodes on Redis + PostgreSQL)
+  return `## 5. Multi-node (${mn.nodes} nodes on Redis + PostgreSQL)
 
 The fan-out load again, smaller: ${n(size.clients)} clients in one room, ${size.senders} of them sending ${size.rate} messages a
 second each for ${size.seconds} s (${n(multi.messages)} messages, ${n(multi.expectedDeliveries)} deliveries expected). First against **one
@@ -196,7 +276,10 @@ node** on PostgreSQL (no Redis), then against **${mn.nodes} nodes** sharing one 
 (\`DATABASE_URL\` + \`REDIS_URL\`, the Redis streams adapter): every sender on the first node, the receivers spread
 over all ${mn.nodes}, so about ${Math.round((100 * (mn.nodes - 1)) / mn.nodes)} % of the deliveries cross from one node to another. Each run starts
 on a fresh copy of a database holding the bench accounts, with its own Redis key prefix. Server memory and CPU
-time of the ${mn.nodes} nodes are summed.
+time of the ${mn.nodes} nodes are summed. The nodes reach PostgreSQL through a counting proxy in the bench
+(\`bench/src/pg-wire.ts\`, one more loopback hop for both runs alike) that reads the wire protocol's framing:
+round trips are the \`Sync\` and \`Query\` messages the servers send, transactions the \`ReadyForQuery\` answers
+that end one (status idle), both counted from the first send to the last delivery.
 
 ${table(
   ['metric', 'one node', `${mn.nodes} nodes`, `${mn.nodes} nodes ÷ one node`],
@@ -208,6 +291,20 @@ ${table(
 )}
 
 Receivers that saw every seq exactly once and in order: ${seqLine(single)} on one node, ${seqLine(multi)} on ${mn.nodes} nodes.
+
+What PostgreSQL does per message sent: **${pgLine(mn.postgres.single)}** on one node, **${pgLine(mn.postgres.multi)}**
+on ${mn.nodes} nodes.
+
+${table(
+  ['PostgreSQL during the load', 'one node', `${mn.nodes} nodes`],
+  [
+    ['messages sent', n(mn.postgres.single.messages), n(mn.postgres.multi.messages)],
+    ['transactions', n(mn.postgres.single.transactions), n(mn.postgres.multi.transactions)],
+    ['round trips', n(mn.postgres.single.roundTrips), n(mn.postgres.multi.roundTrips)],
+    ['transactions per message', String(mn.postgres.single.perMessage.transactions), String(mn.postgres.multi.perMessage.transactions)],
+    ['round trips per message', String(mn.postgres.single.perMessage.roundTrips), String(mn.postgres.multi.perMessage.roundTrips)],
+  ],
+)}
 `;
 }
 
@@ -234,10 +331,10 @@ ${table(['goal', 'target', 'this run', ''], goals)}
     message is validated, authorized, stored durably and sequenced before it is acknowledged and broadcast.
     The bench accounts are registered beforehand on a throwaway server (lowest scrypt cost) whose data
     directory each measured server starts from a copy of.
-  - **Baseline**: \`bench/src/baseline-server.ts\`, a bare Socket.IO server under the same loader: clients join one
-    room; \`send\` is broadcast to the room as \`new\` and acknowledged. No auth, no validation, no storage.
+  - **Baseline**: \`bench/src/baseline-server.ts\`, a bare Socket.IO server under the same loader: clients join
+    rooms by id; \`send\` is broadcast to the room as \`new\` and acknowledged. No auth, no validation, no storage.
 - Clients are real \`socket.io-client\` sockets (WebSocket transport only, one connection each, no reconnection)
-  spread over ${results.sizes.fanout.workers} load-generator processes on the same machine, talking to 127.0.0.1. Latency clocks
+  spread over ${results.sizes.sweep.workers} load-generator processes on the same machine, talking to 127.0.0.1. Latency clocks
   agree across those processes: send times are CLOCK_MONOTONIC.
 - The load generator shares the machine's cores with the server under test, for both servers alike; its
   CPU time is reported so a saturated generator can be told from a slow server. With ${results.machine.cores} cores shared
@@ -249,9 +346,9 @@ ${table(['goal', 'target', 'this run', ''], goals)}
 
 \`\`\`sh
 npm ci
-npm run bench                          # everything at full size (about 2–3 minutes on 2 cores); rewrites this file
-npm run bench -- --quick               # small sizes, a smoke run of about half a minute
-npm run bench -- --scenario fanout     # one scenario: fanout, idle, compression or multinode (repeatable)
+npm run bench                          # everything at full size (about 12–15 minutes on 2 cores); rewrites this file and docs/bench/
+npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
+npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression or multinode (repeatable)
 \`\`\`
 
 The multinode scenario needs PostgreSQL and Redis (\`BENCH_PG_URL\`, an admin connection that may create
@@ -260,7 +357,8 @@ databases, and \`BENCH_REDIS_URL\`; the local ones by default).
 Progress goes to stderr; the results go to stdout as one JSON document (\`npm run --silent bench > run.json\`
 keeps npm's banner out of it) and to \`bench/results/\`.
 
-${fanoutSection(results)}
+${sweepSection(results)}
+${roomsSection(results)}
 ${idleSection(results)}
 ${compressionSection(results)}
 ${multinodeSection(results)}`;

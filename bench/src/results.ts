@@ -1,10 +1,13 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
-import type { FanoutResult, FanoutSize } from './fanout.js';
+import type { FanoutSize, LoadResult } from './fanout.js';
 import type { IdleSize, IdleSummary } from './idle.js';
 import type { MultinodeResult, MultinodeSize } from './multinode.js';
+import type { RoomsResult, RoomsSize } from './rooms.js';
+import type { SweepResult, SweepSize } from './sweep.js';
 
 export const Scenario = {
-  fanout: 'fanout',
+  sweep: 'sweep',
+  rooms: 'rooms',
   idle: 'idle',
   compression: 'compression',
   multinode: 'multinode',
@@ -29,7 +32,7 @@ export interface Goal {
 export interface CompressionVariant {
   label: string;
   env: { WS_COMPRESSION: 'on' | 'off'; WS_COMPRESSION_THRESHOLD?: string };
-  result: FanoutResult;
+  result: LoadResult;
 }
 
 export interface BenchResults {
@@ -38,13 +41,9 @@ export interface BenchResults {
   durationSeconds: number;
   quick: boolean;
   machine: Machine;
-  sizes: { fanout: FanoutSize; idle: IdleSize; compression: FanoutSize; multinode: MultinodeSize };
-  fanout?: {
-    switchboard: FanoutResult;
-    baseline: FanoutResult;
-    /** Switchboard ÷ baseline. */
-    ratios: { deliveriesPerSecond: number; p50: number; p99: number; serverPeakRss: number; serverCpu: number };
-  };
+  sizes: { sweep: SweepSize; rooms: RoomsSize; idle: IdleSize; compression: FanoutSize; multinode: MultinodeSize };
+  sweep?: SweepResult;
+  rooms?: RoomsResult;
   idle?: {
     switchboard: IdleSummary;
     baseline: IdleSummary;
@@ -56,43 +55,57 @@ export interface BenchResults {
   goals: Goal[];
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? 0 : Number((a / b).toFixed(3)));
-
-export function fanoutRatios(switchboard: FanoutResult, baseline: FanoutResult): NonNullable<BenchResults['fanout']>['ratios'] {
-  return {
-    deliveriesPerSecond: ratio(switchboard.deliveriesPerSecond, baseline.deliveriesPerSecond),
-    p50: ratio(switchboard.latencyMs.p50, baseline.latencyMs.p50),
-    p99: ratio(switchboard.latencyMs.p99, baseline.latencyMs.p99),
-    serverPeakRss: ratio(switchboard.server.rssPeakMb, baseline.server.rssPeakMb),
-    serverCpu: ratio(switchboard.server.cpuSeconds, baseline.server.cpuSeconds),
-  };
-}
+/** `a ÷ b` to three decimals; 0 when `b` is 0. */
+export const ratio = (a: number, b: number) => (b === 0 ? 0 : Number((a / b).toFixed(3)));
 
 export function idleRatio(switchboard: IdleSummary, baseline: IdleSummary): number {
   return ratio(switchboard.perConnectionKb, baseline.perConnectionKb);
 }
 
-/** The targets the issue sets (reported, not asserted). */
+/**
+ * The targets the issue sets ("Done means"; reported, not asserted). The fan-out goals are held
+ * at the sweep's headline point (500 receivers, 200 msg/s in the full run), on the means over its
+ * rounds, and losses, duplicates and gaps over every round.
+ */
 export function evaluateGoals(results: BenchResults): Goal[] {
   const goals: Goal[] = [];
-  if (results.fanout) {
-    const { switchboard: sb, ratios } = results.fanout;
+  const headline = results.sweep?.points.find((p) => p.headline);
+  if (headline) {
+    const { switchboard: sb, ratios } = headline;
+    const shape = `${sb.clients} receivers, ${headline.offered} msg/s, ${headline.rounds.length} rounds`;
     goals.push(
       {
-        name: 'delivered msg/s vs baseline',
-        target: '≥ 0.9×',
+        name: `delivered msg/s vs baseline (${shape})`,
+        target: '≥ 1.0×',
         value: `${ratios.deliveriesPerSecond}×`,
-        met: ratios.deliveriesPerSecond >= 0.9,
+        met: ratios.deliveriesPerSecond >= 1,
       },
-      { name: 'p99 latency vs baseline', target: '≤ 1.5×', value: `${ratios.p99}×`, met: ratios.p99 <= 1.5 },
+      { name: `p99 latency vs baseline (${shape})`, target: '≤ 1.0×', value: `${ratios.p99}×`, met: ratios.p99 <= 1 },
       {
-        name: 'lost / duplicated deliveries (Switchboard)',
+        name: 'lost / duplicated deliveries (Switchboard, every round)',
         target: '0 / 0',
         value: `${sb.lost} / ${sb.duplicates}`,
         met: sb.lost === 0 && sb.duplicates === 0,
       },
       {
-        name: 'receivers with gap-free seqs (Switchboard)',
+        name: 'receivers with gap-free seqs (Switchboard, worst round)',
+        target: `${sb.clients} of ${sb.clients}`,
+        value: `${sb.gapFreeReceivers ?? 0} of ${sb.clients}`,
+        met: sb.gapFreeReceivers === sb.clients,
+      },
+    );
+  }
+  if (results.rooms) {
+    const { switchboard: sb } = results.rooms;
+    goals.push(
+      {
+        name: `lost / duplicated deliveries (${results.rooms.rooms} rooms)`,
+        target: '0 / 0',
+        value: `${sb.lost} / ${sb.duplicates}`,
+        met: sb.lost === 0 && sb.duplicates === 0,
+      },
+      {
+        name: `receivers with gap-free seqs (${results.rooms.rooms} rooms)`,
         target: `${sb.clients} of ${sb.clients}`,
         value: `${sb.seq?.gapFreeReceivers ?? 0} of ${sb.clients}`,
         met: sb.seq?.gapFreeReceivers === sb.clients,
@@ -119,9 +132,9 @@ export function evaluateGoals(results: BenchResults): Goal[] {
   if (results.idle) {
     goals.push({
       name: 'RSS per idle connection vs baseline',
-      target: '≤ 1.3×',
+      target: '≤ 1.0×',
       value: `${results.idle.ratio}×`,
-      met: results.idle.ratio <= 1.3,
+      met: results.idle.ratio <= 1,
     });
   }
   return goals;

@@ -7,8 +7,8 @@ export interface Target {
   kind: TargetKind;
   /** `http://127.0.0.1:<port>`; clients connect to `<url>/chat`. */
   url: string;
-  /** The room every fan-out client joins (unused by idle clients). */
-  roomId: string;
+  /** The rooms of the run; each client joins one of them (idle clients none). */
+  roomIds: string[];
 }
 
 export interface ClientSpec {
@@ -16,19 +16,23 @@ export interface ClientSpec {
   token?: string;
   /** Index among all senders of the run (0-based) when this client sends. */
   sender?: number;
+  /** Index into `Target.roomIds` of the room this client joins and receives from; 0 by default. */
+  room?: number;
   /** The server this client connects to, when not the target's (several nodes of one deployment). */
   url?: string;
 }
 
-/** Load pattern of one fan-out run, shared by every worker. Times are CLOCK_MONOTONIC microseconds. */
-export interface FanoutPlan {
+/**
+ * Load pattern of one run, shared by every worker: message `k` goes out at `startAtUs + k ×
+ * intervalUs`, from the client whose `sender` is `senderOf[k]`, to the room `roomOf[k]` (an index
+ * into `Target.roomIds`). Times are CLOCK_MONOTONIC microseconds.
+ */
+export interface LoadPlan {
   startAtUs: number;
-  /** Messages each sender sends. */
-  perSender: number;
-  /** Time between two messages of one sender. */
+  /** Time between two consecutive messages of the whole run (across senders and workers). */
   intervalUs: number;
-  /** Senders in the whole run (across workers). */
-  senders: number;
+  senderOf: number[];
+  roomOf: number[];
   /** Receivers still missing messages at this time give up. */
   deadlineUs: number;
   /** Length of each message text, in characters. */
@@ -39,11 +43,11 @@ export interface FanoutPlan {
 
 export type Command =
   | { type: 'connect'; target: Target; clients: ClientSpec[]; concurrency: number; join: boolean }
-  | { type: 'start'; plan: FanoutPlan }
+  | { type: 'start'; plan: LoadPlan }
   | { type: 'close' };
 
 export interface SeqCheck {
-  /** Receivers that saw every seq exactly once, in order, from the first to the last. */
+  /** Receivers that saw every seq of their room exactly once, in order, from the first to the last. */
   gapFreeReceivers: number;
   /** Times a receiver's next seq skipped forward. */
   gaps: number;
@@ -51,7 +55,7 @@ export interface SeqCheck {
   outOfOrder: number;
 }
 
-export interface FanoutWorkerResult {
+export interface LoadWorkerResult {
   receivers: number;
   /** Distinct (message, receiver) pairs received. */
   deliveries: number;
@@ -83,5 +87,5 @@ export interface FanoutWorkerResult {
 export type WorkerEvent =
   | { type: 'progress'; connected: number; received: number }
   | { type: 'connected'; connected: number; failed: number; firstError: string | null }
-  | { type: 'result'; result: FanoutWorkerResult }
+  | { type: 'result'; result: LoadWorkerResult }
   | { type: 'closed' };

@@ -1,7 +1,7 @@
 /** The orchestrator's side of the load workers: fork them, hand out clients, run a plan, close. */
 import type { ChildProcess } from 'node:child_process';
 import { forkWorker } from './procs.js';
-import type { ClientSpec, Command, FanoutPlan, FanoutWorkerResult, Target, WorkerEvent } from './worker-messages.js';
+import type { ClientSpec, Command, LoadPlan, LoadWorkerResult, Target, WorkerEvent } from './worker-messages.js';
 
 interface Worker {
   child: ChildProcess;
@@ -105,8 +105,8 @@ export class WorkerPool {
     return this.workers.reduce((sum, w) => sum + w.connected, 0);
   }
 
-  /** Runs a fan-out plan on every worker; resolves with each worker's result. */
-  run(plan: FanoutPlan, timeoutMs: number): Promise<FanoutWorkerResult[]> {
+  /** Runs a load plan on every worker; resolves with each worker's result. */
+  run(plan: LoadPlan, timeoutMs: number): Promise<LoadWorkerResult[]> {
     return Promise.all(
       this.workers.map(async (worker) => {
         const answer = next(worker, 'result', timeoutMs);
