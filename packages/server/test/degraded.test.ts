@@ -195,15 +195,21 @@ describe('PostgreSQL outage', () => {
     const { room } = await ok<{ room: Room }>(a.socket, 'room:create', { name: uniqueName('pg'), kind: 'private', memberIds: [b.id] });
     await send(a, room.id, 'before the outage');
 
-    // A burst of sends, cut in the middle: some are acknowledged, the others fail.
+    // A stream of sends (one every few ms, not waiting for answers), cut in the middle: some are
+    // acknowledged, the others fail. Spread out, because sends that arrive together share one
+    // commit (group commit) and would all be answered before the cut.
     const ids = Array.from({ length: 30 }, () => uniqueName('c'));
     let answered = 0;
-    const outcomes = ids.map((clientMsgId, i) =>
-      request<{ message: Message }>(a.socket, 'message:send', { roomId: room.id, clientMsgId, text: `burst ${i}` }, 20_000).then((res) => {
-        if (++answered === 5) void proxy.cut();
-        return res;
-      }),
-    );
+    const outcomes: Promise<Awaited<ReturnType<typeof request<{ message: Message }>>>>[] = [];
+    for (const [i, clientMsgId] of ids.entries()) {
+      outcomes.push(
+        request<{ message: Message }>(a.socket, 'message:send', { roomId: room.id, clientMsgId, text: `burst ${i}` }, 20_000).then((res) => {
+          if (++answered === 5) void proxy.cut();
+          return res;
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const results = await Promise.all(outcomes);
     const failed = results.filter((r) => !r.ok);
     expect(failed.length).toBeGreaterThan(0);
