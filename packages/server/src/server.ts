@@ -228,6 +228,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         await stopOrphanSweep();
         await drain();
         await realtime.close();
+        // The sockets just closed went offline: record it (and announce it to other nodes) while
+        // the database and Redis are still there; bounded, as either may be what is failing.
+        await within(Promise.all([services.presence.settled(), bus.settled()]), READY_TIMEOUT_MS).catch((err: unknown) =>
+          log.warn({ err }, 'presence changes not all recorded before shutdown'),
+        );
         await scale.close();
         await app.close();
         await database.close();

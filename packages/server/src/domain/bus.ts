@@ -32,6 +32,8 @@ type Handler<K extends keyof DomainEvents> = (event: DomainEvents[K]) => void | 
 
 export class EventBus {
   private readonly handlers = new Map<keyof DomainEvents, Handler<never>[]>();
+  /** Handlers still running asynchronously: a shutdown waits for them before closing the stores they use. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly onError: (err: unknown, event: keyof DomainEvents) => void) {}
 
@@ -41,12 +43,21 @@ export class EventBus {
     this.handlers.set(name, list);
   }
 
+  /** Resolves once no handler is running (including those started while waiting). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
+
   /** Runs every handler; one failing handler is reported and does not stop the others. */
   publish<K extends keyof DomainEvents>(name: K, event: DomainEvents[K]): void {
     for (const handler of this.handlers.get(name) ?? []) {
       try {
         const result = (handler as Handler<K>)(event);
-        if (result instanceof Promise) result.catch((err: unknown) => this.onError(err, name));
+        if (result instanceof Promise) {
+          const settled = result.catch((err: unknown) => this.onError(err, name));
+          this.running.add(settled);
+          void settled.then(() => this.running.delete(settled));
+        }
       } catch (err) {
         this.onError(err, name);
       }

@@ -7,6 +7,9 @@ import type { PresenceStore } from '../scale/presence-store.js';
 import type { UserRepository } from '../store/users.js';
 
 export class PresenceService {
+  /** Transitions being recorded: a shutdown waits for them before closing the stores they use. */
+  private readonly running = new Set<Promise<unknown>>();
+
   constructor(
     private readonly store: PresenceStore,
     private readonly users: UserRepository,
@@ -14,18 +17,37 @@ export class PresenceService {
   ) {
     // Transitions found by the store itself: a dead node's users going offline, this node's
     // users coming back after a Redis outage.
-    store.onTransition(async (userId, status) => {
-      if (status === 'online') this.cameOnline(userId);
-      else await this.wentOffline(userId);
+    store.onTransition((userId, status) =>
+      this.track(async () => {
+        if (status === 'online') this.cameOnline(userId);
+        else await this.wentOffline(userId);
+      }),
+    );
+  }
+
+  connected(userId: string, socketId: string): Promise<void> {
+    return this.track(async () => {
+      if (await this.store.connect(userId, socketId)) this.cameOnline(userId);
     });
   }
 
-  async connected(userId: string, socketId: string): Promise<void> {
-    if (await this.store.connect(userId, socketId)) this.cameOnline(userId);
+  disconnected(userId: string, socketId: string): Promise<void> {
+    return this.track(async () => {
+      if (await this.store.disconnect(userId, socketId)) await this.wentOffline(userId);
+    });
   }
 
-  async disconnected(userId: string, socketId: string): Promise<void> {
-    if (await this.store.disconnect(userId, socketId)) await this.wentOffline(userId);
+  /** Resolves once no transition is being recorded (including those started while waiting). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled(this.running);
+  }
+
+  private track(work: () => Promise<void>): Promise<void> {
+    const run = work();
+    this.running.add(run);
+    const done = () => void this.running.delete(run);
+    run.then(done, done);
+    return run;
   }
 
   online(userIds: readonly string[]): Promise<Set<string>> {
