@@ -42,6 +42,7 @@ class EngineConnection implements BudgetedConnection {
   /** Bytes of the packets in engine.io's write buffer. */
   queued = 0;
   readonly budget: SendBudget;
+  readonly limitBytes: number;
 
   constructor(
     readonly conn: EngineSocket,
@@ -51,6 +52,7 @@ class EngineConnection implements BudgetedConnection {
     options: SendBudgetOptions,
   ) {
     this.budget = new SendBudget(this, options);
+    this.limitBytes = options.limitBytes;
   }
 
   private get webSocket(): WsLike | undefined {
@@ -88,11 +90,19 @@ export function budgetOf(conn: object): SendBudget | undefined {
   return connections.get(conn)?.budget;
 }
 
+/**
+ * Every packet of every broadcast passes here once per receiving socket, so a connection under the
+ * limit costs an addition and a comparison: the full measure (with the WebSocket's own buffer) is
+ * taken only once engine.io's queue alone is over the limit, or while the budget is paused. A
+ * client that stops reading is found all the same: its transport stays unwritable, so engine.io
+ * queues everything after the last write (what that write holds is measured by the transport's
+ * drain below).
+ */
 function packetQueued(this: EngineSocket, packet: { data?: unknown }): void {
   const connection = connections.get(this);
   if (!connection) return;
   connection.queued += sizeOf(packet.data);
-  connection.budget.check();
+  if (connection.queued > connection.limitBytes || connection.budget.paused) connection.budget.check();
 }
 
 /** engine.io's "drain": its write buffer was just handed to the transport whole. */
@@ -100,7 +110,7 @@ function bufferFlushed(this: EngineSocket): void {
   const connection = connections.get(this);
   if (!connection) return;
   connection.queued = 0;
-  connection.budget.check();
+  if (connection.budget.paused) connection.budget.check();
 }
 
 /** The transport's "drain": what it was given is written (WebSocket) or answered (polling). */
