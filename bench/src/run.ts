@@ -41,7 +41,7 @@ const FULL: Sizes = {
     senders: 10,
     rates: [5, 10, 20, 40],
     headlineRate: 20,
-    headlineRounds: 2,
+    headlineRounds: 3,
     rounds: 1,
     seconds: 10,
     workers: 2,
