@@ -481,6 +481,8 @@ export class ChatApi extends Emitter<ChatEvents> {
       const updatedSince = round === 0 ? since : serverTime;
       const more: Record<string, number> = {};
       const moreChanges: Record<string, string> = {};
+      /** Whether this round brought anything: a round that did not would repeat itself. */
+      let progressed = false;
       for (const rooms of chunks(cursors)) {
         const updatedAfter = Object.fromEntries(Object.keys(rooms).flatMap((id) => (changesAfter[id] ? [[id, changesAfter[id]]] : [])));
         const answer = await this.requests.send('sync', {
@@ -499,14 +501,17 @@ export class ChatApi extends Emitter<ChatEvents> {
           // Without a previous answer there is no baseline: what the app holds is current.
           if (updatedSince !== undefined) for (const message of result.updated) this.sequencer.update(message);
           const after = this.sequencer.cursor(result.roomId);
-          if (result.hasMore && after !== undefined && after !== before) more[result.roomId] = after;
+          if (result.messages.length > 0 || result.updated.length > 0) progressed = true;
+          // No messages with `hasMore`: the answer's budget (Limits.syncAnswerMax) went to the rooms
+          // before this one; ask again. Messages that did not move the cursor: stop, not loop.
+          if (result.hasMore && after !== undefined && (after !== before || result.messages.length === 0)) more[result.roomId] = after;
           if (updatedSince !== undefined && result.updatedHasMore && result.updatedCursor && after !== undefined) {
             moreChanges[result.roomId] = result.updatedCursor;
             more[result.roomId] = after;
           }
         }
       }
-      cursors = more;
+      cursors = progressed ? more : {};
       changesAfter = moreChanges;
     }
     this.updatedSince = serverTime;

@@ -25,6 +25,12 @@ export const Limits = {
    * page on with `sync` or `message:history`, and `updatedAfter`.
    */
   syncPageMax: 200,
+  /**
+   * Messages and changes in one `sync` answer, all rooms together: the rooms after the budget is
+   * spent answer `hasMore` / `updatedHasMore` and are paged on. Even at the longest texts this keeps
+   * an answer within a connection's send budget (MAX_SOCKET_BUFFER_BYTES × 8).
+   */
+  syncAnswerMax: 500,
   /** Rooms named in one `sync` request. */
   syncRoomsMax: 1000,
   /** Ids in one `notification:read`. */

@@ -206,7 +206,7 @@ export const SyncInput = z.object({
    * room's `updated` continues after it (instead of from `updatedSince`).
    */
   updatedAfter: z
-    .record(Id, z.string().max(100).regex(/^\d{1,16}\.[A-Za-z0-9_-]+$/, 'must be an updatedCursor'))
+    .record(Id, z.string().max(100).regex(/^\d{1,16}\.[A-Za-z0-9_-]*$/, 'must be an updatedCursor'))
     .refine((r) => Object.keys(r).length <= Limits.syncRoomsMax, { message: `at most ${Limits.syncRoomsMax} rooms` })
     .optional(),
 });

@@ -267,36 +267,53 @@ export class MessageService {
     const serverTime = Date.now();
     const roomIds = Object.keys(input.rooms);
     const { rooms, member } = await this.rooms.readable(userId, roomIds);
-    const results = await Promise.all(
-      roomIds.map(async (roomId): Promise<SyncRoomResult> => {
-        const room = rooms.get(roomId);
-        if (!room) return { roomId, error: { code: 'NOT_FOUND' } };
-        if (!member.has(roomId)) return { roomId, error: { code: 'FORBIDDEN' } };
-        const lastSeq = input.rooms[roomId] ?? 0;
-        const cursor = input.updatedAfter?.[roomId];
-        const [page, updated] = await Promise.all([
-          lastSeq < room.last_seq
-            ? this.messages.page(roomId, { afterSeq: lastSeq }, Limits.syncPageMax)
-            : { messages: [], hasMore: false },
-          lastSeq === 0 || (input.updatedSince === undefined && cursor === undefined)
-            ? { messages: [], next: undefined }
-            : this.messages.changedSince(
-                roomId,
-                lastSeq,
-                cursor ? { after: parseChangeCursor(cursor) } : { since: (input.updatedSince ?? 0) - SYNC_LOOKBACK_MS },
-                Limits.syncPageMax,
-              ),
-        ]);
-        return {
-          roomId,
-          messages: page.messages.map(toMessage),
-          updated: updated.messages.map(toMessage),
-          hasMore: page.hasMore,
-          updatedHasMore: updated.next !== undefined,
-          ...(updated.next ? { updatedCursor: `${updated.next.at}.${updated.next.id}` } : {}),
-        };
-      }),
+    // The answer's budget goes to the rooms in request order: first their new messages (whose
+    // number each room's last_seq tells without a query), then their changes.
+    let budget: number = Limits.syncAnswerMax;
+    type Plan = { roomId: string; error: { code: 'NOT_FOUND' | 'FORBIDDEN' } } | { roomId: string; lastSeq: number; limit: number; behind: boolean };
+    const plans = roomIds.map((roomId): Plan => {
+      const room = rooms.get(roomId);
+      if (!room) return { roomId, error: { code: 'NOT_FOUND' } };
+      if (!member.has(roomId)) return { roomId, error: { code: 'FORBIDDEN' } };
+      const lastSeq = input.rooms[roomId] ?? 0;
+      const limit = Math.min(Limits.syncPageMax, Math.max(0, room.last_seq - lastSeq), budget);
+      budget -= limit;
+      return { roomId, lastSeq, limit, behind: room.last_seq > lastSeq };
+    });
+    const pages = await Promise.all(
+      plans.map((plan) =>
+        'error' in plan || plan.limit === 0
+          ? { messages: [], hasMore: 'error' in plan ? false : plan.behind }
+          : this.messages.page(plan.roomId, { afterSeq: plan.lastSeq }, plan.limit),
+      ),
     );
+    const results: SyncRoomResult[] = [];
+    for (const [i, plan] of plans.entries()) {
+      if ('error' in plan) {
+        results.push({ roomId: plan.roomId, error: plan.error });
+        continue;
+      }
+      const page = pages[i] ?? { messages: [], hasMore: false };
+      const cursor = input.updatedAfter?.[plan.roomId];
+      const from = cursor ? { after: parseChangeCursor(cursor) } : { since: Math.max(0, (input.updatedSince ?? 0) - SYNC_LOOKBACK_MS) };
+      const wanted = plan.lastSeq > 0 && (input.updatedSince !== undefined || cursor !== undefined);
+      // Sequential, so each room's changes know what is left of the budget.
+      const updated =
+        !wanted
+          ? { messages: [], next: undefined }
+          : budget === 0
+            ? { messages: [], next: 'after' in from ? from.after : { at: from.since, id: '' } }
+            : await this.messages.changedSince(plan.roomId, plan.lastSeq, from, Math.min(Limits.syncPageMax, budget));
+      budget -= updated.messages.length;
+      results.push({
+        roomId: plan.roomId,
+        messages: page.messages.map(toMessage),
+        updated: updated.messages.map(toMessage),
+        hasMore: page.hasMore,
+        updatedHasMore: updated.next !== undefined,
+        ...(updated.next ? { updatedCursor: `${updated.next.at}.${updated.next.id}` } : {}),
+      });
+    }
     return { serverTime, rooms: results };
   }
 }
