@@ -37,10 +37,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (wire.code === ErrorCode.INTERNAL) req.log.error({ err }, 'request failed');
     // RATE_LIMITED carries retryAfterMs in the body (PROTOCOL §2) and, for generic HTTP clients, as Retry-After.
     if (wire.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(wire.retryAfterMs / 1000));
-    // Answered before its body was read to the end (an upload past a limit): the rest of the body
-    // would be taken for the next request, and Node never again counts the connection as idle, so
-    // a shutdown would wait out the keep-alive timeout for it. Closing it after the answer avoids both.
-    if (!req.raw.complete) reply.header('connection', 'close');
     return reply.status(HttpStatus[wire.code]).send({ error: wire });
   });
   app.setNotFoundHandler((req, reply) =>

@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import { AppError, toWireError } from '../domain/errors.js';
 import type { EventClass, RateLimiter } from '../scale/rate-limit.js';
 import type { InFlight } from './in-flight.js';
+import type { SendBudget } from './send-budget.js';
 import { budgetOf } from './socket-budget.js';
 import type { SocketData } from './types.js';
 
@@ -42,6 +43,14 @@ export type Handlers<N extends Namespace, S extends RequestSocket> = {
 
 type Ack = (result: Result) => void;
 type AnyHandler<S> = (payload: unknown, socket: S) => Promise<object> | object;
+
+/**
+ * Requests whose answers can be large (pages of messages, lists): one socket's run one at a time,
+ * each only while its connection is under its send budget. Otherwise a client that sends many of
+ * them at once would have them all answered together, past the budget's hard limit, and be closed
+ * although it reads. Small requests (sends, typing, reads) are not held back by them.
+ */
+const LARGE_ANSWERS = new Set(['message:history', 'sync', 'room:list', 'room:browse', 'room:members', 'user:search', 'notification:list']);
 
 /** Event class of a request for rate limiting: sending messages has its own, smaller budget. */
 const classOf = (event: string): EventClass => (event === 'message:send' ? 'message' : 'default');
@@ -94,7 +103,10 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
     }
   };
 
-  const dispatch = (socket: S, packet: unknown[]) => {
+  /** Per socket, the last large-answer request queued (see LARGE_ANSWERS). */
+  const largeTurns = new WeakMap<S, Promise<void>>();
+
+  const dispatch = (socket: S, packet: unknown[], budget: SendBudget | undefined) => {
     const [event, payload] = packet;
     const ack = typeof packet.at(-1) === 'function' ? (packet.at(-1) as Ack) : undefined;
     if (typeof event !== 'string' || !Object.hasOwn(schemas, event)) {
@@ -109,7 +121,16 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
       return;
     }
     // A payload-less request with a callback arrives as [event, ack]: the ack is not the payload.
-    void deps.inFlight.track(() => handle(socket, event, payload === ack ? undefined : payload, ack));
+    const run = () => handle(socket, event, payload === ack ? undefined : payload, ack);
+    if (!LARGE_ANSWERS.has(event)) {
+      void deps.inFlight.track(run);
+      return;
+    }
+    const turn = (largeTurns.get(socket) ?? Promise.resolve())
+      .then(() => budget?.whenReadable())
+      .then(() => (socket.connected ? run() : undefined));
+    largeTurns.set(socket, turn);
+    void deps.inFlight.track(() => turn);
   };
 
   return (socket, ready) => {
@@ -123,8 +144,8 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
       if (!gate && budget?.paused) gate = budget.whenReadable().then(open);
       // A request that waited for a socket gone meanwhile could not be answered: its client
       // sends it again after reconnecting, as it does for any request left without an answer.
-      if (gate) void gate.then(() => socket.connected && dispatch(socket, packet));
-      else dispatch(socket, packet);
+      if (gate) void gate.then(() => socket.connected && dispatch(socket, packet, budget));
+      else dispatch(socket, packet, budget);
     });
   };
 }
