@@ -6,15 +6,14 @@
  * Screenshots of the main screens go to docs/screenshots/. Throughout, and on the API's Swagger
  * UI, the server's Content-Security-Policy must never have to block anything.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
 import type { Session } from '@switchboard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebApp } from './build-app.js';
 import { eventually, startServer, type TestServer } from '../../server/test/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -57,19 +56,7 @@ const contexts: BrowserContext[] = [];
 const policyViolations: string[] = [];
 
 beforeAll(async () => {
-  webDir = mkdtempSync(join(tmpdir(), 'switchboard-web-'));
-  // The test runner sets NODE_ENV=test; the app is built as it ships.
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = 'production';
-  try {
-    await build({
-      configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
-      build: { outDir: webDir, emptyOutDir: true },
-      logLevel: 'warn',
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
+  webDir = await buildWebApp();
   // Short-lived access tokens: renewals (and their coordination between tabs) happen during the run.
   server = await startServer({ WEB_DIR: webDir, ACCESS_TOKEN_TTL: 20 });
   browser = await chromium.launch({

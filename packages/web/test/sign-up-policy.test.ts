@@ -3,13 +3,10 @@
  * a real Switchboard server, in Chromium. A common password and one containing the username are
  * refused with words a person understands; a good one signs up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebApp } from './build-app.js';
 import { startServer, type TestServer } from '../../server/test/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,19 +17,7 @@ let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  webDir = mkdtempSync(join(tmpdir(), 'switchboard-web-'));
-  // The test runner sets NODE_ENV=test; the app is built as it ships.
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = 'production';
-  try {
-    await build({
-      configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
-      build: { outDir: webDir, emptyOutDir: true },
-      logLevel: 'warn',
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
+  webDir = await buildWebApp();
   server = await startServer({ WEB_DIR: webDir });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
