@@ -6,7 +6,7 @@
  */
 import type { BenchResults } from './results.js';
 
-export interface Series {
+interface Series {
   name: string;
   color: string;
   dashed: boolean;
@@ -16,7 +16,7 @@ export interface Series {
   samples?: Array<{ x: number; y: number }>;
 }
 
-export interface LineChart {
+interface LineChart {
   title: string;
   subtitle: string;
   xLabel: string;
@@ -52,7 +52,7 @@ function logTicks(min: number, max: number): number[] {
 }
 
 /** A line chart with logarithmic x and y axes. */
-export function lineChart(chart: LineChart): string {
+function lineChart(chart: LineChart): string {
   const ys = chart.series.flatMap((s) => [...s.points, ...(s.samples ?? [])].map((p) => p.y)).filter((y) => y > 0);
   const yMin = 10 ** Math.floor(Math.log10(Math.min(...ys, 1)));
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(...ys, 10)));

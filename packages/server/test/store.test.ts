@@ -65,8 +65,8 @@ describe.each(dialects)('repositories on %s', (dialect) => {
   });
   /** The stored message and whether it was created now; undefined when the sender may not post there. */
   const append = async (roomId: string, senderId: string, clientMsgId?: string, text?: string) => {
-    const outcome = await messages.append(newMessage(roomId, senderId, clientMsgId, text));
-    return outcome.kind === 'stored' ? { message: outcome.message, created: outcome.created } : undefined;
+    const [outcome] = await messages.appendBatch([newMessage(roomId, senderId, clientMsgId, text)]);
+    return outcome?.kind === 'stored' ? { message: outcome.message, created: outcome.created } : undefined;
   };
 
   describe('UserRepository', () => {

@@ -5,6 +5,7 @@
  * crossing nodes is the Socket.IO adapter's job.
  */
 import type { Message, Notification, PresenceEvent, Room } from '@switchboard/protocol';
+import { Running } from './running.js';
 
 export interface DomainEvents {
   /**
@@ -32,8 +33,8 @@ type Handler<K extends keyof DomainEvents> = (event: DomainEvents[K]) => void | 
 
 export class EventBus {
   private readonly handlers = new Map<keyof DomainEvents, Handler<never>[]>();
-  /** Handlers still running asynchronously: a shutdown waits for them before closing the stores they use. */
-  private readonly running = new Set<Promise<void>>();
+  /** Handlers still running asynchronously. */
+  private readonly running = new Running();
 
   constructor(private readonly onError: (err: unknown, event: keyof DomainEvents) => void) {}
 
@@ -44,8 +45,8 @@ export class EventBus {
   }
 
   /** Resolves once no handler is running (including those started while waiting). */
-  async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running);
+  settled(): Promise<void> {
+    return this.running.settled();
   }
 
   /** Runs every handler; one failing handler is reported and does not stop the others. */
@@ -53,11 +54,7 @@ export class EventBus {
     for (const handler of this.handlers.get(name) ?? []) {
       try {
         const result = (handler as Handler<K>)(event);
-        if (result instanceof Promise) {
-          const settled = result.catch((err: unknown) => this.onError(err, name));
-          this.running.add(settled);
-          void settled.then(() => this.running.delete(settled));
-        }
+        if (result instanceof Promise) void this.running.track(result.catch((err: unknown) => this.onError(err, name)));
       } catch (err) {
         this.onError(err, name);
       }

@@ -3,12 +3,13 @@
  * connected. Publishes `presence.changed` on each transition and keeps `last_seen_at`.
  */
 import type { EventBus } from './bus.js';
+import { Running } from './running.js';
 import type { PresenceStore } from '../scale/presence-store.js';
 import type { UserRepository } from '../store/users.js';
 
 export class PresenceService {
   /** Transitions being recorded: a shutdown waits for them before closing the stores they use. */
-  private readonly running = new Set<Promise<unknown>>();
+  private readonly running = new Running();
 
   constructor(
     private readonly store: PresenceStore,
@@ -38,16 +39,12 @@ export class PresenceService {
   }
 
   /** Resolves once no transition is being recorded (including those started while waiting). */
-  async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled(this.running);
+  settled(): Promise<void> {
+    return this.running.settled();
   }
 
   private track(work: () => Promise<void>): Promise<void> {
-    const run = work();
-    this.running.add(run);
-    const done = () => void this.running.delete(run);
-    run.then(done, done);
-    return run;
+    return this.running.track(work());
   }
 
   online(userIds: readonly string[]): Promise<Set<string>> {

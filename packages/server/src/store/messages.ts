@@ -70,13 +70,6 @@ export class MessageRepository {
       .select('users.display_name as sender_name');
   }
 
-  /** Stores one message: `appendBatch` of one. */
-  async append(message: NewMessage): Promise<AppendOutcome> {
-    const [outcome] = await this.appendBatch([message]);
-    if (!outcome) throw new Error('appendBatch returned no outcome');
-    return outcome;
-  }
-
   /**
    * Stores a batch of sends in one transaction and returns one outcome per send, in order. Sends
    * of one room get consecutive seqs in batch order. A send whose sender and client id match a
