@@ -18,11 +18,13 @@ import type {
   TypingEvent,
   UserSummary,
 } from './models.js';
+import * as M from './monitor.js';
 import * as S from './schemas.js';
 
 export const Namespace = {
   chat: '/chat',
   notifications: '/notifications',
+  monitor: '/monitor',
 } as const;
 export type Namespace = (typeof Namespace)[keyof typeof Namespace];
 
@@ -81,6 +83,9 @@ export interface NotificationsServerToClient extends CommonServerToClient {
   'notification:new': (notification: Notification) => void;
 }
 
+export interface MonitorClientToServer extends CommonClientToServer, M.MonitorRequests {}
+export interface MonitorServerToClient extends CommonServerToClient, M.MonitorEvents {}
+
 /** The schema of every request event, by namespace: the server's single validation table. */
 export const RequestSchemas = {
   '/chat': {
@@ -106,5 +111,13 @@ export const RequestSchemas = {
     'auth:renew': S.AuthRenewInput,
     'notification:list': S.NotificationListInput,
     'notification:read': S.NotificationReadInput,
+  },
+  '/monitor': {
+    'auth:renew': S.AuthRenewInput,
+    'monitor:history': M.MonitorHistoryInput,
+    'alert:rules': M.AlertRulesInput,
+    'alert:rule:set': M.AlertRuleSetInput,
+    'alert:rule:delete': M.AlertRuleDeleteInput,
+    'errors:list': M.ErrorsListInput,
   },
 } as const satisfies Record<Namespace, Record<string, unknown>>;

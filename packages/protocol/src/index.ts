@@ -8,3 +8,4 @@ export * from './models.js';
 export * from './schemas.js';
 export * from './events.js';
 export * from './files.js';
+export * from './monitor.js';

@@ -105,6 +105,29 @@ function templates(known: Known): Templates {
         fc.record({ all: fc.constant(true) }),
       ),
     },
+    '/monitor': {
+      'auth:renew': renew,
+      'monitor:history': fc.record({
+        metric: fc.constantFrom('connections', 'ackP99Ms', 'nodesDown'),
+        from: fc.nat(),
+        to: fc.nat(),
+      }),
+      'alert:rules': fc.constant({}),
+      'alert:rule:set': fc.record(
+        {
+          id: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+          metric: fc.constantFrom('connections', 'errorsPerSec', 'nodesDown'),
+          op: fc.constantFrom('>', '<'),
+          threshold: fc.double({ noNaN: true, noDefaultInfinity: true }),
+          forSeconds: fc.nat({ max: 100 }),
+          severity: fc.constantFrom('info', 'warning', 'critical'),
+          enabled: fc.boolean(),
+        },
+        { requiredKeys: ['metric', 'op', 'threshold', 'forSeconds', 'severity', 'enabled'] },
+      ),
+      'alert:rule:delete': fc.record({ id: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) }),
+      'errors:list': fc.record({ limit }, { requiredKeys: [] }),
+    },
   };
 }
 
