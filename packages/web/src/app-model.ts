@@ -4,7 +4,7 @@
  * client exists per sign-in, whatever React renders.
  */
 import { createClient, login, logout, register, type Session, type User } from '@switchboard/client';
-import { ChatStore } from './chat-store.js';
+import { ChatStore } from './chat/chat-store.js';
 import { clearSession, loadSession, onSessionChangedElsewhere, saveSession, storedTokenProvider } from './session.js';
 
 export type AuthState =

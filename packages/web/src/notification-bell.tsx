@@ -6,8 +6,8 @@
 import type { Notification } from '@switchboard/client';
 import { useEffect, useId, useRef, useState } from 'react';
 import { desktopEnabled, desktopSupported, disableDesktop, enableDesktop } from './desktop-notifications.js';
-import { formatAgo, formatFull } from './format.js';
-import { AtIcon, BellIcon, ChatIcon, CheckIcon, UserPlusIcon } from './icons.js';
+import { formatAgo, formatFull } from './ui/format.js';
+import { AtIcon, BellIcon, ChatIcon, CheckIcon, UserPlusIcon } from './ui/icons.js';
 import { useChatState, useStore } from './use-store.js';
 
 function KindIcon({ kind }: { kind: string }) {

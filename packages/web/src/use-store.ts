@@ -1,7 +1,7 @@
 /** React bindings for the app model and the chat store. */
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { AppModel, AuthState } from './app-model.js';
-import type { ChatState, ChatStore } from './chat-store.js';
+import type { ChatState, ChatStore } from './chat/chat-store.js';
 
 export function useAuth(model: AppModel): AuthState {
   return useSyncExternalStore(model.subscribe, model.getSnapshot);

@@ -5,20 +5,20 @@
  */
 import type { Notification, User } from '@switchboard/client';
 import { useCallback, useEffect, useState } from 'react';
-import { PresenceDot } from './avatar.js';
-import { BrowseRoomsDialog } from './browse-rooms-dialog.js';
+import { PresenceDot } from './ui/avatar.js';
+import { BrowseRoomsDialog } from './chat/browse-rooms-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
-import { CreateRoomDialog } from './create-room-dialog.js';
+import { CreateRoomDialog } from './chat/create-room-dialog.js';
 import { showDesktop } from './desktop-notifications.js';
 import { describeError } from './errors.js';
-import { DoorIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './icons.js';
-import { useMediaQuery } from './media.js';
-import { Modal } from './modal.js';
+import { DoorIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
+import { useMediaQuery } from './ui/media.js';
+import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
-import { InviteDialog, NewDmDialog } from './people-dialog.js';
-import { MembersPanel, RoomView } from './room-view.js';
+import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
+import { MembersPanel, RoomView } from './chat/room-view.js';
 import { navigate, useRoomRoute } from './router.js';
-import { Sidebar } from './sidebar.js';
+import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
 type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;

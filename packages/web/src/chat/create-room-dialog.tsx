@@ -3,11 +3,11 @@ import type { Room } from '@switchboard/client';
 import { Limits, forbiddenNameCharacter } from '@switchboard/protocol';
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Person } from './chat-store.js';
-import { describeError } from './errors.js';
-import { HashIcon, LockIcon } from './icons.js';
-import { Modal } from './modal.js';
+import { describeError } from '../errors.js';
+import { HashIcon, LockIcon } from '../ui/icons.js';
+import { Modal } from '../ui/modal.js';
 import { PersonPicker } from './people-dialog.js';
-import { useStore } from './use-store.js';
+import { useStore } from '../use-store.js';
 
 export function CreateRoomDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (room: Room) => void }) {
   const store = useStore();

@@ -6,12 +6,12 @@
 import type { Room } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
 import { useEffect, useState } from 'react';
-import { Avatar } from './avatar.js';
+import { Avatar } from '../ui/avatar.js';
 import type { Person } from './chat-store.js';
-import { describeError } from './errors.js';
-import { SearchIcon } from './icons.js';
-import { Modal } from './modal.js';
-import { useChatState, useStore } from './use-store.js';
+import { describeError } from '../errors.js';
+import { SearchIcon } from '../ui/icons.js';
+import { Modal } from '../ui/modal.js';
+import { useChatState, useStore } from '../use-store.js';
 
 /** Wait after the last keystroke before searching the server, so typing a name costs one request. */
 const SEARCH_DELAY_MS = 250;

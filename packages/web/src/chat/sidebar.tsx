@@ -5,10 +5,10 @@
  */
 import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
-import { Avatar } from './avatar.js';
-import { CloseIcon, HashIcon, LockIcon, LogOutIcon, PlusIcon, SearchIcon } from './icons.js';
-import { navigate } from './router.js';
-import { useChatState } from './use-store.js';
+import { Avatar } from '../ui/avatar.js';
+import { CloseIcon, HashIcon, LockIcon, LogOutIcon, PlusIcon, SearchIcon } from '../ui/icons.js';
+import { navigate } from '../router.js';
+import { useChatState } from '../use-store.js';
 
 interface SidebarProps {
   user: User;

@@ -5,12 +5,12 @@
 import type { RoomMember, RoomWithReadState, User } from '@switchboard/client';
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { useUploads } from './attachments.js';
-import { Avatar } from './avatar.js';
+import { Avatar } from '../ui/avatar.js';
 import { Composer } from './composer.js';
-import { typingLine } from './format.js';
-import { CloseIcon, PaperclipIcon, UserPlusIcon } from './icons.js';
+import { typingLine } from '../ui/format.js';
+import { CloseIcon, PaperclipIcon, UserPlusIcon } from '../ui/icons.js';
 import { MessageList } from './message-list.js';
-import { useChatState, useStore } from './use-store.js';
+import { useChatState, useStore } from '../use-store.js';
 
 interface RoomViewProps {
   room: RoomWithReadState;

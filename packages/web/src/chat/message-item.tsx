@@ -7,9 +7,9 @@ import type { Message, OutboxEntry } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
 import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { AttachmentList } from './attachments.js';
-import { Avatar } from './avatar.js';
-import { formatFull, formatTime } from './format.js';
-import { AlertIcon, ClockIcon, EditIcon, TrashIcon } from './icons.js';
+import { Avatar } from '../ui/avatar.js';
+import { formatFull, formatTime } from '../ui/format.js';
+import { AlertIcon, ClockIcon, EditIcon, TrashIcon } from '../ui/icons.js';
 import { MessageText } from './message-text.js';
 
 interface MessageItemProps {

@@ -7,11 +7,11 @@
 import type { Message, OutboxEntry, RoomMember, RoomWithReadState, User } from '@switchboard/client';
 import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Timeline } from './chat-store.js';
-import { dayKey, formatDay, nameList } from './format.js';
-import { ArrowDownIcon } from './icons.js';
+import { dayKey, formatDay, nameList } from '../ui/format.js';
+import { ArrowDownIcon } from '../ui/icons.js';
 import { MessageItem, PendingItem } from './message-item.js';
 import { mentions } from './rich-text.js';
-import { useStore } from './use-store.js';
+import { useStore } from '../use-store.js';
 
 /** Messages of one sender closer together than this are grouped. */
 const GROUP_MS = 5 * 60_000;

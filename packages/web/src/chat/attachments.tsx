@@ -8,10 +8,10 @@ import { ErrorCode, SwitchboardError, type Attachment } from '@switchboard/clien
 import { Limits } from '@switchboard/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ChatStore } from './chat-store.js';
-import { describeError } from './errors.js';
-import { formatSize } from './format.js';
-import { CloseIcon, DownloadIcon, FileIcon } from './icons.js';
-import { useStore } from './use-store.js';
+import { describeError } from '../errors.js';
+import { formatSize } from '../ui/format.js';
+import { CloseIcon, DownloadIcon, FileIcon } from '../ui/icons.js';
+import { useStore } from '../use-store.js';
 
 /** Types the server serves inline; everything else (SVG included) downloads. */
 const INLINE_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif']);

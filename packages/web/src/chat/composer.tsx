@@ -7,9 +7,9 @@ import type { RoomMember, RoomWithReadState, User } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
 import { useEffect, useId, useLayoutEffect, useRef, useState, type ChangeEvent, type KeyboardEvent } from 'react';
 import { UploadList, type Upload } from './attachments.js';
-import { Avatar } from './avatar.js';
-import { PaperclipIcon, SendIcon } from './icons.js';
-import { useStore } from './use-store.js';
+import { Avatar } from '../ui/avatar.js';
+import { PaperclipIcon, SendIcon } from '../ui/icons.js';
+import { useStore } from '../use-store.js';
 
 /** A `typing: true` is renewed this often while typing (the server expires it after 6 s). */
 const TYPING_RENEW_MS = 3000;

@@ -1,10 +1,10 @@
 /** Browsing public rooms: search by name, join, or open one already joined. */
 import type { Room } from '@switchboard/client';
 import { useEffect, useState } from 'react';
-import { describeError } from './errors.js';
-import { HashIcon, SearchIcon } from './icons.js';
-import { Modal } from './modal.js';
-import { useChatState, useStore } from './use-store.js';
+import { describeError } from '../errors.js';
+import { HashIcon, SearchIcon } from '../ui/icons.js';
+import { Modal } from '../ui/modal.js';
+import { useChatState, useStore } from '../use-store.js';
 
 export function BrowseRoomsDialog({ onClose, onOpen }: { onClose: () => void; onOpen: (roomId: string) => void }) {
   const store = useStore();
