@@ -198,6 +198,8 @@ export interface SwitchboardEnv {
   REDIS_URL?: string;
   REDIS_KEY_PREFIX?: string;
   JWT_SECRET?: string;
+  /** `off`: no metrics, no snapshots (the monitoring scenario's comparison). */
+  MONITORING?: 'on' | 'off';
 }
 
 /** Starts `switchboard start` in its own process, with rate limits off, and waits for `/readyz`. */
@@ -205,7 +207,7 @@ export function startSwitchboard(env: SwitchboardEnv, name = 'switchboard'): Pro
   const vars: Record<string, string> = { RATE_LIMITS: 'off', LOG_LEVEL: 'warn', DATA_DIR: env.DATA_DIR };
   if (env.WS_COMPRESSION) vars.WS_COMPRESSION = env.WS_COMPRESSION;
   if (env.WS_COMPRESSION_THRESHOLD) vars.WS_COMPRESSION_THRESHOLD = env.WS_COMPRESSION_THRESHOLD;
-  for (const key of ['SCRYPT_COST', 'ACCESS_TOKEN_TTL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET'] as const) {
+  for (const key of ['SCRYPT_COST', 'ACCESS_TOKEN_TTL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET', 'MONITORING'] as const) {
     const value = env[key];
     if (value) vars[key] = value;
   }

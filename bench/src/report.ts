@@ -339,6 +339,36 @@ ${table(
 `;
 }
 
+function monitoringSection(results: BenchResults): string {
+  const mon = results.monitoring;
+  if (!mon) return '';
+  const size = results.sizes.monitoring;
+  const { ratios } = mon;
+  return `## 6. Monitoring overhead
+
+The one-room fan-out (${n(size.clients)} clients, ${size.senders} senders × ${size.rate} msg/s for ${size.seconds} s) against Switchboard
+with \`MONITORING=off\` (no metrics at all) and with monitoring on while it is watched: an admin socket on
+\`/monitor\` receives the snapshot every second and \`/metrics\` is scraped every second. Off and on alternate,
+${size.rounds} time(s) each, every round on a fresh server.
+
+${table(
+  ['round', 'MONITORING', 'delivered msg/s', 'p50', 'p99', 'server CPU time', 'snapshots / scrapes seen'],
+  mon.rounds.map((r, i) => [
+    String(Math.floor(i / 2) + 1),
+    r.monitoring,
+    n(r.result.deliveriesPerSecond),
+    ms(r.result.latencyMs.p50),
+    ms(r.result.latencyMs.p99),
+    `${r.result.server.cpuSeconds} s`,
+    r.monitoring === 'on' ? `${r.snapshots} / ${r.scrapes}` : '–',
+  ]),
+)}
+
+On ÷ off (means over the rounds): delivered msg/s **${ratios.deliveriesPerSecond}×**, p50 ${ratios.p50}×, p99 **${ratios.p99}×**,
+server CPU time ${ratios.cpuSeconds}×. With monitoring off, p99 moved by ${mon.p99NoiseOff}× between rounds with nothing changed.
+`;
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   const goals = results.goals.map((g) => [g.name, g.target, g.value, g.met ? 'met' : '**missed**']);
@@ -379,7 +409,7 @@ ${table(['goal', 'target', 'this run', ''], goals)}
 npm ci
 npm run bench                          # everything at full size (about 12–15 minutes on 2 cores); rewrites this file and docs/bench/
 npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
-npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression or multinode (repeatable)
+npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression, multinode or monitoring (repeatable)
 \`\`\`
 
 The multinode scenario needs PostgreSQL and Redis (\`BENCH_PG_URL\`, an admin connection that may create
@@ -392,5 +422,6 @@ ${sweepSection(results)}
 ${roomsSection(results)}
 ${idleSection(results)}
 ${compressionSection(results)}
-${multinodeSection(results)}`;
+${multinodeSection(results)}
+${monitoringSection(results)}`;
 }

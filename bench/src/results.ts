@@ -1,6 +1,7 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
 import type { FanoutSize, LoadResult } from './fanout.js';
 import type { IdleSize, IdleSummary } from './idle.js';
+import type { MonitoringResult, MonitoringSize } from './monitoring.js';
 import type { MultinodeResult, MultinodeSize } from './multinode.js';
 import type { RoomsResult, RoomsSize } from './rooms.js';
 import type { SweepResult, SweepSize } from './sweep.js';
@@ -11,6 +12,7 @@ export const Scenario = {
   idle: 'idle',
   compression: 'compression',
   multinode: 'multinode',
+  monitoring: 'monitoring',
 } as const;
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
 
@@ -41,7 +43,14 @@ export interface BenchResults {
   durationSeconds: number;
   quick: boolean;
   machine: Machine;
-  sizes: { sweep: SweepSize; rooms: RoomsSize; idle: IdleSize; compression: FanoutSize; multinode: MultinodeSize };
+  sizes: {
+    sweep: SweepSize;
+    rooms: RoomsSize;
+    idle: IdleSize;
+    compression: FanoutSize;
+    multinode: MultinodeSize;
+    monitoring: MonitoringSize;
+  };
   sweep?: SweepResult;
   rooms?: RoomsResult;
   idle?: {
@@ -52,6 +61,7 @@ export interface BenchResults {
   };
   compression?: { variants: CompressionVariant[] };
   multinode?: MultinodeResult;
+  monitoring?: MonitoringResult;
   goals: Goal[];
 }
 
@@ -126,6 +136,23 @@ export function evaluateGoals(results: BenchResults): Goal[] {
         target: `${multi.clients} of ${multi.clients}`,
         value: `${multi.seq?.gapFreeReceivers ?? 0} of ${multi.clients}`,
         met: multi.seq?.gapFreeReceivers === multi.clients,
+      },
+    );
+  }
+  if (results.monitoring) {
+    const { ratios, p99NoiseOff } = results.monitoring;
+    goals.push(
+      {
+        name: 'delivered msg/s, monitoring on (watched and scraped) vs off',
+        target: '≥ 0.97×',
+        value: `${ratios.deliveriesPerSecond}×`,
+        met: ratios.deliveriesPerSecond >= 0.97,
+      },
+      {
+        name: 'p99 latency, monitoring on vs off (within the spread of the runs with it off)',
+        target: `≤ ${Math.max(1, p99NoiseOff)}×`,
+        value: `${ratios.p99}×`,
+        met: ratios.p99 <= Math.max(1, p99NoiseOff),
       },
     );
   }

@@ -4,7 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and (full runs of
  * every scenario) to docs/benchmarks.md and docs/bench/*.svg.
  *
- *   npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode]...
+ *   npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { createAccounts, createRoom } from './accounts.js';
 import { charts } from './chart.js';
 import { runFanout, type FanoutSize } from './fanout.js';
 import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.js';
+import { runMonitoring, type MonitoringSize } from './monitoring.js';
 import { checkMultinodeServices, runMultinode, type MultinodeSize } from './multinode.js';
 import { installCleanup, killAll, repoRoot } from './procs.js';
 import { renderMarkdown } from './report.js';
@@ -29,6 +30,7 @@ interface Sizes {
   idle: IdleSize;
   compression: FanoutSize;
   multinode: MultinodeSize;
+  monitoring: MonitoringSize;
 }
 
 // The issue's sizes: 500 clients; at the headline point 10 senders × 20 msg/s × 10 s = 2,000
@@ -55,6 +57,8 @@ const FULL: Sizes = {
   compression: { clients: 500, senders: 10, rate: 20, seconds: 5, workers: 2, drainSeconds: 10, textLength: 120 },
   // Smaller than the fan-out: three nodes, PostgreSQL and Redis share the cores with the load generator.
   multinode: { nodes: 3, clients: 300, senders: 6, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
+  // The fan-out at 100 msg/s, below the knee, where an overhead shows in latency rather than drowning in a backlog.
+  monitoring: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120, rounds: 2 },
 };
 
 const QUICK: Sizes = {
@@ -74,13 +78,15 @@ const QUICK: Sizes = {
   idle: { clients: 300, rounds: 1, workers: 2, settleSeconds: 1 },
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
   multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
+  monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode]...
+const USAGE = `Usage: npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
-  --scenario    run only this scenario (repeatable); default: all five
+  --scenario    run only this scenario (repeatable); default: all six
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
+                monitoring: the fan-out with MONITORING off and on (watched and scraped)
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
@@ -132,6 +138,7 @@ async function main(): Promise<void> {
     run(Scenario.rooms) ? sizes.rooms.rooms * sizes.rooms.membersPerRoom : 0,
     run(Scenario.compression) ? sizes.compression.clients : 0,
     run(Scenario.idle) ? sizes.idle.clients : 0,
+    run(Scenario.monitoring) ? sizes.monitoring.clients : 0,
   );
   log(`registering ${accountsNeeded} accounts (throwaway server, lowest scrypt cost)`);
   const accounts = await createAccounts(accountsNeeded, 16, log);
@@ -195,6 +202,11 @@ async function main(): Promise<void> {
     log(summary('single node (PostgreSQL)', multinode.single));
     log(summary(`${multinode.nodes} nodes (Redis + PostgreSQL)`, multinode.multi));
     results.multinode = multinode;
+  }
+
+  if (run(Scenario.monitoring)) {
+    log('— monitoring off vs on —');
+    results.monitoring = await runMonitoring(accounts, sizes.monitoring, log);
   }
 
   const finishedAt = new Date();
