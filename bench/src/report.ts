@@ -407,7 +407,8 @@ ${table(['goal', 'target', 'this run', ''], goals)}
 
 \`\`\`sh
 npm ci
-npm run bench                          # everything at full size (about 12–15 minutes on 2 cores); rewrites this file and docs/bench/
+npm run bench                          # everything at full size (about 15 minutes on 2 cores)
+npm run bench -- --write               # the same, and rewrites this file and docs/bench/
 npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
 npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression, multinode or monitoring (repeatable)
 \`\`\`

@@ -2,9 +2,9 @@
  * `npm run bench`: Switchboard side by side with a bare Socket.IO baseline, in the same run, on
  * the same machine, under the same load. Progress goes to stderr; the results go to stdout as one
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and (full runs of
- * every scenario) to docs/benchmarks.md and docs/bench/*.svg.
+ * every scenario, with --write) to docs/benchmarks.md and docs/bench/*.svg.
  *
- *   npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+ *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -81,9 +81,10 @@ const QUICK: Sizes = {
   monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
+  --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/
   --scenario    run only this scenario (repeatable); default: all six
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
       scenario: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -228,14 +230,14 @@ async function main(): Promise<void> {
   }
   for (const goal of results.goals) log(`goal ${goal.met ? 'met   ' : 'MISSED'} ${goal.name}: ${goal.value} (target ${goal.target})`);
 
-  if (!values.quick && selected.length === known.length) {
+  if (values.write && !values.quick && selected.length === known.length) {
     const docsBench = join(repoRoot, 'docs', 'bench');
     mkdirSync(docsBench, { recursive: true });
     for (const image of images) writeFileSync(join(docsBench, image.name), image.svg);
     writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), renderMarkdown(results));
     log('docs/benchmarks.md and docs/bench/ rewritten');
   } else {
-    log('docs/ left alone (only a full run of every scenario rewrites it)');
+    log('docs/ left alone (only a full run of every scenario with --write rewrites it)');
   }
   console.log(json);
 }

@@ -3,21 +3,19 @@
  * Chromium by two people in two browser contexts. They sign up, create, join and invite, chat
  * both ways, see typing, read receipts, mentions in the bell, an image shared inline, hostile
  * text rendered as text, and a server restart mid-conversation that loses and doubles nothing.
- * Screenshots of the main screens go to docs/screenshots/. Throughout, and on the API's Swagger
+ * Screenshots of the main screens go to docs/screenshots/ under `npm run screenshots`. Throughout, and on the API's Swagger
  * UI, the server's Content-Security-Policy must never have to block anything.
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Session } from '@switchboard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebApp } from './build-app.js';
+import { screenshot } from './screenshots.js';
 import { eventually, startServer, type TestServer } from '../../server/test/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 /** A PNG of `width`×`height` with a colour gradient, made here so the test needs no fixture file. */
 function gradientPng(width: number, height: number): Buffer {
   const chunk = (type: string, data: Buffer) => {
@@ -63,7 +61,6 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
-  mkdirSync(SCREENSHOTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -148,7 +145,7 @@ async function openRoom(page: Page, name: string): Promise<void> {
 const seqsOnScreen = (p: Person) =>
   p.page.locator('article[data-seq]').evaluateAll((nodes) => nodes.map((n) => Number(n.getAttribute('data-seq'))));
 
-const shot = (p: Person, name: string) => p.page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+const shot = (p: Person, name: string) => screenshot(p.page, name);
 
 describe('Switchboard web app', () => {
   it('two people chat through sign-up, rooms, typing, receipts, mentions, files and a server restart', async () => {
@@ -175,7 +172,7 @@ describe('Switchboard web app', () => {
     // ---- sign up, create a public room, join it from the other window
     const signedOut = (await openApp()).page;
     await signedOut.getByRole('heading', { name: 'Sign in to your team' }).waitFor();
-    await signedOut.screenshot({ path: join(SCREENSHOTS, 'sign-in.png') });
+    await screenshot(signedOut, 'sign-in');
     const alice = await signUp('Alice');
     // A second tab of Alice's, open all along: both renew tokens from one stored login.
     const aliceTab = await alice.page.context().newPage();
