@@ -10,7 +10,8 @@ import type { Alert, AlertRule, ErrorGroup, MonitorSnapshot, Notification, Sessi
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { History } from '../src/domain/monitoring/history.js';
-import { errorFingerprint } from '../src/domain/monitoring/metrics.js';
+import { errorFingerprint, NodeMetrics } from '../src/domain/monitoring/metrics.js';
+import { ackBucketOf, ACK_BUCKET_BOUNDS_MS, addBuckets, quantileOfBuckets } from '../src/domain/monitoring/node-sample.js';
 import { isInternalAddress, WebhookSender } from '../src/domain/monitoring/webhook.js';
 import { MonitoringRepository } from '../src/store/monitoring.js';
 import {
@@ -343,6 +344,59 @@ describe.each(dialects)('monitoring on %s', (dialect) => {
 });
 
 describe('monitoring pieces', () => {
+  it('takes acknowledgement percentiles from bucket counts, holes included, to within one bucket', () => {
+    const times = Array.from({ length: 1000 }, (_, i) => (i < 900 ? 2 : 40) + (i % 7) / 10);
+    const counts: number[] = [];
+    for (const ms of times) {
+      const b = ackBucketOf(ms);
+      counts[b] = (counts[b] ?? 0) + 1; // a sparse array, as a node's ring fills it
+    }
+    const p50 = quantileOfBuckets(counts, 0.5);
+    const p99 = quantileOfBuckets(counts, 0.99);
+    expect(p50).toBeGreaterThanOrEqual(2);
+    expect(p50).toBeLessThanOrEqual(2.6 * 1.1);
+    expect(p99).toBeGreaterThanOrEqual(40);
+    expect(p99).toBeLessThanOrEqual(40.6 * 1.1);
+    expect(quantileOfBuckets([], 0.99)).toBe(0);
+    // Two nodes' counts add up bucket by bucket, holes and JSON's nulls counted as nothing.
+    const merged = addBuckets(addBuckets([], JSON.parse(JSON.stringify(counts)) as (number | null)[]), [0, 0, 5]);
+    expect(merged.reduce((a, b) => a + b, 0)).toBe(1005);
+    expect(ACK_BUCKET_BOUNDS_MS.at(-1)).toBe(60_000);
+  });
+
+  it("samples a node's figures: answers, errors, messages and deliveries of the last second", () => {
+    const metrics = new NodeMetrics();
+    try {
+      metrics.sample();
+      for (let i = 0; i < 100; i++) metrics.onAnswered('message:send', 5);
+      metrics.onAnswered('sync', 500);
+      metrics.onMessagesStored(10);
+      metrics.onDeliveries(30);
+      metrics.onError({ code: 'INVALID_ARGUMENT', event: 'message:send', message: 'text: expected string' });
+      metrics.onError({ code: 'INVALID_ARGUMENT', event: 'message:send', message: 'text: expected string' });
+      metrics.onError({ code: 'FORBIDDEN', event: 'no-such-event', message: 'nope' });
+      const { stats, errors } = metrics.sample();
+      expect(stats.ackP50Ms).toBeGreaterThanOrEqual(5);
+      expect(stats.ackP50Ms).toBeLessThanOrEqual(5.5);
+      expect(stats.ackP99Ms).toBeGreaterThanOrEqual(5);
+      expect(stats.ackP99Ms).toBeLessThanOrEqual(5.5);
+      expect(stats.messagesInPerSec).toBeGreaterThan(0);
+      expect(stats.deliveriesPerSec / stats.messagesInPerSec).toBeCloseTo(3, 6);
+      expect(stats.errorsPerSec / stats.messagesInPerSec).toBeCloseTo(0.3, 6);
+      expect(errors.map((e) => [e.event, e.count]).sort()).toEqual([
+        ['message:send', 2],
+        ['unknown', 1],
+      ]);
+      // The next second starts empty, but the acknowledgement times of the last 10 s stay.
+      const next = metrics.sample();
+      expect(next.errors).toEqual([]);
+      expect(next.stats.messagesInPerSec).toBe(0);
+      expect(next.stats.ackP50Ms).toBeGreaterThanOrEqual(5);
+    } finally {
+      metrics.close();
+    }
+  });
+
   it('fingerprints follow the shape of a message, not its numbers, ids or quoted text', () => {
     const a = errorFingerprint({ code: 'NOT_FOUND', event: 'room:join', message: 'room 0190aaaa-0000-7000-8000-000000000001 not found after 3 tries' });
     const b = errorFingerprint({ code: 'NOT_FOUND', event: 'room:join', message: 'room 0190bbbb-1111-7000-8000-000000000002 not found after 12 tries' });

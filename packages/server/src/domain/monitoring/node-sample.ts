@@ -36,22 +36,22 @@ export function ackBucketOf(ms: number): number {
  * The `q` quantile (0–1) of the times counted in `counts` (one count per bucket, the open bucket
  * last), as the upper bound of the bucket it falls in; 0 when nothing was counted.
  */
-export function quantileOfBuckets(counts: readonly number[], q: number): number {
+export function quantileOfBuckets(counts: readonly (number | null | undefined)[], q: number): number {
   let total = 0;
-  for (const c of counts) total += c;
+  for (const c of counts) total += c ?? 0; // a bucket never counted into is a hole
   if (total === 0) return 0;
   const rank = Math.max(1, Math.ceil(q * total));
   let seen = 0;
   for (let i = 0; i < counts.length; i++) {
-    seen += counts[i] as number;
+    seen += counts[i] ?? 0;
     if (seen >= rank) return ACK_BUCKET_BOUNDS_MS[Math.min(i, ACK_BUCKET_BOUNDS_MS.length - 1)] as number;
   }
   return ACK_BUCKET_BOUNDS_MS.at(-1) as number;
 }
 
-/** Adds bucket counts into `into` (grown as needed) and returns it. */
-export function addBuckets(into: number[], counts: readonly number[]): number[] {
-  for (let i = 0; i < counts.length; i++) into[i] = (into[i] ?? 0) + (counts[i] as number);
+/** Adds bucket counts into `into` (grown as needed, holes counted as 0) and returns it. */
+export function addBuckets(into: number[], counts: readonly (number | null | undefined)[]): number[] {
+  for (let i = 0; i < counts.length; i++) into[i] = (into[i] ?? 0) + (counts[i] ?? 0);
   return into;
 }
 
