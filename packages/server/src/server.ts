@@ -213,7 +213,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const realtime = createRealtime(app.server, config, ctx, monitoring ? [setupChat, setupNotifications, setupMonitor] : [setupChat, setupNotifications], scale.adapter);
   limitBodyTime(app.server, config, log);
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
-  if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, bus);
+  if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, monitoring.metrics, bus);
   monitoring?.service.start();
 
   const drain = async () => {

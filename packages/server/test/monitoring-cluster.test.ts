@@ -50,6 +50,9 @@ describe('monitoring across processes', () => {
       expect(both.cluster.nodesDown).toBe(0);
       expect(both.cluster.connections).toBe(both.nodes[0]!.connections + both.nodes[1]!.connections);
       expect(both.cluster.connections).toBeGreaterThanOrEqual(2);
+      // The reports cross through Redis: the adapter's latency is measured on each node.
+      const scraped = await (await fetch(`${first.url}/metrics`)).text();
+      expect(Number(scraped.split('\n').find((l) => l.startsWith('switchboard_adapter_latency_seconds_count '))?.split(' ')[1])).toBeGreaterThan(0);
       const victim = both.nodes.find((n) => n.nodeId.includes(`:${second.pid}:`));
       expect(victim).toBeDefined();
 

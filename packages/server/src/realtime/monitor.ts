@@ -5,6 +5,7 @@
  */
 import type { Namespace } from 'socket.io';
 import type { EventBus } from '../domain/bus.js';
+import type { NodeMetrics } from '../domain/monitoring/metrics.js';
 import type { MonitorService } from '../domain/monitoring/monitor.js';
 import { bindSession, renewSession } from './connection.js';
 import type { NamespaceSetup } from './io.js';
@@ -57,8 +58,11 @@ export const setupMonitor: NamespaceSetup = (io, ctx) => {
  * server-side events of the Socket.IO adapter (over Redis, or through the cluster primary). A
  * single process has nobody to tell.
  */
-export function shareMonitorReports(io: IoServer, monitor: MonitorService, bus: EventBus): void {
-  io.on('monitor:report', (report) => monitor.receive(report));
+export function shareMonitorReports(io: IoServer, monitor: MonitorService, metrics: NodeMetrics, bus: EventBus): void {
+  io.on('monitor:report', (report) => {
+    metrics.onPeerReport(report.sample.at);
+    monitor.receive(report);
+  });
   io.on('monitor:left', (nodeId) => monitor.left(nodeId));
   bus.on('monitor.report', (report) => {
     io.serverSideEmit('monitor:report', report);

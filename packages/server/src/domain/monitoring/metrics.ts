@@ -78,6 +78,7 @@ export class NodeMetrics implements NodeStatsSource {
   private readonly rateLimited: Counter<'class'>;
   private readonly queryDuration: Histogram<'outcome'>;
   private readonly uploadBytes: Counter;
+  private readonly adapterLatency: Histogram;
 
   /** Sockets per user on this node, for `usersOnline`. */
   private readonly userSockets = new Map<string, number>();
@@ -144,6 +145,12 @@ export class NodeMetrics implements NodeStatsSource {
       registers,
     });
     this.uploadBytes = new Counter({ name: 'switchboard_upload_bytes_total', help: 'Bytes of files uploaded and stored', registers });
+    this.adapterLatency = new Histogram({
+      name: 'switchboard_adapter_latency_seconds',
+      help: "Time other nodes' once-a-second reports take to arrive through the adapter (Redis or the cluster primary); across hosts it includes their clock difference",
+      buckets: QUERY_SECONDS_BUCKETS,
+      registers,
+    });
     this.loopDelay.enable();
   }
 
@@ -210,6 +217,11 @@ export class NodeMetrics implements NodeStatsSource {
 
   onQuery(ms: number, ok: boolean): void {
     this.queryDuration.observe({ outcome: ok ? 'ok' : 'error' }, ms / 1000);
+  }
+
+  /** A report another node stamped at `sentAt` (its clock) arrived now. */
+  onPeerReport(sentAt: number): void {
+    this.adapterLatency.observe(Math.max(0, Date.now() - sentAt) / 1000);
   }
 
   onUpload(bytes: number): void {
