@@ -71,7 +71,7 @@ function RuleForm({ store, rule, onDone }: { store: MonitorStore; rule: AlertRul
   return (
     <form className="rule-form" onSubmit={(e) => void submit(e)} aria-label={rule ? 'Edit alert rule' : 'New alert rule'}>
       <label className="field" htmlFor={`${id}-metric`}>
-        Metric
+        <span>Metric</span>
         <select id={`${id}-metric`} value={draft.metric} onChange={(e) => change({ metric: e.target.value as MonitorMetric })}>
           {METRIC_NAMES.map((m) => (
             <option key={m} value={m}>
@@ -81,22 +81,26 @@ function RuleForm({ store, rule, onDone }: { store: MonitorStore; rule: AlertRul
         </select>
       </label>
       <label className="field" htmlFor={`${id}-op`}>
-        Condition
+        <span>Condition</span>
         <select id={`${id}-op`} value={draft.op} onChange={(e) => change({ op: e.target.value as '>' | '<' })}>
           <option value=">">above</option>
           <option value="<">below</option>
         </select>
       </label>
       <label className="field" htmlFor={`${id}-threshold`}>
-        Threshold <span className="hint">({METRICS[draft.metric].thresholdUnit})</span>
+        <span>
+          Threshold <span className="hint">({METRICS[draft.metric].thresholdUnit})</span>
+        </span>
         <input id={`${id}-threshold`} type="number" step="any" inputMode="decimal" value={draft.threshold} onChange={(e) => change({ threshold: e.target.value })} />
       </label>
       <label className="field" htmlFor={`${id}-for`}>
-        For <span className="hint">(seconds)</span>
+        <span>
+          For <span className="hint">(seconds)</span>
+        </span>
         <input id={`${id}-for`} type="number" step="1" inputMode="numeric" value={draft.forSeconds} onChange={(e) => change({ forSeconds: e.target.value })} />
       </label>
       <label className="field" htmlFor={`${id}-severity`}>
-        Severity
+        <span>Severity</span>
         <select id={`${id}-severity`} value={draft.severity} onChange={(e) => change({ severity: e.target.value as AlertSeverity })}>
           {SEVERITIES.map((s) => (
             <option key={s} value={s}>
