@@ -43,18 +43,25 @@ export interface ClusterStats extends Stats {
   /** Nodes silent for 10 s, kept for 10 minutes. */
   nodesDown: number;
 }
+/** A node that is up: it reported within the last 10 s. */
 export interface NodeSnapshot extends Stats {
   nodeId: string;
   startedAt: number;
-  /** Extension: `false` for a node silent for 10 s (it counts in `nodesDown`), with its last figures. */
-  up: boolean;
-  /** Extension: when this node last reported. */
+  /** Extension: when this node last reported (its own clock). */
   lastSeenAt: number;
+}
+/** Extension: a node silent for 10 s (counted in `nodesDown`), listed for 10 minutes with its last figures. */
+export interface DownNode extends NodeSnapshot {
+  /** When this node stopped reporting, as the answering node saw it. */
+  downSince: number;
 }
 export interface MonitorSnapshot {
   at: number;
   cluster: ClusterStats;
+  /** The nodes that are up, by nodeId; a node that dies leaves this list (and joins `downNodes`). */
   nodes: NodeSnapshot[];
+  /** Extension: the nodes that are down, by nodeId. */
+  downNodes: DownNode[];
 }
 
 /** What history and alert rules can follow: a `Stats` key, or the cluster's node counts. */

@@ -166,6 +166,20 @@ export const ConfigSchema = z.object({
   LOGIN_IP_PER_SECOND: z.coerce.number().int().min(1).default(1),
   /** Seconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT: z.coerce.number().min(1).max(60).default(8),
+  /**
+   * `off` turns monitoring off (PROTOCOL §7): no `/metrics`, no `/monitor` namespace, no history,
+   * alerts or error groups, and nothing measured on the request path. On by default.
+   */
+  MONITORING: onOff.default(true),
+  /** When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>` (else 401). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Where alerts are POSTed as JSON when they fire and resolve (retried with backoff); unset: none. */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  /**
+   * `true` lets webhooks reach loopback, private and link-local addresses (a webhook receiver on
+   * the same machine or network); off by default, so a webhook URL cannot probe the internal network.
+   */
+  WEBHOOK_ALLOW_PRIVATE: onOff.default(false),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

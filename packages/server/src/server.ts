@@ -14,6 +14,9 @@ import { EventBus } from './domain/bus.js';
 import { forbidden } from './domain/errors.js';
 import { FileService } from './domain/files.js';
 import { MessageService } from './domain/messages.js';
+import { NodeMetrics } from './domain/monitoring/metrics.js';
+import { MonitorService, newNodeId } from './domain/monitoring/monitor.js';
+import { WebhookSender } from './domain/monitoring/webhook.js';
 import { NotificationService } from './domain/notifications.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
@@ -23,6 +26,7 @@ import { edgeOptions, limitBodyTime } from './http/edge.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { fileRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
+import { metricsRoutes } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { defaultWebDir, webRoutes } from './http/web.js';
@@ -32,7 +36,9 @@ import type { RealtimeContext, Services } from './realtime/context.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
 import { shareMembershipDrops } from './realtime/membership-drops.js';
+import { setupMonitor, shareMonitorReports } from './realtime/monitor.js';
 import { setupNotifications } from './realtime/notifications.js';
+import { clusterScraper } from './scale/cluster-metrics.js';
 import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
@@ -41,6 +47,7 @@ import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
 import { FileRepository } from './store/files.js';
 import { MessageRepository } from './store/messages.js';
+import { MonitoringRepository } from './store/monitoring.js';
 import { NotificationRepository } from './store/notifications.js';
 import { RoomRepository } from './store/rooms.js';
 import { SessionRepository, UserRepository } from './store/users.js';
@@ -109,10 +116,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   prepareDataDir(config.DATA_DIR, { sqlite: config.DATABASE_URL === undefined });
   const blobs = new BlobStore(join(config.DATA_DIR, 'files'));
   await blobs.init();
+  const metrics = config.MONITORING ? new NodeMetrics() : undefined;
   const database = await openDatabase({
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
     poolSize: config.DATABASE_POOL_SIZE,
+    onQuery: metrics && ((ms, ok) => metrics.onQuery(ms, ok)),
   });
   const { db } = database;
   const bus = new EventBus((err, event) => log.error({ err, event }, 'domain event handler failed'));
@@ -157,6 +166,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     messages: new MessageService(new MessageRepository(db, database.dialect), rooms, bus, files),
     notifications: new NotificationService(new NotificationRepository(db), users, bus),
   };
+  const monitoring = metrics && {
+    metrics,
+    service: new MonitorService(newNodeId(), metrics, new MonitoringRepository(db, database.dialect), bus, services.notifications, {
+      log,
+      webhook: config.ALERT_WEBHOOK_URL === undefined ? undefined : new WebhookSender(new URL(config.ALERT_WEBHOOK_URL), { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, log }),
+    }),
+  };
+  if (metrics) bus.on('message.created', () => metrics.onMessagesStored(1));
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -164,7 +181,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     frameworkErrors,
     ...edgeOptions(config),
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, metrics && ((report) => metrics.onError(report)));
   await registerSecurityHeaders(app);
   await app.register(compress, { threshold: 1024 });
   await app.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
@@ -185,14 +202,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     return true;
   });
   authRoutes(app, services.auth);
-  await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes });
+  await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });
+  if (metrics) {
+    metricsRoutes(app, { token: config.METRICS_TOKEN, scrape: clusterWorker ? clusterScraper(metrics.registry) : () => metrics.scrape() });
+  }
   await webRoutes(app, config.WEB_DIR ?? defaultWebDir());
 
   const inFlight = new InFlight();
-  const ctx: RealtimeContext = { services, bus, limiter, typing: scale.typing, log, inFlight };
-  const realtime = createRealtime(app.server, config, ctx, [setupChat, setupNotifications], scale.adapter);
+  const ctx: RealtimeContext = { services, bus, limiter, typing: scale.typing, log, inFlight, monitoring };
+  const realtime = createRealtime(app.server, config, ctx, monitoring ? [setupChat, setupNotifications, setupMonitor] : [setupChat, setupNotifications], scale.adapter);
   limitBodyTime(app.server, config, log);
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
+  if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, bus);
+  monitoring?.service.start();
 
   const drain = async () => {
     accepting = false;
@@ -227,6 +249,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       closing ??= (async () => {
         await stopOrphanSweep();
         await drain();
+        // Before the adapter goes: the other nodes hear that this one left rather than died.
+        await monitoring?.service.close();
         await realtime.close();
         // The sockets just closed went offline: record it (and announce it to other nodes) while
         // the database and Redis are still there; bounded, as either may be what is failing.
@@ -235,6 +259,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         );
         await scale.close();
         await app.close();
+        metrics?.close();
         await database.close();
       })();
       return closing;

@@ -248,7 +248,7 @@ function expectWellFormedAnswer(answer: unknown, event: string): void {
   expect(typeof result.error?.message).toBe('string');
 }
 
-describe('fuzzing /chat and /notifications', () => {
+describe('fuzzing /chat, /notifications and /monitor', () => {
   let t: TestServer;
   let alice: Session;
   let bob: Session;
@@ -285,7 +285,7 @@ describe('fuzzing /chat and /notifications', () => {
     await t.close();
   });
 
-  it.each(['/chat', '/notifications'] as const)('answers everything thrown at %s, exactly once, and keeps serving', async (namespace) => {
+  it.each(['/chat', '/notifications', '/monitor'] as const)('answers everything thrown at %s, exactly once, and keeps serving', async (namespace) => {
     const socket = await connect(t.url, namespace, alice.accessToken);
     const acks = countAcks(socket, namespace);
     const errors: unknown[] = [];
@@ -328,8 +328,12 @@ describe('fuzzing /chat and /notifications', () => {
     }
 
     // Still serving normal requests, on this socket and on a fresh one.
-    const fresh = await connect(t.url, namespace, bob.accessToken);
-    if (namespace === '/chat') {
+    // Alice, the first account, is the admin: the only one /monitor lets in.
+    const fresh = await connect(t.url, namespace, namespace === '/monitor' ? alice.accessToken : bob.accessToken);
+    if (namespace === '/monitor') {
+      expect(await ok(fresh, 'alert:rules', {})).toMatchObject({ rules: expect.any(Array), active: expect.any(Array) });
+      expect(await ok(socket, 'errors:list', { limit: 5 })).toMatchObject({ groups: expect.any(Array) });
+    } else if (namespace === '/chat') {
       const room = (await ok<{ room: Room }>(fresh, 'room:create', { name: uniqueName('After'), kind: 'public' })).room;
       const sent = await ok<{ message: Message }>(fresh, 'message:send', { roomId: room.id, clientMsgId: uniqueName('c'), text: 'still here' });
       expect(sent.message.seq).toBe(1);

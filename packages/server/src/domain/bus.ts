@@ -4,7 +4,8 @@
  * without sockets and lets another transport reuse them. Delivery is synchronous and in-process;
  * crossing nodes is the Socket.IO adapter's job.
  */
-import type { Message, Notification, PresenceEvent, Room } from '@switchboard/protocol';
+import type { Alert, Message, MonitorSnapshot, Notification, PresenceEvent, Room } from '@switchboard/protocol';
+import type { NodeReport } from './monitoring/cluster-view.js';
 import { Running } from './running.js';
 
 export interface DomainEvents {
@@ -27,6 +28,15 @@ export interface DomainEvents {
   'presence.changed': PresenceEvent;
   /** A login ended (logout or refresh-token reuse): its sockets must go, on every node. */
   'session.revoked': { sessionId: string; userId: string };
+  /** This node's monitoring report of the last second: for the other nodes. */
+  'monitor.report': NodeReport;
+  /** This node is shutting down cleanly: the other nodes forget it rather than count it down. */
+  'monitor.left': { nodeId: string };
+  /** The cluster as this node sees it, every second: for this node's admin sockets. */
+  'monitor.snapshot': MonitorSnapshot;
+  /** An alert fired or resolved (published by the monitoring leader only): for every admin socket. */
+  'alert.firing': Alert;
+  'alert.resolved': Alert;
 }
 
 type Handler<K extends keyof DomainEvents> = (event: DomainEvents[K]) => void | Promise<void>;

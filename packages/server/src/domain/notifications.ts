@@ -81,6 +81,12 @@ export class NotificationService {
     return { unread: await this.publishUnread(userId) };
   }
 
+  /** Notifies every admin (monitoring alerts). */
+  async notifyAdmins(draft: Omit<Draft, 'userId'>): Promise<void> {
+    const admins = await this.users.adminIds();
+    await this.create(admins.map((userId) => ({ ...draft, userId })));
+  }
+
   /** The user's unread count, in order with the counts published for them. */
   unreadCount(userId: string): Promise<number> {
     return this.serially(userId, () => this.notifications.unreadCount(userId));

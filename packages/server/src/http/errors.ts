@@ -30,18 +30,31 @@ export function frameworkErrors(err: Error, _req: FastifyRequest, reply: Fastify
   void reply.status(HttpStatus.INVALID_ARGUMENT).send({ error: { code: ErrorCode.INVALID_ARGUMENT, message: err.message } });
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/** Hears every error answered over HTTP (monitoring's error tracking). */
+export type HttpErrorListener = (report: { code: string; event: string; message: string; stack?: string | undefined }) => void;
+
+/** The route an answer belongs to, as an error group's event: its method and URL pattern, never the URL itself. */
+const routeOf = (req: FastifyRequest) => `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
+
+export function registerErrorHandling(app: FastifyInstance, onError?: HttpErrorListener): void {
   app.setErrorHandler((err, req, reply) => {
     const wire =
       err instanceof AppError ? err.toWire() : (fromFastify(err as { statusCode?: number; code?: string; message: string }) ?? toWireError(err));
+    onError?.({
+      code: wire.code,
+      event: routeOf(req),
+      message: wire.message,
+      stack: wire.code === ErrorCode.INTERNAL && err instanceof Error ? err.stack : undefined,
+    });
     if (wire.code === ErrorCode.INTERNAL) req.log.error({ err }, 'request failed');
     // RATE_LIMITED carries retryAfterMs in the body (PROTOCOL §2) and, for generic HTTP clients, as Retry-After.
     if (wire.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(wire.retryAfterMs / 1000));
     return reply.status(HttpStatus[wire.code]).send({ error: wire });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: ErrorCode.NOT_FOUND, message: `${req.method} ${req.url} not found` } }),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    onError?.({ code: ErrorCode.NOT_FOUND, event: routeOf(req), message: 'no such route' });
+    return reply.status(404).send({ error: { code: ErrorCode.NOT_FOUND, message: `${req.method} ${req.url} not found` } });
+  });
 }
 
 /** Validates a request part with its protocol schema; `INVALID_ARGUMENT` when it does not fit. */

@@ -32,6 +32,8 @@ export interface FileRouteDeps {
   limiter: RateLimiter;
   /** Largest upload, bytes. */
   maxBytes: number;
+  /** Hears the size of every file stored (monitoring). */
+  onUpload?: ((bytes: number) => void) | undefined;
 }
 
 /** `Content-Disposition` (RFC 6266) with an ASCII fallback and the exact name in UTF-8 (RFC 8187). */
@@ -194,6 +196,7 @@ export async function fileRoutes(app: FastifyInstance, deps: FileRouteDeps): Pro
         discardRest(req);
         throw err;
       }
+      deps.onUpload?.(file.size);
       return reply.status(201).send({ file });
     });
 

@@ -3,7 +3,7 @@
  * channels, access-token expiry (`auth:expired`) and renewal (`auth:renew`), presence, and
  * refusing new handshakes while the node drains.
  */
-import { ErrorCode } from '@switchboard/protocol';
+import { ErrorCode, Namespace } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { AuthService } from '../domain/auth.js';
@@ -13,18 +13,29 @@ import { channel, type SocketData } from './types.js';
 
 type AnyIoSocket = Socket<never, never, never, SocketData>;
 
-/** Handshake middleware: `auth.token` must be a valid access token of an active login. */
-export function handshake(auth: AuthService, isDraining: () => boolean) {
+/** Namespaces only admins may join; others are refused with FORBIDDEN. */
+const ADMIN_NAMESPACES = new Set<string>([Namespace.monitor]);
+
+/**
+ * Handshake middleware: `auth.token` must be a valid access token of an active login, and an
+ * admin's for an admin namespace. `onResult` hears `ok` or the refusing error code.
+ */
+export function handshake(auth: AuthService, isDraining: () => boolean, onResult?: (namespace: string, result: string) => void) {
   return (socket: AnyIoSocket, next: (err?: Error) => void) => {
-    if (isDraining()) return next(new Error(ErrorCode.UNAVAILABLE));
+    const finish = (code?: ErrorCode) => {
+      onResult?.(socket.nsp.name, code ?? 'ok');
+      next(code === undefined ? undefined : new Error(code));
+    };
+    if (isDraining()) return finish(ErrorCode.UNAVAILABLE);
     const token: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
-      return next(new Error(ErrorCode.UNAUTHENTICATED));
+      return finish(ErrorCode.UNAUTHENTICATED);
     }
     auth
       .verify(token)
       .then(async (principal) => {
         const user = await auth.me(principal.userId);
+        if (ADMIN_NAMESPACES.has(socket.nsp.name) && user.role !== 'admin') return finish(ErrorCode.FORBIDDEN);
         socket.data = {
           userId: principal.userId,
           sessionId: principal.sessionId,
@@ -33,11 +44,10 @@ export function handshake(auth: AuthService, isDraining: () => boolean) {
           username: user.username,
           expiresAt: principal.expiresAt,
         };
-        next();
+        finish();
       })
       .catch((err: unknown) => {
-        const code = err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED ? err.code : ErrorCode.UNAVAILABLE;
-        next(new Error(code));
+        finish(err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED ? err.code : ErrorCode.UNAVAILABLE);
       });
   };
 }

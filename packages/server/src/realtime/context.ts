@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { AuthService } from '../domain/auth.js';
 import type { EventBus } from '../domain/bus.js';
 import type { MessageService } from '../domain/messages.js';
+import type { NodeMetrics } from '../domain/monitoring/metrics.js';
+import type { MonitorService } from '../domain/monitoring/monitor.js';
 import type { NotificationService } from '../domain/notifications.js';
 import type { PresenceService } from '../domain/presence.js';
 import type { RoomService } from '../domain/rooms.js';
@@ -26,4 +28,6 @@ export interface RealtimeContext {
   typing: TypingStore;
   log: Logger;
   inFlight: InFlight;
+  /** Present unless MONITORING=off: what this process measures, and the cluster view (PROTOCOL §7). */
+  monitoring?: { metrics: NodeMetrics; service: MonitorService } | undefined;
 }

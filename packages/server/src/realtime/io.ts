@@ -86,7 +86,13 @@ export function createRealtime(
   enforceSendBudgets(io, config.MAX_SOCKET_BUFFER_BYTES, ctx.log);
 
   let draining = false;
-  const authenticate = handshake(ctx.services.auth, () => draining);
+  const metrics = ctx.monitoring?.metrics;
+  const authenticate = handshake(ctx.services.auth, () => draining, metrics && ((namespace, result) => metrics.onHandshake(namespace, result)));
+  metrics?.countConnectionsWith(() => io.engine.clientsCount);
+  /** Counts `message:new` packets as they are written to this node's chat sockets (one function for all). */
+  const countDelivery = (event: string) => {
+    if (event === 'message:new') metrics?.onDeliveries(1);
+  };
   // The main namespace carries no events, but it authenticates like every other.
   const main = io.of('/');
   // …and ends with its login like every other (logout, token expiry, refresh-token reuse); it is
@@ -96,9 +102,14 @@ export function createRealtime(
   for (const nsp of all) {
     nsp.use(authenticate);
     // With `pid` in every line, this tells which process of a cluster serves whom.
-    nsp.on('connection', (socket) =>
-      ctx.log.debug({ namespace: nsp.name, userId: (socket.data as SocketData).userId, transport: socket.conn.transport.name }, 'socket connected'),
-    );
+    nsp.on('connection', (socket) => {
+      const { userId } = socket.data as SocketData;
+      ctx.log.debug({ namespace: nsp.name, userId, transport: socket.conn.transport.name }, 'socket connected');
+      if (!metrics) return;
+      metrics.onSocketConnected(nsp.name, userId);
+      socket.on('disconnect', () => metrics.onSocketDisconnected(nsp.name, userId));
+      if (nsp.name === '/chat') socket.onAnyOutgoing(countDelivery);
+    });
   }
 
   ctx.bus.on('session.revoked', ({ sessionId }) => {

@@ -12,9 +12,11 @@
  * (one per event, for every socket) were most of an idle connection's memory.
  */
 import { ErrorCode, RequestSchemas, type ErrorEvent, type Namespace, type Result } from '@switchboard/protocol';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { AppError, toWireError } from '../domain/errors.js';
+import type { NodeMetrics } from '../domain/monitoring/metrics.js';
 import type { EventClass, RateLimiter } from '../scale/rate-limit.js';
 import type { InFlight } from './in-flight.js';
 import type { SendBudget } from './send-budget.js';
@@ -62,8 +64,9 @@ const classOf = (event: string): EventClass => (event === 'message:send' ? 'mess
 export function serveRequests<N extends Namespace, S extends RequestSocket>(
   namespace: N,
   handlers: Handlers<N, S>,
-  deps: { limiter: RateLimiter; log: Logger; inFlight: InFlight },
+  deps: { limiter: RateLimiter; log: Logger; inFlight: InFlight; monitoring?: { metrics: NodeMetrics } | undefined },
 ): (socket: S, ready?: Promise<unknown>) => void {
+  const metrics = deps.monitoring?.metrics;
   const schemas = RequestSchemas[namespace] as Record<string, z.ZodType>;
   const table = handlers as Record<string, AnyHandler<S>>;
   for (const event of Object.keys(schemas)) {
@@ -72,6 +75,12 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
 
   const answer = (socket: S, event: string, ack: Ack | undefined, err: unknown) => {
     const error = toWireError(err);
+    metrics?.onError({
+      code: error.code,
+      event,
+      message: error.message,
+      stack: error.code === ErrorCode.INTERNAL && err instanceof Error ? err.stack : undefined,
+    });
     if (error.code === ErrorCode.INTERNAL) {
       deps.log.error({ err, event, userId: socket.data.userId }, 'request failed');
     } else if (error.code === ErrorCode.UNAVAILABLE && !(err instanceof AppError)) {
@@ -81,7 +90,7 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
     else socket.emit('error', { ...error, event });
   };
 
-  const handle = async (socket: S, event: string, payload: unknown, ack: Ack | undefined) => {
+  const handle = async (socket: S, event: string, payload: unknown, ack: Ack | undefined, arrived: number) => {
     try {
       await deps.limiter.consume(socket.data.userId, classOf(event));
       const parsed = (schemas[event] as z.ZodType).safeParse(payload);
@@ -91,6 +100,7 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
     } catch (err) {
       answer(socket, event, ack, err);
     }
+    metrics?.onAnswered(event, performance.now() - arrived);
   };
 
   const unknown = async (socket: S, event: string, ack: Ack | undefined) => {
@@ -107,8 +117,10 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
   const largeTurns = new WeakMap<S, Promise<void>>();
 
   const dispatch = (socket: S, packet: unknown[], budget: SendBudget | undefined) => {
+    const arrived = performance.now();
     const [event, payload] = packet;
     const ack = typeof packet.at(-1) === 'function' ? (packet.at(-1) as Ack) : undefined;
+    metrics?.onRequest(String(event));
     if (typeof event !== 'string' || !Object.hasOwn(schemas, event)) {
       // Socket.IO's parser lets only strings and numbers through as event names.
       void unknown(socket, String(event), ack);
@@ -121,7 +133,7 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
       return;
     }
     // A payload-less request with a callback arrives as [event, ack]: the ack is not the payload.
-    const run = () => handle(socket, event, payload === ack ? undefined : payload, ack);
+    const run = () => handle(socket, event, payload === ack ? undefined : payload, ack, arrived);
     if (!LARGE_ANSWERS.has(event)) {
       void deps.inFlight.track(run);
       return;

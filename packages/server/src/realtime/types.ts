@@ -1,10 +1,13 @@
 /** Socket.IO generics for Switchboard's namespaces, from the protocol's event maps. */
 import type { Namespace as IoNamespace, Server, Socket } from 'socket.io';
+import type { NodeReport } from '../domain/monitoring/cluster-view.js';
 import type {
   ChatClientToServer,
   ChatServerToClient,
   CommonClientToServer,
   CommonServerToClient,
+  MonitorClientToServer,
+  MonitorServerToClient,
   NotificationsClientToServer,
   NotificationsServerToClient,
 } from '@switchboard/protocol';
@@ -24,6 +27,10 @@ export interface SocketData {
 export interface InterServerEvents {
   /** A membership ended: forget it in the membership cache (see realtime/membership-drops.ts). */
   'membership:ended': (roomId: string, userId: string) => void;
+  /** A node's monitoring report of the last second (realtime/monitor.ts). */
+  'monitor:report': (report: NodeReport) => void;
+  /** A node shut down cleanly. */
+  'monitor:left': (nodeId: string) => void;
 }
 
 export type IoServer = Server<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
@@ -41,6 +48,8 @@ export type NotificationsSocket = Socket<
   InterServerEvents,
   SocketData
 >;
+export type MonitorNamespace = IoNamespace<MonitorClientToServer, MonitorServerToClient, InterServerEvents, SocketData>;
+export type MonitorSocket = Socket<MonitorClientToServer, MonitorServerToClient, InterServerEvents, SocketData>;
 export type AnySocket = Socket<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
 
 /** Room names used on every namespace. */

@@ -32,6 +32,7 @@ import type { Config } from '../config.js';
 import { loadJwtSecret } from '../secrets.js';
 import type { SwitchboardServer } from '../server.js';
 import { openDatabase } from '../store/db.js';
+import { serveClusterMetrics } from './cluster-metrics.js';
 import { ClusterStatePrimary } from './cluster-state.js';
 
 /** What a worker tells the primary once it serves: from then on it counts as started. */
@@ -130,6 +131,7 @@ export async function runPrimary(options: { config: Config; workers: number; log
   const httpServer = createHttpServer();
   setupStickyPrimary(httpServer, { loadBalancingMethod: 'least-connection' });
   setupAdapterPrimary();
+  if (config.MONITORING) serveClusterMetrics();
   // Before any worker starts: each limiter of a worker introduces itself (its keyPrefix and
   // budget) to the master once, when created, and until the master has answered that, every
   // request of the limiter waits, then times out.

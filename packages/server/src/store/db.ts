@@ -15,6 +15,8 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type LogEvent,
+  type Logger,
   type SqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
@@ -39,14 +41,18 @@ export interface DatabaseOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
   poolSize?: number;
+  /** Hears every statement's duration and whether it failed (monitoring). */
+  onQuery?: ((ms: number, ok: boolean) => void) | undefined;
 }
 
 const INT8_OID = 20;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { onQuery } = options;
+  const log = onQuery && ((event: LogEvent) => onQuery(event.queryDurationMillis, event.level === 'query'));
   const { db, dialect } = options.databaseUrl
-    ? { db: postgres(options.databaseUrl, options.poolSize ?? 10), dialect: 'postgres' as const }
-    : { db: sqlite(options.dataDir), dialect: 'sqlite' as const };
+    ? { db: postgres(options.databaseUrl, options.poolSize ?? 10, log), dialect: 'postgres' as const }
+    : { db: sqlite(options.dataDir, log), dialect: 'sqlite' as const };
   try {
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) throw error;
@@ -64,7 +70,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
-function sqlite(dataDir: string): Kysely<DB> {
+function sqlite(dataDir: string, log: Logger | undefined): Kysely<DB> {
   mkdirSync(dataDir, { recursive: true });
   const file = new SQLite(join(dataDir, 'switchboard.db'));
   // First, so that every later statement (the pragmas included) waits for a lock held by another
@@ -75,7 +81,7 @@ function sqlite(dataDir: string): Kysely<DB> {
   file.pragma('journal_mode = WAL');
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
-  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }) });
+  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(file) }), ...(log ? { log } : {}) });
 }
 
 /** Distinct SQL texts kept prepared; batches vary their IN lists, so the set is bounded, not fixed. */
@@ -127,7 +133,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-function postgres(connectionString: string, max: number): Kysely<DB> {
+function postgres(connectionString: string, max: number, log: Logger | undefined): Kysely<DB> {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -146,5 +152,5 @@ function postgres(connectionString: string, max: number): Kysely<DB> {
   // checked out (inside a transaction) would otherwise be an uncaught exception; its queries fail
   // (UNAVAILABLE) and the pool discards it when it is released.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
 }

@@ -4,6 +4,7 @@
  */
 import { nameKey } from '@switchboard/protocol';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { v7 } from 'uuid';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -165,6 +166,66 @@ const migrations: Record<string, Migration> = {
         .column('created_at')
         .where(sql.ref('message_id'), 'is', null)
         .where(sql.ref('deleted_at'), 'is', null)
+        .execute();
+    },
+  },
+  '0005_monitoring': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('monitor_points')
+        .addColumn('tier', 'integer', (c) => c.notNull())
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('t', 'bigint', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addPrimaryKeyConstraint('monitor_points_pk', ['tier', 'metric', 't'])
+        .execute();
+      await db.schema
+        .createTable('alert_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('op', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'double precision', (c) => c.notNull())
+        .addColumn('for_seconds', 'integer', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('alerts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addColumn('threshold', 'double precision', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('alerts_started').on('alerts').column('started_at').execute();
+      await db.schema
+        .createTable('error_groups')
+        .addColumn('fingerprint', 'text', (c) => c.primaryKey())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('error_groups_last_seen').on('error_groups').column('last_seen_at').execute();
+      // The default rules (PROTOCOL §7): slow answers, errors, a stalled event loop, memory, a node down.
+      const now = Date.now();
+      const defaults = [
+        { metric: 'ackP99Ms', op: '>', threshold: 1000, for_seconds: 60, severity: 'warning' },
+        { metric: 'errorsPerSec', op: '>', threshold: 5, for_seconds: 60, severity: 'warning' },
+        { metric: 'eventLoopLagMs', op: '>', threshold: 500, for_seconds: 30, severity: 'warning' },
+        { metric: 'rssBytes', op: '>', threshold: 2 * 1024 ** 3, for_seconds: 300, severity: 'warning' },
+        { metric: 'nodesDown', op: '>', threshold: 0, for_seconds: 0, severity: 'critical' },
+      ];
+      await db
+        .insertInto('alert_rules' as never)
+        .values(defaults.map((rule, i) => ({ id: v7(), ...rule, enabled: 1, created_at: now + i })) as never)
         .execute();
     },
   },

@@ -106,6 +106,54 @@ export interface FilesTable {
   deleted_at: number | null;
 }
 
+/**
+ * The cluster's monitoring history (PROTOCOL §7): one row per metric and point in time, in three
+ * tiers — 0: 1 s points kept 1 h, 1: 10 s kept 1 day, 2: 1 min kept 30 days; a coarser point is
+ * the mean of the 1 s points of its span.
+ */
+export interface MonitorPointsTable {
+  tier: number;
+  metric: string;
+  /** Start of the point's span, ms. */
+  t: number;
+  value: number;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  metric: string;
+  op: '>' | '<';
+  threshold: number;
+  for_seconds: number;
+  severity: 'info' | 'warning' | 'critical';
+  enabled: number;
+  created_at: number;
+}
+
+/** An alert that fired; `resolved_at` is null while it is active. */
+export interface AlertsTable {
+  id: string;
+  rule_id: string;
+  metric: string;
+  value: number;
+  threshold: number;
+  severity: 'info' | 'warning' | 'critical';
+  started_at: number;
+  resolved_at: number | null;
+}
+
+/** Errors grouped by fingerprint (domain/monitoring/metrics.ts), with their count and first/last sighting. */
+export interface ErrorGroupsTable {
+  fingerprint: string;
+  code: string;
+  event: string;
+  message: string;
+  count: number;
+  first_seen_at: number;
+  last_seen_at: number;
+  node_id: string;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -115,6 +163,10 @@ export interface DB {
   messages: MessagesTable;
   notifications: NotificationsTable;
   files: FilesTable;
+  monitor_points: MonitorPointsTable;
+  alert_rules: AlertRulesTable;
+  alerts: AlertsTable;
+  error_groups: ErrorGroupsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -124,3 +176,6 @@ export type MessageRow = Selectable<MessagesTable>;
 export type MessageUpdate = Updateable<MessagesTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type FileRow = Selectable<FilesTable>;
+export type AlertRuleRow = Selectable<AlertRulesTable>;
+export type AlertRow = Selectable<AlertsTable>;
+export type ErrorGroupRow = Selectable<ErrorGroupsTable>;

@@ -20,6 +20,11 @@ export class UserRepository {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  async adminIds(): Promise<string[]> {
+    const rows = await this.db.selectFrom('users').select('id').where('role', '=', 'admin').execute();
+    return rows.map((r) => r.id);
+  }
+
   byUsername(username: string): Promise<UserRow | undefined> {
     return this.db
       .selectFrom('users')
