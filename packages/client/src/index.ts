@@ -28,6 +28,7 @@ export type {
   AlertSeverity,
   Attachment,
   ClusterStats,
+  DownNode,
   ErrorGroup,
   FileInfo,
   FileUrl,

@@ -3,7 +3,7 @@
  * live or of a longer range from history, the nodes, firing alerts and alert rules, and error groups.
  * `/monitor` is open while the view is shown, and closed when it is left.
  */
-import type { Alert, ClusterStats, ErrorGroup, MonitorMetric, NodeSnapshot, SwitchboardClient } from '@switchboard/client';
+import type { Alert, ClusterStats, DownNode, ErrorGroup, MonitorMetric, NodeSnapshot, SwitchboardClient } from '@switchboard/client';
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { describeError } from '../errors.js';
 import { formatAgo, formatFull, formatTime } from '../ui/format.js';
@@ -101,7 +101,9 @@ function ActiveAlerts({ alerts }: { alerts: Alert[] }) {
 
 const node = (n: NodeSnapshot, metric: MonitorMetric & keyof NodeSnapshot) => formatValue(metric, n[metric]);
 
-function Nodes({ nodes }: { nodes: NodeSnapshot[] }) {
+/** Nodes that are up, then the ones that went silent (with their last figures). */
+function Nodes({ up, down }: { up: NodeSnapshot[]; down: DownNode[] }) {
+  const rows: (NodeSnapshot & { downSince?: number })[] = [...up, ...down];
   return (
     <section className="admin-card" aria-labelledby="nodes-heading">
       <h2 id="nodes-heading">Nodes</h2>
@@ -121,11 +123,17 @@ function Nodes({ nodes }: { nodes: NodeSnapshot[] }) {
             </tr>
           </thead>
           <tbody>
-            {nodes.map((n) => (
+            {rows.map((n) => (
               <tr key={n.nodeId}>
                 <th scope="row" className="mono">{n.nodeId}</th>
                 <td>
-                  <span className={n.up ? 'node-state up' : 'node-state down'}>{n.up ? 'up' : 'down'}</span>
+                  {n.downSince === undefined ? (
+                    <span className="node-state up">up</span>
+                  ) : (
+                    <span className="node-state down" title={`Silent since ${formatFull(n.downSince)}`}>
+                      down
+                    </span>
+                  )}
                 </td>
                 <td title={formatFull(n.startedAt)}>{formatAgo(n.startedAt)}</td>
                 <td title={formatFull(n.lastSeenAt)}>{clockFormat.format(n.lastSeenAt)}</td>
@@ -212,7 +220,7 @@ export function AdminView({ client }: { client: SwitchboardClient }) {
           <Chart key={c.title} title={c.title} metrics={c.metrics} timeline={state.timeline} />
         ))}
       </div>
-      <Nodes nodes={state.snapshot?.nodes ?? []} />
+      <Nodes up={state.snapshot?.nodes ?? []} down={state.snapshot?.downNodes ?? []} />
       <RulesEditor store={store} rules={state.rules} firingRuleIds={firingRuleIds} />
       <ErrorGroups groups={state.errors} />
     </div>
