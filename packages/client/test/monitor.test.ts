@@ -4,9 +4,9 @@
  * ordinary user's client never even asks for `/monitor` unless the app calls it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, ErrorGroup, MonitorSnapshot, Notification, SwitchboardClient } from '@switchboard/client';
-import { eventually, startServer, uniqueName, type TestServer } from '../../server/test/helpers.js';
-import { closeClients, signedIn } from './support.js';
+import { createClient, type Alert, type ErrorGroup, type MonitorSnapshot, type Notification, type SwitchboardClient } from '@switchboard/client';
+import { eventually, register, startServer, uniqueName, type TestServer } from '../../server/test/helpers.js';
+import { closeClients, fast, signedIn } from './support.js';
 
 const WAIT = 10_000;
 
@@ -22,8 +22,9 @@ beforeAll(async () => {
       if (packet.type === 'message' && typeof packet.data === 'string' && packet.data.startsWith('0/monitor')) monitorHandshakes.push(packet.data);
     });
   });
-  // The first account of a fresh server is the admin.
-  admin = await signedIn(t);
+  // The first account of a fresh server is the admin; its client lives through every test.
+  admin = createClient({ ...fast, url: t.url, session: await register(t.url) });
+  await admin.ready();
   expect(admin.user?.role).toBe('admin');
 });
 afterAll(async () => {
