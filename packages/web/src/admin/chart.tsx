@@ -48,7 +48,12 @@ function options(metrics: readonly Charted[], width: number): uPlot.Options {
     ],
     axes: [
       { ...axis, space: 70 },
-      { ...axis, size: 62, values: (_u, splits) => splits.map((v) => formatValue(unit, v)) },
+      {
+        ...axis,
+        values: (_u, splits) => splits.map((v) => formatValue(unit, v)),
+        // As wide as its longest label ("60,000 ms"), at about 7 px a character of the 11 px font.
+        size: (_u, values) => Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 14)),
+      },
     ],
   };
 }
