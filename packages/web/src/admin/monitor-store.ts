@@ -216,6 +216,8 @@ export class MonitorStore {
   }
 
   private refreshLists(): void {
+    // Asking again would only be refused again.
+    if (this.current.status === 'forbidden') return;
     const { monitor } = this.client;
     monitor.rules().then(
       ({ rules, active }) => this.set({ rules, active }),
