@@ -210,7 +210,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   openMonitor(): MonitorChannel {
     if (!this.monitorLink) {
       const link = this.link(Namespace.monitor, false);
-      this.monitorLink = { link, channel: { socket: link.socket as unknown as MonitorSocket, requests: new Requester(link.socket, this.options.requestTimeout) } };
+      const requests = new Requester<MonitorClientToServer>(link.socket, this.options.requestTimeout);
+      this.monitorLink = { link, channel: { socket: link.socket as unknown as MonitorSocket, requests } };
     }
     const { link, channel } = this.monitorLink;
     if (!this.closed && !link.socket.active) link.socket.connect();
