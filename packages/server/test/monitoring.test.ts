@@ -157,7 +157,7 @@ describe.each(dialects)('monitoring on %s', (dialect) => {
     expect(snapshot.cluster.connections).toBeGreaterThanOrEqual(2); // alice's chat socket and this one
     expect(snapshot.nodes[0]!.rssBytes).toBeGreaterThan(0);
     const sending = setInterval(() => {
-      void request(alice.socket, 'message:send', { roomId: room.id, clientMsgId: `s-${Math.random()}`, text: 'tick' });
+      alice.socket.emit('message:send', { roomId: room.id, clientMsgId: `s-${Math.random()}`, text: 'tick' }, () => undefined);
     }, 50);
     try {
       const busy = await next<MonitorSnapshot>(socket, 'monitor:snapshot', (s) => s.cluster.messagesInPerSec > 0 && s.cluster.ackP99Ms > 0, 5000);

@@ -10,9 +10,12 @@ import { bindSession, handshake } from './connection.js';
 import type { RealtimeContext } from './context.js';
 import { enforceSendBudgets } from './socket-budget.js';
 import { channel, type IoServer, type SocketData } from './types.js';
+import { UpgradeRouter } from './upgrade.js';
 
 export interface Realtime {
   io: IoServer;
+  /** Where the plain-WebSocket endpoints register their paths. */
+  upgrades: UpgradeRouter;
   /**
    * Refuses new handshakes and requests (`UNAVAILABLE`), tells every socket `server:draining`,
    * waits up to `timeoutMs` for the requests in flight to be answered, then closes every
@@ -73,6 +76,8 @@ export function createRealtime(
   const io: IoServer = new Server(httpServer, {
     ...(adapter ? { adapter } : {}),
     serveClient: false,
+    // Upgrades for other paths belong to the plain-WebSocket endpoints (realtime/upgrade.ts).
+    destroyUpgrade: false,
     maxHttpBufferSize: config.MAX_PACKET_BYTES,
     perMessageDeflate: config.WS_COMPRESSION ? deflateOptions(config.WS_COMPRESSION_THRESHOLD) : false,
     httpCompression: { threshold: 1024 },
@@ -118,6 +123,7 @@ export function createRealtime(
 
   return {
     io,
+    upgrades: new UpgradeRouter(httpServer, io.path()),
     async drain(timeoutMs) {
       draining = true;
       ctx.inFlight.refusing = true;
