@@ -1,7 +1,8 @@
 /**
  * `createClient()`: the Switchboard SDK's entry point. One client is one signed-in user on one
  * server: a single connection for every namespace (see connection.ts), tokens kept fresh (see
- * tokens.ts), `client.chat`, `client.notifications` and `client.files`, and a connection `state` for UIs.
+ * tokens.ts), `client.chat`, `client.notifications`, `client.files` and, for admins, `client.monitor`,
+ * and a connection `state` for UIs.
  */
 import { ErrorCode, type Session, type User } from '@switchboard/protocol';
 import { ChatApi, type SyncState } from './chat.js';
@@ -9,6 +10,7 @@ import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { FilesApi } from './files.js';
+import { MonitorApi } from './monitor.js';
 import { NotificationsApi } from './notifications.js';
 import { TokenSource, type Credentials } from './tokens.js';
 
@@ -61,6 +63,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly chat: ChatApi;
   readonly notifications: NotificationsApi;
   readonly files: FilesApi;
+  /** Admins only; opened on `monitor.open()` or its first request, never before. */
+  readonly monitor: MonitorApi;
   private readonly tokens: TokenSource;
   private readonly conn: Connection;
   private synced = false;
@@ -85,6 +89,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.chat = new ChatApi(this.conn, { backoff, resumeFrom: options.resumeFrom, me: () => this.tokens.user?.id });
     this.notifications = new NotificationsApi(this.conn);
     this.files = new FilesApi(options.url, this.tokens);
+    this.monitor = new MonitorApi(this.conn);
 
     this.tokens.on('session', (session) => this.emit('session', session));
     this.conn.on('state', (state) => this.emit('state', state));

@@ -1,14 +1,16 @@
 /**
  * One connection for every namespace: a single Socket.IO Manager (one WebSocket, or one polling
- * session) shared by `/chat` and `/notifications`, authenticated with whatever token is current
- * at each (re)connect, and kept alive through everything that can drop it:
+ * session) shared by `/chat` and `/notifications` — and `/monitor`, opened only when asked, since the
+ * server refuses it to everyone but admins — authenticated with whatever token is current at each
+ * (re)connect, and kept alive through everything that can drop it:
  *
  * - transport loss (network, `server:draining`, a node going away): the Manager reconnects by
  *   itself, with exponential backoff and jitter — to the next of the deployment's URLs, when
  *   fallback URLs are given;
  * - a server-side disconnect (`io server disconnect`: `disconnectSockets()`, `auth:expired`) and
  *   a refused handshake (`connect_error`): Socket.IO leaves the socket down on purpose, so this
- *   module reconnects it, with the same backoff, after dropping the refused token;
+ *   module reconnects it, with the same backoff, after dropping the refused token — except a
+ *   `FORBIDDEN` refusal, which another attempt would only repeat;
  * - token expiry: renewed tokens are handed to live sockets with `auth:renew`.
  *
  * Only `close()` (or a login that can no longer be renewed) stops it.
@@ -19,6 +21,8 @@ import {
   type ChatClientToServer,
   type ChatServerToClient,
   type CommonClientToServer,
+  type MonitorClientToServer,
+  type MonitorServerToClient,
   type NotificationsClientToServer,
   type NotificationsServerToClient,
 } from '@switchboard/protocol';
@@ -31,10 +35,17 @@ import type { TokenSource } from './tokens.js';
 
 export type ChatSocket = Socket<ChatServerToClient, ChatClientToServer>;
 export type NotificationsSocket = Socket<NotificationsServerToClient, NotificationsClientToServer>;
+export type MonitorSocket = Socket<MonitorServerToClient, MonitorClientToServer>;
+
+/** The `/monitor` socket and its typed requests. */
+export interface MonitorChannel {
+  socket: MonitorSocket;
+  requests: Requester<MonitorClientToServer>;
+}
 
 /**
  * - `connecting`: not connected yet since the client was created;
- * - `connected`: every namespace is connected;
+ * - `connected`: every namespace is connected (`/chat` and `/notifications`; `/monitor` has its own signals);
  * - `reconnecting`: was connected, lost (part of) it, and is coming back by itself;
  * - `disconnected`: closed, logged out, or the login ended; it does not come back.
  */
@@ -103,7 +114,14 @@ class Link {
   attempts = 0;
   timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(manager: Manager, nsp: Namespace, auth: (link: Link, cb: (data: object) => void) => void, timeout: number) {
+  constructor(
+    manager: Manager,
+    nsp: Namespace,
+    auth: (link: Link, cb: (data: object) => void) => void,
+    timeout: number,
+    /** Whether the connection `state` follows this namespace. */
+    readonly essential: boolean,
+  ) {
     this.socket = manager.socket(nsp, { auth: (cb) => auth(this, cb) });
     this.renew = new Requester(this.socket, timeout);
   }
@@ -122,6 +140,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   readonly notificationRequests: Requester<NotificationsClientToServer>;
   private readonly manager: Manager;
   private readonly links: Link[] = [];
+  private monitorLink: { link: Link; channel: MonitorChannel } | undefined;
   private readonly urls: string[];
   private endpoint = 0;
   private current: ConnectionState = 'connecting';
@@ -147,8 +166,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       randomizationFactor: options.backoff.jitter,
       autoConnect: false,
     });
-    const chat = this.link(Namespace.chat);
-    const notifications = this.link(Namespace.notifications);
+    const chat = this.link(Namespace.chat, true).socket;
+    const notifications = this.link(Namespace.notifications, true).socket;
     this.chat = chat as unknown as ChatSocket;
     this.notifications = notifications as unknown as NotificationsSocket;
     this.chatRequests = new Requester(chat, options.requestTimeout);
@@ -184,6 +203,30 @@ export class Connection extends Emitter<ConnectionEvents> {
     for (const link of this.links) link.socket.connect();
   }
 
+  /**
+   * Connects `/monitor`, creating its socket on first use. Admins only: anyone else's handshake is
+   * refused with `FORBIDDEN` (a `connect_error` on the socket), and it is not retried.
+   */
+  openMonitor(): MonitorChannel {
+    if (!this.monitorLink) {
+      const link = this.link(Namespace.monitor, false);
+      const requests = new Requester<MonitorClientToServer>(link.socket, this.options.requestTimeout);
+      this.monitorLink = { link, channel: { socket: link.socket as unknown as MonitorSocket, requests } };
+    }
+    const { link, channel } = this.monitorLink;
+    if (!this.closed && !link.socket.active) link.socket.connect();
+    return channel;
+  }
+
+  /** Disconnects `/monitor` until the next `openMonitor()`. */
+  closeMonitor(): void {
+    if (!this.monitorLink) return;
+    const { link } = this.monitorLink;
+    clearTimeout(link.timer);
+    link.timer = undefined;
+    link.socket.disconnect();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -195,7 +238,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.update();
   }
 
-  private link(nsp: Namespace): Socket {
+  private link(nsp: Namespace, essential: boolean): Link {
     // `auth` is a function, so every (re)connect presents the token that is current at that moment.
     const auth = (link: Link, cb: (data: object) => void) => {
       this.tokens.get().then(
@@ -210,7 +253,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         },
       );
     };
-    const link = new Link(this.manager, nsp, auth, this.options.requestTimeout);
+    const link = new Link(this.manager, nsp, auth, this.options.requestTimeout, essential);
     const { socket } = link;
     this.links.push(link);
 
@@ -230,12 +273,12 @@ export class Connection extends Emitter<ConnectionEvents> {
       // An active socket lost the transport: the Manager retries on its own schedule.
       if (this.closed || socket.active) return;
       if (err.message === ErrorCode.UNAUTHENTICATED) this.tokens.invalidate(link.token);
-      this.reconnectLater(link);
+      if (err.message !== ErrorCode.FORBIDDEN) this.reconnectLater(link);
       this.update();
     });
     // The server disconnects right after this; the reconnect must not present the same token.
     socket.on('auth:expired', () => this.tokens.invalidate(link.token));
-    return socket;
+    return link;
   }
 
   private reconnectLater(link: Link): void {
@@ -264,7 +307,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private update(): void {
     const next: ConnectionState = this.closed
       ? 'disconnected'
-      : this.links.every((l) => l.socket.connected)
+      : this.links.every((l) => !l.essential || l.socket.connected)
         ? 'connected'
         : this.everConnected
           ? 'reconnecting'

@@ -18,13 +18,24 @@ export type {
 } from './chat.js';
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
+export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
 export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
 export type {
+  Alert,
+  AlertRule,
+  AlertRuleSetInput,
+  AlertSeverity,
   Attachment,
+  ClusterStats,
+  DownNode,
+  ErrorGroup,
   FileInfo,
   FileUrl,
   Message,
+  MonitorMetric,
+  MonitorSnapshot,
+  NodeSnapshot,
   Notification,
   PresenceEvent,
   ReadEvent,
@@ -33,6 +44,7 @@ export type {
   RoomMemberEvent,
   RoomWithReadState,
   Session,
+  Stats,
   TypingEvent,
   User,
 } from '@switchboard/protocol';

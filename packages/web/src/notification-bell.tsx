@@ -7,12 +7,13 @@ import type { Notification } from '@switchboard/client';
 import { useEffect, useId, useRef, useState } from 'react';
 import { desktopEnabled, desktopSupported, disableDesktop, enableDesktop } from './desktop-notifications.js';
 import { formatAgo, formatFull } from './ui/format.js';
-import { AtIcon, BellIcon, ChatIcon, CheckIcon, UserPlusIcon } from './ui/icons.js';
+import { AlertIcon, AtIcon, BellIcon, ChatIcon, CheckIcon, UserPlusIcon } from './ui/icons.js';
 import { useChatState, useStore } from './use-store.js';
 
 function KindIcon({ kind }: { kind: string }) {
   if (kind === 'mention') return <AtIcon size={16} />;
   if (kind === 'invite') return <UserPlusIcon size={16} />;
+  if (kind === 'alert') return <AlertIcon size={16} />;
   return <ChatIcon size={16} />;
 }
 

@@ -1,10 +1,12 @@
 /**
- * The app's one route parameter, the open room, kept in the address (`/rooms/<id>`) so a reload
- * or a shared link opens the same room; the server answers every such path with the app.
+ * The app's routes, kept in the address so a reload or a shared link opens the same screen: the
+ * open room (`/rooms/<id>`) and the admin view (`/admin`); the server answers every such path with
+ * the app.
  */
 import { useSyncExternalStore } from 'react';
 
 const ROOM_PATH = /^\/rooms\/([^/]+)\/?$/;
+const ADMIN_PATH = /^\/admin\/?$/;
 const CHANGE = 'switchboard:navigate';
 
 function currentRoom(): string | undefined {
@@ -26,9 +28,22 @@ export function useRoomRoute(): string | undefined {
   return useSyncExternalStore(subscribe, currentRoom);
 }
 
+/** Whether the address is the admin view's. */
+export function useAdminRoute(): boolean {
+  return useSyncExternalStore(subscribe, () => ADMIN_PATH.test(window.location.pathname));
+}
+
+/** Opens the admin view and records it in the browser history. */
+export function navigateToAdmin(): void {
+  go('/admin', {});
+}
+
 /** Opens a room (or the home view) and records it in the browser history. */
 export function navigate(roomId: string | undefined, options: { replace?: boolean } = {}): void {
-  const path = roomId === undefined ? '/' : `/rooms/${encodeURIComponent(roomId)}`;
+  go(roomId === undefined ? '/' : `/rooms/${encodeURIComponent(roomId)}`, options);
+}
+
+function go(path: string, options: { replace?: boolean }): void {
   if (path === window.location.pathname) return;
   if (options.replace) window.history.replaceState(null, '', path);
   else window.history.pushState(null, '', path);

@@ -1,32 +1,39 @@
 /**
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
- * members, invite, leave) and the notification bell, the dialogs, the document title with the
- * unread count, and browser notifications while the tab is hidden.
+ * members, invite, leave) — or, for admins at `/admin`, the monitoring view — and the notification
+ * bell, the dialogs, the document title with the unread count, and browser notifications while the
+ * tab is hidden.
  */
 import type { Notification, User } from '@switchboard/client';
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { PresenceDot } from './ui/avatar.js';
 import { BrowseRoomsDialog } from './chat/browse-rooms-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
 import { CreateRoomDialog } from './chat/create-room-dialog.js';
 import { showDesktop } from './desktop-notifications.js';
 import { describeError } from './errors.js';
-import { DoorIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
+import { ActivityIcon, DoorIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
 import { useMediaQuery } from './ui/media.js';
 import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
 import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
-import { navigate, useRoomRoute } from './router.js';
+import { navigate, navigateToAdmin, useAdminRoute, useRoomRoute } from './router.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
 type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
 
+// Loaded when an admin opens it: nobody else downloads the charts.
+const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
+
 export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => void }) {
   const store = useStore();
   const state = useChatState();
   const routeRoom = useRoomRoute();
+  const isAdmin = user.role === 'admin';
+  // Anyone else at /admin falls back to a room, like at an unknown room's address.
+  const adminView = useAdminRoute() && isAdmin;
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
@@ -48,18 +55,23 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
 
   // An unknown room in the address (left, or never joined) falls back to the first room.
   useEffect(() => {
-    if (!ready || (routeRoom !== undefined && room)) return;
+    if (!ready || adminView || (routeRoom !== undefined && room)) return;
     const first = rooms.find((r) => r.kind !== 'dm') ?? rooms[0];
     navigate(first?.id, { replace: true });
-  }, [ready, routeRoom, room, rooms]);
+  }, [ready, adminView, routeRoom, room, rooms]);
 
   const totalUnread = rooms.reduce((n, r) => n + r.unread, 0);
   useEffect(() => {
-    const where = room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : 'Switchboard';
-    document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where}${room ? ' · Switchboard' : ''}`;
-  }, [room, totalUnread]);
+    const where = adminView ? 'Monitoring' : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
+    document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where ? `${where} · Switchboard` : 'Switchboard'}`;
+  }, [adminView, room, totalUnread]);
 
   const openNotification = useCallback((n: Notification) => {
+    if (n.kind === 'alert') {
+      navigateToAdmin();
+      setSidebarOpen(false);
+      return;
+    }
     const roomId = typeof n.data.roomId === 'string' ? n.data.roomId : undefined;
     if (!roomId) return;
     navigate(roomId);
@@ -112,6 +124,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           onCreate={() => setDialog('create')}
           onNewDm={() => setDialog('dm')}
           onSignOut={onSignOut}
+          admin={isAdmin ? { active: adminView } : undefined}
         />
         {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
         <main className="main" id="composer-area">
@@ -128,7 +141,12 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
               {totalUnread > 0 && <span className="menu-dot" aria-hidden="true" />}
             </button>
             <div className="room-title">
-              {room ? (
+              {adminView ? (
+                <h1>
+                  <ActivityIcon size={18} />
+                  <span>Monitoring</span>
+                </h1>
+              ) : room ? (
                 <>
                   <h1>
                     {room.kind === 'dm' ? null : room.kind === 'private' ? <LockIcon size={18} /> : <HashIcon size={18} />}
@@ -175,7 +193,11 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
               {error}
             </p>
           )}
-          {room ? (
+          {adminView ? (
+            <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
+              <AdminView client={store.client} />
+            </Suspense>
+          ) : room ? (
             <RoomView key={room.id} room={room} me={user} jumpTo={jump?.roomId === room.id ? jump.seq : undefined} onJumped={onJumped} />
           ) : (
             <Welcome user={user} ready={ready} onBrowse={() => setDialog('browse')} onCreate={() => setDialog('create')} />

@@ -1,13 +1,14 @@
 /**
  * The sidebar: the user's rooms and direct messages with unread badges and presence, the ways
- * to browse, create and start conversations, and the signed-in user with sign-out. On narrow
+ * to browse, create and start conversations, the admin view's link for admins, and the signed-in
+ * user with sign-out. On narrow
  * screens it slides in over the content.
  */
 import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
 import { Avatar } from '../ui/avatar.js';
-import { CloseIcon, HashIcon, LockIcon, LogOutIcon, PlusIcon, SearchIcon } from '../ui/icons.js';
-import { navigate } from '../router.js';
+import { ActivityIcon, CloseIcon, HashIcon, LockIcon, LogOutIcon, PlusIcon, SearchIcon } from '../ui/icons.js';
+import { navigate, navigateToAdmin } from '../router.js';
 import { useChatState } from '../use-store.js';
 
 interface SidebarProps {
@@ -19,6 +20,8 @@ interface SidebarProps {
   onCreate: () => void;
   onNewDm: () => void;
   onSignOut: () => void;
+  /** Admins only: the link to the admin view, and whether it is the one open. */
+  admin: { active: boolean } | undefined;
 }
 
 function UnreadBadge({ count }: { count: number }) {
@@ -53,7 +56,7 @@ function RoomLink({ room, active, onChoose, children }: { room: RoomWithReadStat
   );
 }
 
-export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut }: SidebarProps) {
+export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut, admin }: SidebarProps) {
   const { rooms, presence, members } = useChatState();
   const closeButton = useRef<HTMLButtonElement>(null);
   // Slid in over the content (narrow screens): focus goes with it.
@@ -86,6 +89,21 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
         <button type="button" className="sidebar-action" onClick={onBrowse}>
           <SearchIcon size={16} /> Browse rooms
         </button>
+        {admin && (
+          <a
+            href="/admin"
+            className={admin.active ? 'sidebar-action active' : 'sidebar-action'}
+            aria-current={admin.active ? 'page' : undefined}
+            onClick={(e) => {
+              if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab
+              e.preventDefault();
+              navigateToAdmin();
+              onClose();
+            }}
+          >
+            <ActivityIcon size={16} /> Monitoring
+          </a>
+        )}
         <section className="sidebar-section" aria-labelledby="rooms-heading">
           <div className="section-header">
             <h2 id="rooms-heading">Rooms</h2>

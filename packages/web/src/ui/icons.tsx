@@ -150,3 +150,8 @@ export const AtIcon = (p: P) => (
     <path d="M16 8v5a3 3 0 0 0 6 0v-1a10 10 0 1 0-4 8" />
   </Icon>
 );
+export const ActivityIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M3 12h4l3-8 4 16 3-8h4" />
+  </Icon>
+);

@@ -1,0 +1,228 @@
+/**
+ * The admin view (`/admin`, admins only): the cluster's figures now, charts of the last five minutes
+ * live or of a longer range from history, the nodes, firing alerts and alert rules, and error groups.
+ * `/monitor` is open while the view is shown, and closed when it is left.
+ */
+import type { Alert, ClusterStats, DownNode, ErrorGroup, MonitorMetric, NodeSnapshot, SwitchboardClient } from '@switchboard/client';
+import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { describeError } from '../errors.js';
+import { formatAgo, formatFull, formatTime } from '../ui/format.js';
+import { Chart } from './chart.js';
+import { formatValue, METRICS } from './metrics.js';
+import { MonitorStore, RANGES, type Charted, type MonitorState, type RangeName } from './monitor-store.js';
+import { RulesEditor } from './rules-editor.js';
+import './admin.css';
+
+/** The figures shown as tiles, in order. */
+const TILES: (keyof ClusterStats)[] = [
+  'connections',
+  'usersOnline',
+  'messagesInPerSec',
+  'deliveriesPerSec',
+  'ackP50Ms',
+  'ackP99Ms',
+  'errorsPerSec',
+  'eventLoopLagMs',
+  'rssBytes',
+  'cpuPercent',
+  'nodesUp',
+  'nodesDown',
+];
+
+const CHARTS: { title: string; metrics: readonly Charted[] }[] = [
+  { title: 'Connections', metrics: ['connections'] },
+  { title: 'Messages/s', metrics: ['messagesInPerSec'] },
+  { title: 'Deliveries/s', metrics: ['deliveriesPerSec'] },
+  { title: 'Ack time p50 / p99', metrics: ['ackP50Ms', 'ackP99Ms'] },
+  { title: 'Errors/s', metrics: ['errorsPerSec'] },
+  { title: 'Event-loop lag', metrics: ['eventLoopLagMs'] },
+  { title: 'Memory (RSS)', metrics: ['rssBytes'] },
+  { title: 'CPU (% of one core)', metrics: ['cpuPercent'] },
+];
+
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+function Status({ state }: { state: MonitorState }) {
+  if (state.status === 'forbidden') return <p className="form-error">Monitoring is for admins only.</p>;
+  if (!state.snapshot) return <p className="hint" role="status">Connecting…</p>;
+  return (
+    <p className="monitor-status" role="status">
+      <span className="live-dot" aria-hidden="true" /> Live · updated <time dateTime={new Date(state.snapshot.at).toISOString()}>{clockFormat.format(state.snapshot.at)}</time>
+    </p>
+  );
+}
+
+function RangePicker({ range, onChange }: { range: RangeName; onChange: (range: RangeName) => void }) {
+  return (
+    <div className="range-picker" role="group" aria-label="Time range">
+      {(Object.keys(RANGES) as RangeName[]).map((r) => (
+        <button key={r} type="button" className={r === range ? 'range pressed' : 'range'} aria-pressed={r === range} onClick={() => onChange(r)}>
+          {RANGES[r].label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function Tiles({ cluster }: { cluster: ClusterStats | undefined }) {
+  return (
+    <dl className="stat-tiles">
+      {TILES.map((metric) => (
+        <div key={metric} className={metric === 'nodesDown' && (cluster?.nodesDown ?? 0) > 0 ? 'stat bad' : 'stat'} data-testid={`stat-${metric}`}>
+          <dt>{METRICS[metric].label}</dt>
+          <dd>{cluster ? formatValue(metric, cluster[metric]) : '–'}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function ActiveAlerts({ alerts }: { alerts: Alert[] }) {
+  if (alerts.length === 0) return null;
+  return (
+    <section className="admin-card alerts-card" aria-labelledby="alerts-heading">
+      <h2 id="alerts-heading">Firing alerts</h2>
+      <ul className="alert-list">
+        {alerts.map((a) => (
+          <li key={a.id} className="alert-item">
+            <span className={`severity severity-${a.severity}`}>{a.severity}</span>
+            <span>
+              {METRICS[a.metric].label} at <strong>{formatValue(a.metric, a.value)}</strong> (threshold {formatValue(a.metric, a.threshold)})
+            </span>
+            <time className="hint" dateTime={new Date(a.startedAt).toISOString()} title={formatFull(a.startedAt)}>
+              since {formatTime(a.startedAt)}
+            </time>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const node = (n: NodeSnapshot, metric: MonitorMetric & keyof NodeSnapshot) => formatValue(metric, n[metric]);
+
+/** Nodes that are up, then the ones that went silent (with their last figures). */
+function Nodes({ up, down }: { up: NodeSnapshot[]; down: DownNode[] }) {
+  const rows: (NodeSnapshot & { downSince?: number })[] = [...up, ...down];
+  return (
+    <section className="admin-card" aria-labelledby="nodes-heading">
+      <h2 id="nodes-heading">Nodes</h2>
+      <div className="table-scroll">
+        <table className="admin-table">
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">Status</th>
+              <th scope="col">Started</th>
+              <th scope="col">Last seen</th>
+              <th scope="col" className="num">Connections</th>
+              <th scope="col" className="num">Messages/s</th>
+              <th scope="col" className="num">Lag</th>
+              <th scope="col" className="num">RSS</th>
+              <th scope="col" className="num">CPU</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((n) => (
+              <tr key={n.nodeId}>
+                <th scope="row" className="mono">{n.nodeId}</th>
+                <td>
+                  {n.downSince === undefined ? (
+                    <span className="node-state up">up</span>
+                  ) : (
+                    <span className="node-state down" title={`Silent since ${formatFull(n.downSince)}`}>
+                      down
+                    </span>
+                  )}
+                </td>
+                <td title={formatFull(n.startedAt)}>{formatAgo(n.startedAt)}</td>
+                <td title={formatFull(n.lastSeenAt)}>{clockFormat.format(n.lastSeenAt)}</td>
+                <td className="num">{node(n, 'connections')}</td>
+                <td className="num">{node(n, 'messagesInPerSec')}</td>
+                <td className="num">{node(n, 'eventLoopLagMs')}</td>
+                <td className="num">{node(n, 'rssBytes')}</td>
+                <td className="num">{node(n, 'cpuPercent')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function ErrorGroups({ groups }: { groups: ErrorGroup[] | undefined }) {
+  return (
+    <section className="admin-card" aria-labelledby="errors-heading">
+      <h2 id="errors-heading">Errors</h2>
+      {groups === undefined ? (
+        <p className="hint">Loading…</p>
+      ) : groups.length === 0 ? (
+        <p className="hint">No errors recorded.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="admin-table">
+            <thead>
+              <tr>
+                <th scope="col">Code</th>
+                <th scope="col">Event</th>
+                <th scope="col">Message</th>
+                <th scope="col" className="num">Count</th>
+                <th scope="col">First seen</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Node</th>
+              </tr>
+            </thead>
+            <tbody>
+              {groups.map((g) => (
+                <tr key={g.fingerprint}>
+                  <td className="mono">{g.code}</td>
+                  <td className="mono">{g.event}</td>
+                  <td className="error-message">{g.message}</td>
+                  <td className="num">{g.count.toLocaleString()}</td>
+                  <td title={formatFull(g.firstSeenAt)}>{formatAgo(g.firstSeenAt)}</td>
+                  <td title={formatFull(g.lastSeenAt)}>{formatAgo(g.lastSeenAt)}</td>
+                  <td className="mono">{g.nodeId}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function AdminView({ client }: { client: SwitchboardClient }) {
+  const [store] = useState(() => new MonitorStore(client));
+  useEffect(() => {
+    store.start();
+    return () => store.stop();
+  }, [store]);
+  const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const firingRuleIds = useMemo(() => new Set(state.active.map((a) => a.ruleId)), [state.active]);
+
+  return (
+    <div className="admin">
+      <div className="admin-toolbar">
+        <Status state={state} />
+        <RangePicker range={state.range} onChange={(r) => store.setRange(r)} />
+      </div>
+      <Tiles cluster={state.snapshot?.cluster} />
+      <ActiveAlerts alerts={state.active} />
+      {state.historyError !== undefined && (
+        <p className="inline-error" role="alert">
+          The history could not be loaded: {describeError(state.historyError)}
+        </p>
+      )}
+      <div className="charts" aria-busy={state.loading}>
+        {CHARTS.map((c) => (
+          <Chart key={c.title} title={c.title} metrics={c.metrics} timeline={state.timeline} />
+        ))}
+      </div>
+      <Nodes up={state.snapshot?.nodes ?? []} down={state.snapshot?.downNodes ?? []} />
+      <RulesEditor store={store} rules={state.rules} firingRuleIds={firingRuleIds} />
+      <ErrorGroups groups={state.errors} />
+    </div>
+  );
+}
