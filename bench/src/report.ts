@@ -2,7 +2,7 @@
 import type { LoadResult } from './fanout.js';
 import type { PgCost } from './multinode.js';
 import { ROOM_CREATE_CONCURRENCY } from './rooms.js';
-import type { BenchResults } from './results.js';
+import type { BenchResults, Scenario } from './results.js';
 import type { SweepPoint } from './sweep.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -411,6 +411,7 @@ npm run bench                          # everything at full size (about 15 minut
 npm run bench -- --write               # the same, and rewrites this file and docs/bench/
 npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
 npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression, multinode or monitoring (repeatable)
+npm run bench -- --scenario monitoring --write   # …and rewrite its section of this file (not for sweep)
 \`\`\`
 
 The multinode scenario needs PostgreSQL and Redis (\`BENCH_PG_URL\`, an admin connection that may create
@@ -425,4 +426,37 @@ ${idleSection(results)}
 ${compressionSection(results)}
 ${multinodeSection(results)}
 ${monitoringSection(results)}`;
+}
+
+/** Each scenario's section of docs/benchmarks.md. */
+const SECTIONS: Record<Scenario, (results: BenchResults) => string> = {
+  sweep: sweepSection,
+  rooms: roomsSection,
+  idle: idleSection,
+  compression: compressionSection,
+  multinode: multinodeSection,
+  monitoring: monitoringSection,
+};
+
+/**
+ * docs/benchmarks.md with the sections of the scenarios that ran replaced (or added at the end),
+ * each marked with its own date: a run of some scenarios updates their numbers and leaves the
+ * others' from the last full run.
+ */
+export function updateMarkdown(existing: string, results: BenchResults, scenarios: readonly Scenario[]): string {
+  let doc = existing.trimEnd();
+  for (const scenario of scenarios) {
+    const fresh = SECTIONS[scenario](results).trim();
+    const heading = /^## \d+\./.exec(fresh)?.[0];
+    if (!heading) continue;
+    const dated = fresh.replace(/\n/, `\n\n_Measured on ${results.startedAt.slice(0, 10)} by \`npm run bench -- --scenario ${scenario} --write\`; the other sections are from the run dated at the top._\n`);
+    const start = doc.indexOf(`\n${heading}`);
+    if (start < 0) {
+      doc = `${doc}\n\n${dated}`;
+      continue;
+    }
+    const end = doc.indexOf('\n## ', start + 1);
+    doc = `${doc.slice(0, start)}\n${dated}${end < 0 ? '' : `\n${doc.slice(end)}`}`;
+  }
+  return `${doc}\n`;
 }

@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: Switchboard side by side with a bare Socket.IO baseline, in the same run, on
  * the same machine, under the same load. Progress goes to stderr; the results go to stdout as one
- * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and (full runs of
- * every scenario, with --write) to docs/benchmarks.md and docs/bench/*.svg.
+ * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and with --write to
+ * docs/benchmarks.md and docs/bench/*.svg (a full run), or to the sections of the scenarios run.
  *
  *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.j
 import { runMonitoring, type MonitoringSize } from './monitoring.js';
 import { checkMultinodeServices, runMultinode, type MultinodeSize } from './multinode.js';
 import { installCleanup, killAll, repoRoot } from './procs.js';
-import { renderMarkdown } from './report.js';
+import { renderMarkdown, updateMarkdown } from './report.js';
 import { Scenario, evaluateGoals, idleRatio, type BenchResults, type CompressionVariant, type Machine } from './results.js';
 import { runRooms, type RoomsSize } from './rooms.js';
 import { withBaseline, withSwitchboard } from './servers.js';
@@ -84,7 +84,8 @@ const QUICK: Sizes = {
 const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
-  --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/
+  --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/; with
+                --scenario (other than sweep), only those scenarios' sections of docs/benchmarks.md
   --scenario    run only this scenario (repeatable); default: all six
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
@@ -230,14 +231,19 @@ async function main(): Promise<void> {
   }
   for (const goal of results.goals) log(`goal ${goal.met ? 'met   ' : 'MISSED'} ${goal.name}: ${goal.value} (target ${goal.target})`);
 
+  const markdown = join(repoRoot, 'docs', 'benchmarks.md');
   if (values.write && !values.quick && selected.length === known.length) {
     const docsBench = join(repoRoot, 'docs', 'bench');
     mkdirSync(docsBench, { recursive: true });
     for (const image of images) writeFileSync(join(docsBench, image.name), image.svg);
-    writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), renderMarkdown(results));
+    writeFileSync(markdown, renderMarkdown(results));
     log('docs/benchmarks.md and docs/bench/ rewritten');
+  } else if (values.write && !values.quick && !selected.includes(Scenario.sweep)) {
+    // The sweep's chart and the goals belong to a full run; other scenarios' sections stand alone.
+    writeFileSync(markdown, updateMarkdown(readFileSync(markdown, 'utf8'), results, selected as Scenario[]));
+    log(`docs/benchmarks.md: the sections of ${selected.join(', ')} rewritten`);
   } else {
-    log('docs/ left alone (only a full run of every scenario with --write rewrites it)');
+    log('docs/ left alone (a full run with --write rewrites it; --write with scenarios other than sweep rewrites their sections)');
   }
   console.log(json);
 }
