@@ -226,7 +226,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   authRoutes(app, services.auth);
   await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });
-  documentRoutes(app, { auth: services.auth, documents });
+  documentRoutes(app, { auth: services.auth, documents, limiter });
   if (metrics) {
     metricsRoutes(app, { token: config.METRICS_TOKEN, scrape: clusterWorker ? clusterScraper(metrics.registry) : () => metrics.scrape() });
   }

@@ -5,7 +5,11 @@
  * versions and unloading idle documents.
  */
 import type { Doc, DocChangedEvent, DocVersion } from '@switchboard/protocol';
+import { sql } from 'kysely';
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import type { Duplex } from 'node:stream';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { closeCollab, converged, member, openProvider, openRaw, roomWithDoc, textOf, upgradeStatus } from './collab-client.js';
@@ -18,6 +22,14 @@ function updateFrame(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, 0);
   encoding.writeVarUint(encoder, 2);
+  encoding.writeVarUint8Array(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+/** An awareness frame (type 1) carrying `update`. */
+function awarenessFrame(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, 1);
   encoding.writeVarUint8Array(encoder, update);
   return encoding.toUint8Array(encoder);
 }
@@ -238,6 +250,49 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
     expect((await http(t.url, 'GET', `/api/docs/${doc.id}/versions/unknown`, undefined, alice.token)).status).toBe(404);
   });
 
+  it('serves nothing and stores nothing while a document cannot be loaded', async () => {
+    const alice = await member(t.url);
+    const { doc } = await roomWithDoc(t.url, alice);
+    const a = await openProvider(t.url, doc.id, alice.token);
+    a.doc.getText('content').insert(0, 'precious');
+    await converged([a, await openProvider(t.url, doc.id, alice.token)]);
+    closeCollab();
+    await eventually(() => t.server.documents.live.size === 0, 10_000, 'the document to leave memory');
+
+    const { db } = t.server.database;
+    await sql`alter table doc_updates rename to doc_updates_away`.execute(db);
+    try {
+      const raw = await openRaw(t.url, doc.id, alice.token);
+      expect(await raw.closed).toBe(1011);
+      expect(raw.received).toEqual([]);
+    } finally {
+      await sql`alter table doc_updates_away rename to doc_updates`.execute(db);
+    }
+    expect(textOf(await openProvider(t.url, doc.id, alice.token))).toBe('precious');
+  });
+
+  it('answers a query for awareness with every state it knows', async () => {
+    const alice = await member(t.url);
+    const { doc } = await roomWithDoc(t.url, alice);
+    const writer = await openRaw(t.url, doc.id, alice.token);
+    const cursor = new Awareness(new Y.Doc());
+    cursor.setLocalState({ user: { name: 'Alice' } });
+    writer.ws.send(awarenessFrame(encodeAwarenessUpdate(cursor, [cursor.clientID])));
+    const reader = await openRaw(t.url, doc.id, alice.token);
+    await eventually(() => reader.received.some((m) => m[0] === 1), 5000, 'the awareness states on connecting');
+    reader.received.length = 0;
+    reader.ws.send(new Uint8Array([3]));
+    await eventually(() => reader.received.some((m) => m[0] === 1), 5000, 'an answer to the query');
+    const seen = new Awareness(new Y.Doc());
+    const answer = reader.received.find((m) => m[0] === 1)!;
+    const decoder = decoding.createDecoder(answer);
+    decoding.readVarUint(decoder); // the message type
+    applyAwarenessUpdate(seen, decoding.readVarUint8Array(decoder), 'test');
+    expect(seen.getStates().get(cursor.clientID)).toEqual({ user: { name: 'Alice' } });
+    cursor.destroy();
+    seen.destroy();
+  });
+
   it('unloads documents nobody has open, however many were opened', async () => {
     const alice = await member(t.url);
     const { roomId } = await roomWithDoc(t.url, alice);
@@ -254,6 +309,31 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
       await Promise.all(opened.map((raw) => raw.closed));
     }
     await eventually(() => t.server.documents.live.size === 0, 10_000, 'every document to leave memory');
+  });
+});
+
+describe('a client that stops reading', () => {
+  it('is disconnected once its unsent data passes the bound, and the others keep editing', async () => {
+    const t = await startServer({ MAX_SOCKET_BUFFER_BYTES: 64 * 1024 });
+    try {
+      const alice = await member(t.url);
+      const { doc } = await roomWithDoc(t.url, alice);
+      const slow = await openRaw(t.url, doc.id, alice.token);
+      // The client's TCP socket stops reading (ws keeps it as `_socket`).
+      const tcp = (slow.ws as unknown as { _socket: Duplex })._socket;
+      tcp.pause();
+      const writer = await openProvider(t.url, doc.id, alice.token);
+      const watcher = await openProvider(t.url, doc.id, alice.token);
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 160; i++) writer.doc.getText('content').insert(0, chunk);
+      await eventually(() => textOf(watcher).length === 160 * chunk.length, 30_000, 'the watcher to get every edit');
+      tcp.resume();
+      // Cut off without a close frame: the server dropped it rather than queue more for it.
+      expect(await slow.closed).toBe(1006);
+    } finally {
+      closeCollab();
+      await t.close();
+    }
   });
 });
 

@@ -12,10 +12,11 @@ import {
   type Doc,
   type DocVersion,
 } from '@switchboard/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AuthService } from '../domain/auth.js';
+import type { AuthService, Principal } from '../domain/auth.js';
 import type { DocumentService } from '../domain/documents/documents.js';
+import type { RateLimiter } from '../scale/rate-limit.js';
 import { requireUser } from './auth.js';
 import { parse } from './errors.js';
 import { docs, jsonSchema } from './openapi.js';
@@ -40,7 +41,13 @@ const VersionDoc = z.object({
 
 const answer = (description: string, schema: z.ZodType) => ({ description, ...jsonSchema(schema, 'output') });
 const memberErrors = (more: Record<number, string> = {}) =>
-  docs.errors({ 401: 'no valid access token', 403: 'not a member of the room', 404: 'unknown room or document', ...more });
+  docs.errors({
+    401: 'no valid access token',
+    403: 'not a member of the room',
+    404: 'unknown room or document',
+    429: 'too many requests',
+    ...more,
+  });
 
 const schemas = {
   create: {
@@ -121,51 +128,58 @@ const schemas = {
   },
 };
 
-export function documentRoutes(app: FastifyInstance, deps: { auth: AuthService; documents: DocumentService }): void {
-  const { auth, documents } = deps;
+export function documentRoutes(app: FastifyInstance, deps: { auth: AuthService; documents: DocumentService; limiter: RateLimiter }): void {
+  const { auth, documents, limiter } = deps;
+
+  /** The caller, after their request took its point of the per-user budget (PROTOCOL §2). */
+  const caller = async (req: FastifyRequest): Promise<Principal> => {
+    const principal = await requireUser(auth, req);
+    await limiter.consume(principal.userId, 'default');
+    return principal;
+  };
 
   app.post('/api/rooms/:roomId/docs', { schema: schemas.create }, async (req, reply) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     const { roomId } = parse(RoomDocsParams, req.params);
     const doc = await documents.create(userId, roomId, parse(DocCreateInput, req.body));
     return reply.status(201).send({ doc });
   });
   app.get('/api/rooms/:roomId/docs', { schema: schemas.list }, async (req) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     const { roomId } = parse(RoomDocsParams, req.params);
     return { docs: await documents.list(userId, roomId) };
   });
   app.get('/api/docs/:docId', { schema: schemas.get }, async (req) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     return { doc: await documents.readable(userId, parse(DocParams, req.params).docId) };
   });
   app.patch('/api/docs/:docId', { schema: schemas.rename }, async (req) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     const { docId } = parse(DocParams, req.params);
     return { doc: await documents.rename(userId, docId, parse(DocRenameInput, req.body).title) };
   });
   app.delete('/api/docs/:docId', { schema: schemas.delete }, async (req, reply) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     await documents.delete(userId, parse(DocParams, req.params).docId);
     return reply.status(204).send();
   });
   app.get('/api/docs/:docId/versions', { schema: schemas.versions }, async (req) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     return { versions: await documents.versions(userId, parse(DocParams, req.params).docId) };
   });
   app.post('/api/docs/:docId/versions', { schema: schemas.createVersion }, async (req, reply) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     const { docId } = parse(DocParams, req.params);
     const version = await documents.createVersion(userId, docId, parse(DocVersionCreateInput, req.body));
     return reply.status(201).send({ version });
   });
   app.get('/api/docs/:docId/versions/:versionId', { schema: schemas.version }, async (req) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     const { docId, versionId } = parse(DocVersionParams, req.params);
     return documents.version(userId, docId, versionId);
   });
   app.post('/api/docs/:docId/versions/:versionId/restore', { schema: schemas.restore }, async (req) => {
-    const { userId } = await requireUser(auth, req);
+    const { userId } = await caller(req);
     const { docId, versionId } = parse(DocVersionParams, req.params);
     return { version: await documents.restore(userId, docId, versionId) };
   });

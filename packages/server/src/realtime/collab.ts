@@ -343,7 +343,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     const token = url.searchParams.get('token');
     if (!token) throw Object.assign(new Error('no token'), { status: HttpStatus.UNAUTHENTICATED });
     const principal = await auth.verify(token);
-    const params = DocParams.safeParse({ docId: decodeURIComponent(url.pathname.slice(PREFIX.length)) });
+    const params = DocParams.safeParse({ docId: url.pathname.slice(PREFIX.length) });
     if (!params.success) throw Object.assign(new Error('no such document'), { status: HttpStatus.NOT_FOUND });
     const doc = await documents.readable(principal.userId, params.data.docId);
     return { principal, docId: doc.id, roomId: doc.roomId };
