@@ -98,6 +98,18 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
     expect((await http(t.url, 'GET', '/api/docs/unknown', undefined, alice.token)).status).toBe(404);
   });
 
+  it('counts document requests against the user\'s rate limit', async () => {
+    const alice = await member(t.url);
+    const { roomId } = await roomWithDoc(t.url, alice);
+    const answers = await Promise.all(
+      Array.from({ length: 80 }, () => http<{ error?: { code: string } }>(t.url, 'GET', `/api/rooms/${roomId}/docs`, undefined, alice.token)),
+    );
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.body.error?.code).toBe('RATE_LIMITED');
+    expect(limited[0]!.headers.get('retry-after')).not.toBeNull();
+  });
+
   it('lets two stock providers edit at once and converge, with awareness both ways', async () => {
     const alice = await member(t.url);
     const bob = await member(t.url);
@@ -295,12 +307,16 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
 
   it('unloads documents nobody has open, however many were opened', async () => {
     const alice = await member(t.url);
-    const { roomId } = await roomWithDoc(t.url, alice);
-    for (let round = 0; round < 5; round++) {
+    // 25 members share the work, each within their own rate-limit budget.
+    const others = await Promise.all(Array.from({ length: 25 }, () => member(t.url)));
+    const { roomId } = await roomWithDoc(t.url, alice, others);
+    // 1,000 documents, 25 open at a time.
+    for (let round = 0; round < 40; round++) {
       const opened = await Promise.all(
-        Array.from({ length: 10 }, async (_, i) => {
-          const res = await http<{ doc: Doc }>(t.url, 'POST', `/api/rooms/${roomId}/docs`, { title: `Doc ${round}.${i}` }, alice.token);
-          const raw = await openRaw(t.url, res.body.doc.id, alice.token);
+        Array.from({ length: 25 }, async (_, i) => {
+          const user = others[i]!;
+          const res = await http<{ doc: Doc }>(t.url, 'POST', `/api/rooms/${roomId}/docs`, { title: `Doc ${round}.${i}` }, user.token);
+          const raw = await openRaw(t.url, res.body.doc.id, user.token);
           await eventually(() => raw.received.length > 0);
           return raw;
         }),
@@ -309,7 +325,7 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
       await Promise.all(opened.map((raw) => raw.closed));
     }
     await eventually(() => t.server.documents.live.size === 0, 10_000, 'every document to leave memory');
-  });
+  }, 120_000);
 });
 
 describe('a client that stops reading', () => {
