@@ -42,6 +42,7 @@ import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
 import { shareMembershipDrops } from './realtime/membership-drops.js';
 import { setupMonitor, shareMonitorReports } from './realtime/monitor.js';
 import { setupNotifications } from './realtime/notifications.js';
+import { countPlainConnection } from './scale/cluster.js';
 import { clusterScraper } from './scale/cluster-metrics.js';
 import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
@@ -247,6 +248,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     sendLimitBytes: config.MAX_SOCKET_BUFFER_BYTES,
     metrics,
     peers: scale.adapter ? realtime.io : undefined,
+    countConnection: clusterWorker ? countPlainConnection : undefined,
   });
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
   if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, bus);

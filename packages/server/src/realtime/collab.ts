@@ -188,6 +188,8 @@ export interface CollabDeps {
   metrics?: NodeMetrics | undefined;
   /** The Socket.IO server, when there are other processes to tell (multi-node or cluster mode). */
   peers?: IoServer | undefined;
+  /** In a cluster worker: counts each connection in the primary's balancing; returns its uncount. */
+  countConnection?: (() => () => void) | undefined;
 }
 
 export interface Collab {
@@ -323,12 +325,18 @@ export function setupCollab(deps: CollabDeps): Collab {
   function connected(ws: WebSocket, principal: Principal, docId: string, roomId: string): void {
     const conn = new CollabConnection(ws, principal, docId, roomId, deps.sendLimitBytes, log);
     conns.add(conn);
+    // With `pid` in every line, this tells which process of a cluster serves whom.
+    log.debug({ docId, userId: principal.userId }, 'collab connected');
     metrics?.onSocketConnected('/collab', principal.userId);
+    const uncount = deps.countConnection?.();
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (!isBinary) return conn.close(CollabCloseCode.malformed, 'text frames are not part of the protocol');
       enqueue(conn, toBytes(data));
     });
-    ws.on('close', () => finish(conn));
+    ws.on('close', () => {
+      uncount?.();
+      finish(conn);
+    });
     ws.on('error', (err) => log.debug({ err, docId }, 'collab connection error'));
     conn.turn = start(conn).catch((err: unknown) => {
       // Nothing of the document was sent, and nothing is stored: the client reconnects later.
