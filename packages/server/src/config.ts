@@ -192,6 +192,12 @@ export const ConfigSchema = z.object({
   COLLAB_VERSION_INTERVAL_S: z.coerce.number().positive().max(300).default(300),
   /** Seconds a document nobody has open stays in memory; 30 by default. */
   COLLAB_IDLE_UNLOAD_S: z.coerce.number().min(0).default(30),
+  /**
+   * With several processes: seconds between two resyncs of an open document from the database,
+   * which bring in any update whose relay from another node was lost (Redis pub/sub drops
+   * messages while a node reconnects); 30 by default.
+   */
+  COLLAB_RESYNC_S: z.coerce.number().min(0.1).default(30),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

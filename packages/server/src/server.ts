@@ -166,6 +166,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         compactAfter: config.COLLAB_COMPACT_AFTER,
         versionIntervalMs: config.COLLAB_VERSION_INTERVAL_S * 1000,
         idleMs: config.COLLAB_IDLE_UNLOAD_S * 1000,
+        resyncMs: config.COLLAB_RESYNC_S * 1000,
       },
       log,
     ),

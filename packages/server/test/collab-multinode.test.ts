@@ -1,7 +1,8 @@
 /**
  * Collaborative documents on several nodes (REDIS_URL + PostgreSQL, PROTOCOL §5): clients of one
  * document on different nodes converge, awareness crosses nodes, a node started late loads from
- * the database and catches up, closes (4403, 4404, 4401) reach connections on every node, and —
+ * the database and catches up, closes (4403, 4404, 4401) reach connections on every node, an
+ * update whose relay was lost while Redis was down still arrives (resync), and —
  * as a property over random edits and disconnects — every client ends with the same text, which
  * is exactly what a fresh client loads after both nodes restarted.
  */
@@ -10,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import { closeCollab, converged, member, openProvider, openRaw, roomWithDoc, textOf } from './collab-client.js';
 import { eventually, http, ok } from './helpers.js';
-import { startCluster, type TestCluster } from './multinode.js';
+import { startCluster, startRedis, type TestCluster } from './multinode.js';
 
 let cluster: TestCluster;
 const url = (node: number) => cluster.nodes[node]!.url;
@@ -74,6 +75,38 @@ describe('collaborative documents on two nodes', () => {
     const again = await openRaw(url(1), other.id, alice.token);
     await http(url(0), 'POST', '/api/auth/logout', { refreshToken: alice.session.refreshToken });
     expect(await again.closed).toBe(4401);
+  });
+});
+
+describe('Redis down while a client edits', () => {
+  it('brings the edit to the other node once Redis is back, although its relay was lost', async () => {
+    const redis = await startRedis();
+    const pair = await startCluster(2, { REDIS_URL: redis.url, COLLAB_RESYNC_S: 0.5 });
+    try {
+      const [url0, url1] = [pair.nodes[0]!.url, pair.nodes[1]!.url];
+      const alice = await member(url0);
+      const { doc } = await roomWithDoc(url0, alice);
+      const a = await openProvider(url0, doc.id, alice.token);
+      const b = await openProvider(url1, doc.id, alice.token);
+      a.doc.getText('content').insert(0, 'before. ');
+      await converged([a, b]);
+
+      await redis.kill();
+      a.doc.getText('content').insert(0, 'during the outage. ');
+      // Stored on node 0 (it reaches a fresh client there), whatever became of its relay.
+      await eventually(async () => {
+        const probe = await openProvider(url0, doc.id, alice.token);
+        const seen = textOf(probe);
+        probe.destroy();
+        return seen === 'during the outage. before. ';
+      }, 10_000, 'the edit to be stored');
+      await redis.start();
+      expect(await converged([a, b], 20_000)).toBe('during the outage. before. ');
+    } finally {
+      closeCollab();
+      await pair.close();
+      await redis.kill();
+    }
   });
 });
 

@@ -19,6 +19,7 @@ export interface NewDocUpdate {
 
 /** Everything stored of a document's state: load it by applying the snapshot, then every update. */
 export interface StoredDocState {
+  /** Null before the first compaction, or when the caller already has this revision. */
   snapshot: Uint8Array | null;
   snapshotRev: number;
   /** When the latest automatic version was taken, ms (0: never). */
@@ -93,20 +94,26 @@ export class DocumentRepository {
   }
 
   /**
-   * The stored state. The log is read before the snapshot: a compaction committed in between
-   * only moves rows already read into the newer snapshot, so nothing stored before this call is
-   * missed (reading the snapshot first could miss rows compacted away after it was read).
+   * The stored state; with `knownRev`, the snapshot is left out (null) while it is still that
+   * revision. The log is read before the snapshot: a compaction committed in between only moves
+   * rows already read into the newer snapshot, so nothing stored before this call is missed
+   * (reading the snapshot first could miss rows compacted away after it was read).
    */
-  async load(docId: string): Promise<StoredDocState | undefined> {
+  async load(docId: string, knownRev?: number): Promise<StoredDocState | undefined> {
     const updates = await this.db
       .selectFrom('doc_updates')
       .select(['seq', 'data'])
       .where('doc_id', '=', docId)
       .orderBy('seq')
       .execute();
-    const doc = await this.db.selectFrom('docs').select(['snapshot', 'snapshot_rev', 'auto_version_at']).where('id', '=', docId).executeTakeFirst();
+    const doc = await this.db.selectFrom('docs').select(['snapshot_rev', 'auto_version_at']).where('id', '=', docId).executeTakeFirst();
     if (!doc) return undefined;
-    return { snapshot: doc.snapshot, snapshotRev: doc.snapshot_rev, autoVersionAt: doc.auto_version_at, updates };
+    let snapshot: Uint8Array | null = null;
+    if (doc.snapshot_rev !== knownRev) {
+      const row = await this.db.selectFrom('docs').select('snapshot').where('id', '=', docId).executeTakeFirst();
+      snapshot = row?.snapshot ?? null;
+    }
+    return { snapshot, snapshotRev: doc.snapshot_rev, autoVersionAt: doc.auto_version_at, updates };
   }
 
   /**

@@ -11,7 +11,10 @@
  *
  * Background work per loaded document: compaction once the log holds `compactAfter` updates,
  * an automatic version at least every `versionIntervalMs` while it is edited (one node wins
- * each), and unloading after `idleMs` without users.
+ * each), and unloading after `idleMs` without users. With other nodes, also a resync every
+ * `resyncMs`: the stored log (and a newer snapshot) applied again, which changes nothing unless
+ * a relayed update never arrived — the relay between nodes is Redis pub/sub, which drops
+ * messages while a node reconnects.
  */
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
@@ -37,6 +40,8 @@ export interface LiveDocumentOptions {
   versionIntervalMs: number;
   /** A document nobody uses is unloaded after this long, ms. */
   idleMs: number;
+  /** With other nodes: how often a loaded document applies the stored state again, ms. */
+  resyncMs: number;
 }
 
 /** One document in memory. */
@@ -52,6 +57,10 @@ export class LiveDoc {
   edited = false;
   autoVersionAt = 0;
   compacting = false;
+  /** The snapshot revision applied; a resync fetches the snapshot only when it changed. */
+  snapshotRev = 0;
+  resyncAt = Date.now();
+  resyncing = false;
 
   constructor(readonly id: string) {
     // The server has no cursor of its own (as in the y-websocket server).
@@ -90,7 +99,7 @@ export class LiveDocuments {
     private readonly options: LiveDocumentOptions,
     private readonly log: Logger,
   ) {
-    const tickMs = Math.max(50, Math.min(1000, options.idleMs / 4, options.versionIntervalMs / 4));
+    const tickMs = Math.max(50, Math.min(1000, options.idleMs / 4, options.versionIntervalMs / 4, options.resyncMs / 4));
     this.timer = setInterval(() => this.tick(), tickMs);
     this.timer.unref();
   }
@@ -185,6 +194,7 @@ export class LiveDocuments {
         }, REMOTE_ORIGIN);
         live.logRows = stored.updates.length;
         live.autoVersionAt = stored.autoVersionAt;
+        live.snapshotRev = stored.snapshotRev;
         this.watchAwareness(live);
         this.loaded.set(docId, live);
         return live;
@@ -232,6 +242,7 @@ export class LiveDocuments {
         live.edited = false;
         this.run(this.autoVersion(live.id, live.autoVersionAt, Y.encodeStateAsUpdate(live.doc), live), live, 'automatic version');
       }
+      if (this.peers && now - live.resyncAt >= this.options.resyncMs && !live.resyncing) this.run(this.resync(live), live, 'resync');
       if (live.holders === 0 && now - live.idleSince >= this.options.idleMs && !live.compacting) this.unload(live);
     }
   }
@@ -257,10 +268,30 @@ export class LiveDocuments {
       if (!stored) return;
       const snapshot = compactState(stored.snapshot, stored.updates.map((u) => u.data));
       const written = await this.repo.compact(live.id, stored.snapshotRev, snapshot, stored.updates.map((u) => u.seq));
+      if (written) live.snapshotRev = stored.snapshotRev + 1;
       // Lost to another node's compaction: that one merged these rows, or the next one will.
       live.logRows = Math.max(0, live.logRows - (written ? stored.updates.length : live.logRows));
     } finally {
       live.compacting = false;
+    }
+  }
+
+  /** Applies the stored state again: whatever the relay from other nodes missed arrives now. */
+  private async resync(live: LiveDoc): Promise<void> {
+    live.resyncing = true;
+    try {
+      const stored = await this.repo.load(live.id, live.snapshotRev);
+      // Unloaded or dropped meanwhile: nothing to bring up to date.
+      if (!stored || this.loaded.get(live.id) !== live) return;
+      live.doc.transact(() => {
+        if (stored.snapshot) Y.applyUpdate(live.doc, stored.snapshot);
+        for (const { data } of stored.updates) Y.applyUpdate(live.doc, data);
+      }, REMOTE_ORIGIN);
+      live.snapshotRev = stored.snapshotRev;
+      live.logRows = stored.updates.length;
+    } finally {
+      live.resyncing = false;
+      live.resyncAt = Date.now();
     }
   }
 
