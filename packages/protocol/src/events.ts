@@ -4,6 +4,7 @@
  * ties each request event to the zod schema validating it. Types are not validation: the
  * server runs every inbound payload through its schema.
  */
+import type { DocChangedEvent } from './documents.js';
 import type { Ack, ErrorEvent } from './errors.js';
 import type {
   Message,
@@ -68,6 +69,8 @@ export interface ChatServerToClient extends CommonServerToClient {
   presence: (event: PresenceEvent) => void;
   'room:added': (room: Room) => void;
   'room:member': (event: RoomMemberEvent) => void;
+  /** A document of one of the user's rooms was created, renamed or deleted (PROTOCOL §5). */
+  'doc:changed': (event: DocChangedEvent) => void;
 }
 
 export interface NotificationsClientToServer extends CommonClientToServer {

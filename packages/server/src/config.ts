@@ -180,6 +180,24 @@ export const ConfigSchema = z.object({
    * the same machine or network); off by default, so a webhook URL cannot probe the internal network.
    */
   WEBHOOK_ALLOW_PRIVATE: onOff.default(false),
+  /**
+   * Collaborative documents (PROTOCOL §5): largest `/collab` WebSocket frame, in bytes (a larger one
+   * closes the connection with 1009). A client's first sync carries its whole offline state, so
+   * this is generous: 16 MiB by default.
+   */
+  COLLAB_MAX_FRAME_BYTES: z.coerce.number().int().min(64 * 1024).default(16 * 1024 * 1024),
+  /** Updates in a document's log after which it is compacted into its snapshot; 200 by default. */
+  COLLAB_COMPACT_AFTER: z.coerce.number().int().min(1).default(200),
+  /** Seconds between automatic versions of a document while it is edited; 300 (5 minutes) by default, at most 300. */
+  COLLAB_VERSION_INTERVAL_S: z.coerce.number().positive().max(300).default(300),
+  /** Seconds a document nobody has open stays in memory; 30 by default. */
+  COLLAB_IDLE_UNLOAD_S: z.coerce.number().min(0).default(30),
+  /**
+   * With several processes: seconds between two resyncs of an open document from the database,
+   * which bring in any update whose relay from another node was lost (Redis pub/sub drops
+   * messages while a node reconnects); 30 by default.
+   */
+  COLLAB_RESYNC_S: z.coerce.number().min(0.1).default(30),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import { ConfigSchema, type Config, type ConfigInput } from './config.js';
 import { AuthService } from './domain/auth.js';
 import { EventBus } from './domain/bus.js';
+import { DocumentService } from './domain/documents/documents.js';
+import { LiveDocuments } from './domain/documents/live-docs.js';
 import { forbidden } from './domain/errors.js';
 import { FileService } from './domain/files.js';
 import { MessageService } from './domain/messages.js';
@@ -22,6 +24,7 @@ import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
+import { documentRoutes } from './http/documents.js';
 import { edgeOptions, limitBodyTime } from './http/edge.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { fileRoutes } from './http/files.js';
@@ -32,12 +35,14 @@ import { registerSecurityHeaders } from './http/security-headers.js';
 import { defaultWebDir, webRoutes } from './http/web.js';
 import { createLogger } from './logger.js';
 import { setupChat } from './realtime/chat.js';
+import { setupCollab } from './realtime/collab.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
 import { shareMembershipDrops } from './realtime/membership-drops.js';
 import { setupMonitor, shareMonitorReports } from './realtime/monitor.js';
 import { setupNotifications } from './realtime/notifications.js';
+import { countPlainConnection } from './scale/cluster.js';
 import { clusterScraper } from './scale/cluster-metrics.js';
 import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
@@ -45,6 +50,7 @@ import { loadJwtSecret } from './secrets.js';
 import { BlobStore } from './store/blobs.js';
 import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
+import { DocumentRepository } from './store/documents.js';
 import { FileRepository } from './store/files.js';
 import { MessageRepository } from './store/messages.js';
 import { MonitoringRepository } from './store/monitoring.js';
@@ -60,6 +66,8 @@ export interface SwitchboardServer {
   services: Services;
   /** Uploads, downloads and the orphan sweep (HTTP's, not a realtime namespace's). */
   files: FileService;
+  /** Collaborative documents: metadata, versions and the documents held in memory (PROTOCOL §5). */
+  documents: DocumentService;
   log: Logger;
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
@@ -148,6 +156,23 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     orphanGraceMs: config.FILE_ORPHAN_GRACE_HOURS * 3_600_000,
   });
 
+  const documentRepository = new DocumentRepository(db);
+  const documents = new DocumentService(
+    documentRepository,
+    rooms,
+    new LiveDocuments(
+      documentRepository,
+      {
+        compactAfter: config.COLLAB_COMPACT_AFTER,
+        versionIntervalMs: config.COLLAB_VERSION_INTERVAL_S * 1000,
+        idleMs: config.COLLAB_IDLE_UNLOAD_S * 1000,
+        resyncMs: config.COLLAB_RESYNC_S * 1000,
+      },
+      log,
+    ),
+    bus,
+  );
+
   const services: Services = {
     auth: new AuthService(
       users,
@@ -203,6 +228,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   authRoutes(app, services.auth);
   await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });
+  documentRoutes(app, { auth: services.auth, documents, limiter });
   if (metrics) {
     metricsRoutes(app, { token: config.METRICS_TOKEN, scrape: clusterWorker ? clusterScraper(metrics.registry) : () => metrics.scrape() });
   }
@@ -212,12 +238,26 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const ctx: RealtimeContext = { services, bus, limiter, typing: scale.typing, log, inFlight, monitoring };
   const realtime = createRealtime(app.server, config, ctx, monitoring ? [setupChat, setupNotifications, setupMonitor] : [setupChat, setupNotifications], scale.adapter);
   limitBodyTime(app.server, config, log);
+  const collab = setupCollab({
+    upgrades: realtime.upgrades,
+    auth: services.auth,
+    documents,
+    bus,
+    log,
+    origins: { allowlist: config.CORS_ORIGINS, publicOrigin: config.PUBLIC_URL },
+    maxFrameBytes: config.COLLAB_MAX_FRAME_BYTES,
+    sendLimitBytes: config.MAX_SOCKET_BUFFER_BYTES,
+    metrics,
+    peers: scale.adapter ? realtime.io : undefined,
+    countConnection: clusterWorker ? countPlainConnection : undefined,
+  });
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
   if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, monitoring.metrics, bus);
   monitoring?.service.start();
 
   const drain = async () => {
     accepting = false;
+    collab.drain();
     await realtime.drain(config.SHUTDOWN_TIMEOUT * 500);
   };
   const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
@@ -231,6 +271,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     database,
     services,
     files,
+    documents,
     log,
     async serve() {
       await app.ready();
@@ -252,6 +293,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         // Before the adapter goes: the other nodes hear that this one left rather than died.
         await monitoring?.service.close();
         await realtime.close();
+        await collab.close();
+        // Background work of the documents (compaction, versions) needs the database still.
+        await documents.live.close();
         // The sockets just closed went offline: record it (and announce it to other nodes) while
         // the database and Redis are still there; bounded, as either may be what is failing.
         await within(Promise.all([services.presence.settled(), bus.settled()]), READY_TIMEOUT_MS).catch((err: unknown) =>

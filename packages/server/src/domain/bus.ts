@@ -4,7 +4,7 @@
  * without sockets and lets another transport reuse them. Delivery is synchronous and in-process;
  * crossing nodes is the Socket.IO adapter's job.
  */
-import type { Alert, Message, MonitorSnapshot, Notification, PresenceEvent, Room } from '@switchboard/protocol';
+import type { Alert, DocChangedEvent, Message, MonitorSnapshot, Notification, PresenceEvent, Room } from '@switchboard/protocol';
 import type { NodeReport } from './monitoring/cluster-view.js';
 import { Running } from './running.js';
 
@@ -37,6 +37,8 @@ export interface DomainEvents {
   /** An alert fired or resolved (published by the monitoring leader only): for every admin socket. */
   'alert.firing': Alert;
   'alert.resolved': Alert;
+  /** A document was created, renamed or deleted (PROTOCOL §5): for its room's members. */
+  'doc.changed': DocChangedEvent;
 }
 
 type Handler<K extends keyof DomainEvents> = (event: DomainEvents[K]) => void | Promise<void>;

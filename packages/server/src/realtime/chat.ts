@@ -102,6 +102,10 @@ function relayDomainEvents(nsp: ChatNamespace, ctx: RealtimeContext): void {
     nsp.to([roomChannel, channel.user(userId)]).emit('room:member', { roomId: room.id, userId, action: 'left' });
   });
 
+  bus.on('doc.changed', (event) => {
+    nsp.to(channel.room(event.roomId)).emit('doc:changed', event);
+  });
+
   bus.on('read.moved', (event) => {
     nsp.to(channel.room(event.roomId)).emit('read', event);
   });

@@ -31,7 +31,16 @@ export interface InterServerEvents {
   'monitor:report': (report: NodeReport) => void;
   /** A node shut down cleanly. */
   'monitor:left': (nodeId: string) => void;
+  /** A document update this node stored (base64), for the nodes that hold the document (realtime/collab.ts). */
+  'collab:update': (docId: string, update: string) => void;
+  /** An awareness change of a document's clients on this node (base64 y-protocols awareness update). */
+  'collab:awareness': (docId: string, update: string) => void;
+  /** `/collab` connections to close: a login ended, a member left a room, a document was deleted. */
+  'collab:close': (target: CollabCloseTarget) => void;
 }
+
+/** Which `/collab` connections to close, and so with which code (4401, 4403, 4404). */
+export type CollabCloseTarget = { sessionId: string } | { roomId: string; userId: string } | { docId: string };
 
 export type IoServer = Server<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
 export type ChatNamespace = IoNamespace<ChatClientToServer, ChatServerToClient, InterServerEvents, SocketData>;

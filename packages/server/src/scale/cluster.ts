@@ -248,3 +248,16 @@ export async function runPrimary(options: { config: Config; workers: number; log
     process.exit(1);
   }
 }
+
+let plainConnections = 0;
+
+/**
+ * Worker side: counts a connection that is not Socket.IO's (a `/collab` WebSocket) in the
+ * primary's least-connection balancing, which otherwise sees only Socket.IO sessions and would
+ * send every such connection to the same worker. Call the returned function when it closes.
+ */
+export function countPlainConnection(): () => void {
+  const id = `plain:${process.pid}:${plainConnections++}`;
+  process.send?.({ type: 'sticky:connection', data: id });
+  return () => process.send?.({ type: 'sticky:disconnection', data: id });
+}

@@ -3,7 +3,7 @@
  * starting together migrate once). Migrations are append-only: a released one is never edited.
  */
 import { nameKey } from '@switchboard/protocol';
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { v7 } from 'uuid';
 
 const migrations: Record<string, Migration> = {
@@ -227,6 +227,45 @@ const migrations: Record<string, Migration> = {
         .insertInto('alert_rules' as never)
         .values(defaults.map((rule, i) => ({ id: v7(), ...rule, enabled: 1, created_at: now + i })) as never)
         .execute();
+    },
+  },
+  '0006_documents': {
+    async up(db: Kysely<unknown>) {
+      // Yjs states and updates are binary: bytea on PostgreSQL, blob on SQLite.
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      const binary = postgres ? 'bytea' : 'blob';
+      await db.schema
+        .createTable('docs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id'))
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('deleted_at', 'bigint')
+        .addColumn('snapshot', sql.raw(binary))
+        .addColumn('snapshot_rev', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('auto_version_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('docs_room_created').on('docs').columns(['room_id', 'created_at']).execute();
+      await db.schema
+        .createTable('doc_updates')
+        .addColumn('seq', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('doc_id', 'text', (c) => c.notNull().references('docs.id'))
+        .addColumn('data', sql.raw(binary), (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('doc_updates_doc').on('doc_updates').columns(['doc_id', 'seq']).execute();
+      await db.schema
+        .createTable('doc_versions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('doc_id', 'text', (c) => c.notNull().references('docs.id'))
+        .addColumn('name', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.references('users.id'))
+        .addColumn('state', sql.raw(binary), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('doc_versions_doc').on('doc_versions').columns(['doc_id', 'created_at']).execute();
     },
   },
 };

@@ -154,6 +154,49 @@ export interface ErrorGroupsTable {
   node_id: string;
 }
 
+/**
+ * A collaborative document (PROTOCOL §5). Its Yjs state is `snapshot` (the compacted state, or
+ * null before the first compaction) plus every row of `doc_updates` for it; applying an update
+ * twice changes nothing, so a row already merged into the snapshot is harmless.
+ */
+export interface DocsTable {
+  id: string;
+  room_id: string;
+  title: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  /** Set when deleted: the document is no longer served; its rows stay. */
+  deleted_at: number | null;
+  /** Yjs update holding the compacted state (a blob on SQLite, bytea on PostgreSQL). */
+  snapshot: Uint8Array | null;
+  /** Bumped by every compaction: a compaction that read an older one does not write. */
+  snapshot_rev: Generated<number>;
+  /** The latest automatic version, ms; one node wins the right to take the next one. */
+  auto_version_at: Generated<number>;
+}
+
+/** The update log: every update a client sent, appended before anyone else sees it. */
+export interface DocUpdatesTable {
+  /** Increasing (SQLite autoincrement, PostgreSQL identity). */
+  seq: Generated<number>;
+  doc_id: string;
+  data: Uint8Array;
+  created_at: number;
+}
+
+/** A version: the whole Yjs state at one moment. */
+export interface DocVersionsTable {
+  id: string;
+  doc_id: string;
+  /** Null for an automatic version. */
+  name: string | null;
+  created_at: number;
+  /** Null for an automatic version. */
+  created_by: string | null;
+  state: Uint8Array;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -167,6 +210,9 @@ export interface DB {
   alert_rules: AlertRulesTable;
   alerts: AlertsTable;
   error_groups: ErrorGroupsTable;
+  docs: DocsTable;
+  doc_updates: DocUpdatesTable;
+  doc_versions: DocVersionsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -179,3 +225,5 @@ export type FileRow = Selectable<FilesTable>;
 export type AlertRuleRow = Selectable<AlertRulesTable>;
 export type AlertRow = Selectable<AlertsTable>;
 export type ErrorGroupRow = Selectable<ErrorGroupsTable>;
+export type DocRow = Selectable<DocsTable>;
+export type DocVersionRow = Selectable<DocVersionsTable>;

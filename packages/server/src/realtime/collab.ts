@@ -1,0 +1,431 @@
+/**
+ * `/collab/:docId?token=…` (PROTOCOL §5): the y-websocket protocol on a plain WebSocket, so the
+ * stock `WebsocketProvider` and every y-protocols client connect unmodified.
+ *
+ * The upgrade is authorized before any byte of the document is sent: 401 (no or bad token), 403
+ * (not a member of the document's room), 404 (no such document). After it, the connection speaks
+ * sync and awareness as the y-websocket server does: the server sends sync step 1 and the
+ * awareness states it knows, answers step 1 with step 2, relays updates and awareness changes to
+ * the document's other clients, and removes a closed connection's awareness states. Updates are
+ * stored before they are applied or relayed (domain/documents/live-docs.ts).
+ *
+ * Every frame is parsed whole before anything is done with it: a malformed one (a text frame, an
+ * unknown message type, a truncated or oversized length, trailing bytes, an update Yjs cannot
+ * integrate) closes the connection with 4400 and changes nothing. Frames of one connection are
+ * handled one after another; while too many wait, or while its unsent data is above
+ * MAX_SOCKET_BUFFER_BYTES, the connection is not read (PROTOCOL §2).
+ *
+ * A member who leaves the room (4403), a deleted document (4404) and an ended login (4401) close
+ * the connections concerned on every node: the node where it happened tells the others.
+ */
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CollabCloseCode, CollabMessageType, DocParams, ErrorCode, HttpStatus } from '@switchboard/protocol';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
+import * as sync from 'y-protocols/sync';
+import type { AuthService, Principal } from '../domain/auth.js';
+import type { EventBus } from '../domain/bus.js';
+import type { DocumentService } from '../domain/documents/documents.js';
+import type { LiveDoc } from '../domain/documents/live-docs.js';
+import { isValidStateVector, updateKind } from '../domain/documents/updates.js';
+import { toWireError } from '../domain/errors.js';
+import type { NodeMetrics } from '../domain/monitoring/metrics.js';
+import { originAllowed, type OriginPolicy } from './io.js';
+import { SendBudget } from './send-budget.js';
+import type { CollabCloseTarget, IoServer } from './types.js';
+import type { UpgradeRouter } from './upgrade.js';
+
+const PREFIX = '/collab/';
+
+/** Frames of one connection waiting to be handled before it is no longer read. */
+const MAX_BACKLOG = 32;
+
+/** A frame, parsed whole. */
+type Frame =
+  | { kind: 'step1'; stateVector: Uint8Array }
+  /** Sync step 2 or an update: both carry a Yjs update. */
+  | { kind: 'update'; update: Uint8Array }
+  | { kind: 'awareness'; update: Uint8Array }
+  | { kind: 'query' };
+
+/** Reads an awareness update to its end without applying it: throws unless it is well formed. */
+function checkAwarenessUpdate(update: Uint8Array): void {
+  const decoder = decoding.createDecoder(update);
+  const count = decoding.readVarUint(decoder);
+  for (let i = 0; i < count; i++) {
+    decoding.readVarUint(decoder); // client id
+    decoding.readVarUint(decoder); // clock
+    JSON.parse(decoding.readVarString(decoder));
+  }
+  if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
+}
+
+/** The frame, or undefined when it is malformed in any way. */
+export function parseFrame(bytes: Uint8Array): Frame | undefined {
+  try {
+    const decoder = decoding.createDecoder(bytes);
+    let frame: Frame;
+    switch (decoding.readVarUint(decoder)) {
+      case CollabMessageType.sync: {
+        const subtype = decoding.readVarUint(decoder);
+        const payload = decoding.readVarUint8Array(decoder);
+        if (subtype === sync.messageYjsSyncStep1) frame = { kind: 'step1', stateVector: payload };
+        else if (subtype === sync.messageYjsSyncStep2 || subtype === sync.messageYjsUpdate) frame = { kind: 'update', update: payload };
+        else return undefined;
+        break;
+      }
+      case CollabMessageType.awareness: {
+        const update = decoding.readVarUint8Array(decoder);
+        checkAwarenessUpdate(update);
+        frame = { kind: 'awareness', update };
+        break;
+      }
+      case CollabMessageType.queryAwareness:
+        frame = { kind: 'query' };
+        break;
+      default:
+        return undefined;
+    }
+    return decoding.hasContent(decoder) ? undefined : frame;
+  } catch {
+    return undefined;
+  }
+}
+
+function syncMessage(write: (encoder: encoding.Encoder) => void): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, CollabMessageType.sync);
+  write(encoder);
+  return encoding.toUint8Array(encoder);
+}
+
+function awarenessMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, CollabMessageType.awareness);
+  encoding.writeVarUint8Array(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+/** One client connection to one document. */
+class CollabConnection {
+  /** Awareness client ids this connection set, removed for the others when it closes. */
+  readonly awarenessIds = new Set<number>();
+  live: LiveDoc | undefined;
+  /** Frames are handled in order, each after the previous one. */
+  turn: Promise<void> = Promise.resolve();
+  backlog = 0;
+  closing = false;
+  private paused = false;
+  readonly budget: SendBudget;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly principal: Principal,
+    readonly docId: string,
+    readonly roomId: string,
+    sendLimitBytes: number,
+    log: Logger,
+  ) {
+    this.budget = new SendBudget(
+      {
+        unsentBytes: () => ws.bufferedAmount,
+        pause: () => this.updateReading(),
+        resume: () => this.updateReading(),
+        close: (reason, unsentBytes) => {
+          log.warn({ reason, unsentBytes, docId }, 'collab connection closed: its client is not reading');
+          this.closing = true;
+          ws.terminate();
+        },
+      },
+      { limitBytes: sendLimitBytes },
+    );
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(bytes);
+    this.budget.check();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+  }
+
+  /** Reads the client only while it reads us and its frames do not pile up. */
+  updateReading(): void {
+    const pause = this.budget.paused || this.backlog > MAX_BACKLOG;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) this.ws.pause();
+    else this.ws.resume();
+  }
+}
+
+/** The connections of one document on this node, and the listeners relaying its changes to them. */
+interface Channel {
+  live: LiveDoc;
+  conns: Set<CollabConnection>;
+  stop(): void;
+}
+
+export interface CollabDeps {
+  upgrades: UpgradeRouter;
+  auth: AuthService;
+  documents: DocumentService;
+  bus: EventBus;
+  log: Logger;
+  origins: OriginPolicy;
+  /** Largest frame, bytes (COLLAB_MAX_FRAME_BYTES). */
+  maxFrameBytes: number;
+  /** MAX_SOCKET_BUFFER_BYTES. */
+  sendLimitBytes: number;
+  metrics?: NodeMetrics | undefined;
+  /** The Socket.IO server, when there are other processes to tell (multi-node or cluster mode). */
+  peers?: IoServer | undefined;
+  /** In a cluster worker: counts each connection in the primary's balancing; returns its uncount. */
+  countConnection?: (() => () => void) | undefined;
+}
+
+export interface Collab {
+  /** Refuses new connections (503) and closes every open one with 1001. */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+
+function refuse(socket: Duplex, status: number): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export function setupCollab(deps: CollabDeps): Collab {
+  const { auth, documents, log, metrics, peers } = deps;
+  const live = documents.live;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const conns = new Set<CollabConnection>();
+  const channels = new Map<string, Channel>();
+  let draining = false;
+
+  function openChannel(docLive: LiveDoc): Channel {
+    const existing = channels.get(docLive.id);
+    if (existing) return existing;
+    const members = new Set<CollabConnection>();
+    const onUpdate = (update: Uint8Array, origin: unknown) => {
+      const message = syncMessage((encoder) => sync.writeUpdate(encoder, update));
+      for (const conn of members) if (conn !== origin) conn.send(message);
+    };
+    const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      if (origin instanceof CollabConnection) {
+        for (const id of [...added, ...updated]) origin.awarenessIds.add(id);
+        for (const id of removed) origin.awarenessIds.delete(id);
+      }
+      const message = awarenessMessage(encodeAwarenessUpdate(docLive.awareness, [...added, ...updated, ...removed]));
+      for (const conn of members) conn.send(message);
+    };
+    docLive.doc.on('update', onUpdate);
+    docLive.awareness.on('update', onAwareness);
+    const channel: Channel = {
+      live: docLive,
+      conns: members,
+      stop: () => {
+        docLive.doc.off('update', onUpdate);
+        docLive.awareness.off('update', onAwareness);
+      },
+    };
+    channels.set(docLive.id, channel);
+    return channel;
+  }
+
+  async function handle(conn: CollabConnection, bytes: Uint8Array): Promise<void> {
+    const docLive = conn.live;
+    if (conn.closing || !docLive) return;
+    const frame = parseFrame(bytes);
+    if (!frame) return conn.close(CollabCloseCode.malformed, 'malformed frame');
+    switch (frame.kind) {
+      case 'step1':
+        if (!isValidStateVector(frame.stateVector)) return conn.close(CollabCloseCode.malformed, 'malformed state vector');
+        conn.send(syncMessage((encoder) => sync.writeSyncStep2(encoder, docLive.doc, frame.stateVector)));
+        return;
+      case 'update': {
+        const kind = updateKind(frame.update);
+        if (kind === 'invalid') return conn.close(CollabCloseCode.malformed, 'malformed update');
+        if (kind === 'empty') return;
+        try {
+          await live.submit(docLive, frame.update, conn);
+        } catch (err) {
+          log.error({ err, docId: conn.docId }, 'could not store a document update');
+          conn.close(CollabCloseCode.unavailable, 'the update could not be stored; reconnect');
+        }
+        return;
+      }
+      case 'awareness':
+        applyAwarenessUpdate(docLive.awareness, frame.update, conn);
+        return;
+      case 'query': {
+        const ids = [...docLive.awareness.getStates().keys()];
+        if (ids.length > 0) conn.send(awarenessMessage(encodeAwarenessUpdate(docLive.awareness, ids)));
+        return;
+      }
+    }
+  }
+
+  function enqueue(conn: CollabConnection, bytes: Uint8Array): void {
+    conn.backlog++;
+    conn.updateReading();
+    conn.turn = conn.turn
+      .then(() => handle(conn, bytes))
+      .catch((err: unknown) => {
+        log.error({ err, docId: conn.docId }, 'collab frame failed');
+        conn.close(CollabCloseCode.unavailable, 'internal error');
+      })
+      .finally(() => {
+        conn.backlog--;
+        conn.updateReading();
+      });
+  }
+
+  async function start(conn: CollabConnection): Promise<void> {
+    const docLive = await live.acquire(conn.docId);
+    if (conn.closing) {
+      live.release(docLive);
+      return;
+    }
+    conn.live = docLive;
+    openChannel(docLive).conns.add(conn);
+    conn.send(syncMessage((encoder) => sync.writeSyncStep1(encoder, docLive.doc)));
+    const ids = [...docLive.awareness.getStates().keys()];
+    if (ids.length > 0) conn.send(awarenessMessage(encodeAwarenessUpdate(docLive.awareness, ids)));
+  }
+
+  function finish(conn: CollabConnection): void {
+    if (!conns.delete(conn)) return;
+    conn.closing = true;
+    conn.budget.dispose();
+    metrics?.onSocketDisconnected('/collab', conn.principal.userId);
+    const docLive = conn.live;
+    if (!docLive) return;
+    const channel = channels.get(conn.docId);
+    channel?.conns.delete(conn);
+    if (conn.awarenessIds.size > 0) removeAwarenessStates(docLive.awareness, [...conn.awarenessIds], null);
+    if (channel && channel.conns.size === 0) {
+      channel.stop();
+      channels.delete(conn.docId);
+    }
+    live.release(docLive);
+  }
+
+  function connected(ws: WebSocket, principal: Principal, docId: string, roomId: string): void {
+    const conn = new CollabConnection(ws, principal, docId, roomId, deps.sendLimitBytes, log);
+    conns.add(conn);
+    // With `pid` in every line, this tells which process of a cluster serves whom.
+    log.debug({ docId, userId: principal.userId }, 'collab connected');
+    metrics?.onSocketConnected('/collab', principal.userId);
+    const uncount = deps.countConnection?.();
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) return conn.close(CollabCloseCode.malformed, 'text frames are not part of the protocol');
+      enqueue(conn, toBytes(data));
+    });
+    ws.on('close', () => {
+      uncount?.();
+      finish(conn);
+    });
+    ws.on('error', (err) => log.debug({ err, docId }, 'collab connection error'));
+    conn.turn = start(conn).catch((err: unknown) => {
+      // Nothing of the document was sent, and nothing is stored: the client reconnects later.
+      log.error({ err, docId }, 'could not load a document');
+      metrics?.onError({ code: ErrorCode.UNAVAILABLE, event: 'collab:load', message: 'could not load a document' });
+      conn.close(CollabCloseCode.unavailable, 'the document could not be loaded; reconnect');
+    });
+  }
+
+  async function authorize(req: IncomingMessage): Promise<{ principal: Principal; docId: string; roomId: string }> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const token = url.searchParams.get('token');
+    if (!token) throw Object.assign(new Error('no token'), { status: HttpStatus.UNAUTHENTICATED });
+    const principal = await auth.verify(token);
+    const params = DocParams.safeParse({ docId: url.pathname.slice(PREFIX.length) });
+    if (!params.success) throw Object.assign(new Error('no such document'), { status: HttpStatus.NOT_FOUND });
+    const doc = await documents.readable(principal.userId, params.data.docId);
+    return { principal, docId: doc.id, roomId: doc.roomId };
+  }
+
+  deps.upgrades.add(PREFIX, (req, socket, head) => {
+    socket.on('error', () => undefined); // a client that gives up while it is authorized
+    if (!originAllowed(deps.origins, req)) return refuse(socket, HttpStatus.FORBIDDEN);
+    if (draining) return refuse(socket, HttpStatus.UNAVAILABLE);
+    authorize(req).then(
+      ({ principal, docId, roomId }) => {
+        metrics?.onHandshake('/collab', 'ok');
+        if (socket.destroyed) return;
+        if (draining) return refuse(socket, HttpStatus.UNAVAILABLE);
+        wss.handleUpgrade(req, socket, head, (ws) => connected(ws, principal, docId, roomId));
+      },
+      (err: unknown) => {
+        const status = (err as { status?: number }).status ?? HttpStatus[toWireError(err).code];
+        metrics?.onHandshake('/collab', status === 401 ? ErrorCode.UNAUTHENTICATED : toWireError(err).code);
+        if (status >= 500) log.warn({ err }, 'collab upgrade failed');
+        refuse(socket, status);
+      },
+    );
+  });
+
+  /** Closes this node's connections that `target` names. */
+  function closeLocal(target: CollabCloseTarget): void {
+    for (const conn of conns) {
+      if ('sessionId' in target && conn.principal.sessionId === target.sessionId) {
+        conn.close(CollabCloseCode.unauthenticated, 'the login ended');
+      } else if ('userId' in target && conn.roomId === target.roomId && conn.principal.userId === target.userId) {
+        conn.close(CollabCloseCode.forbidden, 'no longer a member of the room');
+      } else if ('docId' in target && conn.docId === target.docId) {
+        conn.close(CollabCloseCode.notFound, 'the document was deleted');
+      }
+    }
+  }
+
+  function closeEverywhere(target: CollabCloseTarget): void {
+    closeLocal(target);
+    peers?.serverSideEmit('collab:close', target);
+  }
+
+  deps.bus.on('session.revoked', ({ sessionId }) => closeEverywhere({ sessionId }));
+  deps.bus.on('room.member.left', ({ room, userId }) => closeEverywhere({ roomId: room.id, userId }));
+  deps.bus.on('doc.changed', ({ doc, action }) => {
+    if (action === 'deleted') closeEverywhere({ docId: doc.id });
+  });
+
+  if (peers) {
+    peers.on('collab:close', closeLocal);
+    peers.on('collab:update', (docId, update) => live.remoteUpdate(docId, fromBase64(update)));
+    peers.on('collab:awareness', (docId, update) => live.remoteAwareness(docId, fromBase64(update)));
+    live.share({
+      publishUpdate: (docId, update) => peers.serverSideEmit('collab:update', docId, toBase64(update)),
+      publishAwareness: (docId, update) => peers.serverSideEmit('collab:awareness', docId, toBase64(update)),
+    });
+  }
+
+  return {
+    drain() {
+      draining = true;
+      for (const conn of conns) conn.close(CollabCloseCode.goingAway, 'the server is shutting down');
+    },
+    async close() {
+      draining = true;
+      for (const conn of conns) conn.ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
