@@ -9,3 +9,4 @@ export * from './schemas.js';
 export * from './events.js';
 export * from './files.js';
 export * from './monitor.js';
+export * from './gateway.js';

@@ -118,6 +118,12 @@ export const ConfigSchema = z.object({
   WS_COMPRESSION: onOff.default(false),
   /** With WS_COMPRESSION on: messages smaller than this many bytes are sent uncompressed. */
   WS_COMPRESSION_THRESHOLD: z.coerce.number().int().min(0).default(1024),
+  /**
+   * Milliseconds between WebSocket pings on `/ws` (PROTOCOL §8): a connection that has not answered
+   * the previous ping when the next is due is dropped, so a dead peer goes within two intervals.
+   * 25 s by default (Socket.IO's ping interval).
+   */
+  WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(25_000),
   /** Largest Socket.IO packet accepted, in bytes; a larger one closes that connection. */
   MAX_PACKET_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   /**

@@ -33,6 +33,8 @@ import { defaultWebDir, webRoutes } from './http/web.js';
 import { createLogger } from './logger.js';
 import { setupChat } from './realtime/chat.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
+import { createFeed } from './realtime/feed.js';
+import { setupGateway } from './realtime/gateway.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
 import { shareMembershipDrops } from './realtime/membership-drops.js';
@@ -214,11 +216,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   limitBodyTime(app.server, config, log);
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
   if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, bus);
+  const feed = createFeed(realtime.io, ctx, scale.adapter !== undefined);
+  const gateway = setupGateway(realtime, feed, ctx, {
+    maxBufferBytes: config.MAX_SOCKET_BUFFER_BYTES,
+    pingIntervalMs: config.WS_PING_INTERVAL_MS,
+    origins: { allowlist: config.CORS_ORIGINS, publicOrigin: config.PUBLIC_URL },
+  });
   monitoring?.service.start();
 
   const drain = async () => {
     accepting = false;
-    await realtime.drain(config.SHUTDOWN_TIMEOUT * 500);
+    await Promise.all([realtime.drain(config.SHUTDOWN_TIMEOUT * 500), gateway.drain(config.SHUTDOWN_TIMEOUT * 500)]);
   };
   const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
     log.warn({ err }, 'orphan file sweep failed'),
@@ -251,6 +259,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         await drain();
         // Before the adapter goes: the other nodes hear that this one left rather than died.
         await monitoring?.service.close();
+        await gateway.close();
         await realtime.close();
         // The sockets just closed went offline: record it (and announce it to other nodes) while
         // the database and Redis are still there; bounded, as either may be what is failing.

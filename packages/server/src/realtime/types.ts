@@ -1,6 +1,7 @@
 /** Socket.IO generics for Switchboard's namespaces, from the protocol's event maps. */
 import type { Namespace as IoNamespace, Server, Socket } from 'socket.io';
 import type { NodeReport } from '../domain/monitoring/cluster-view.js';
+import type { FeedEvent } from './feed.js';
 import type {
   ChatClientToServer,
   ChatServerToClient,
@@ -31,6 +32,8 @@ export interface InterServerEvents {
   'monitor:report': (report: NodeReport) => void;
   /** A node shut down cleanly. */
   'monitor:left': (nodeId: string) => void;
+  /** An event for the plain-WebSocket and SSE connections of every node (realtime/feed.ts). */
+  'feed:event': (event: FeedEvent) => void;
 }
 
 export type IoServer = Server<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
