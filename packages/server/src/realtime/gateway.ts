@@ -26,7 +26,6 @@ import {
   type GatewayReplies,
   type GatewayRequestType,
   type GatewayServerFrame,
-  type Message,
 } from '@switchboard/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { z } from 'zod';
@@ -36,6 +35,7 @@ import type { RealtimeContext } from './context.js';
 import type { Feed, FeedEvent } from './feed.js';
 import { originAllowed, type OriginPolicy, type Realtime } from './io.js';
 import { reportFailure } from './requests.js';
+import { RoomStream, type RoomStreamSink } from './room-stream.js';
 import { SendBudget, type BudgetedConnection, type SendBudgetOptions } from './send-budget.js';
 
 export interface GatewayOptions {
@@ -53,23 +53,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Live messages one subscription holds while it replays; past this it reads them back from the database. */
-const PENDING_MAX = Limits.pageMax;
-
 /** Requests whose answers can be large: one at a time per connection, each only while it is under its budget. */
 const LARGE_ANSWERS = new Set<string>(['subscribe', 'history']);
 
-/**
- * One room subscription: `cursor` is the seq of the last message sent. While `busy` it is replaying
- * from the database, and live messages wait in `pending` (or, past PENDING_MAX, are read back).
- */
-interface RoomStream {
-  roomId: string;
-  cursor: number;
-  busy: boolean;
-  pending: Message[];
-  missed: boolean;
-  stopped: boolean;
+/** A room subscription: the stream, and how to stop hearing the room. */
+interface Subscription {
+  stream: RoomStream;
   unlisten: () => void;
 }
 
@@ -96,7 +85,7 @@ class Connection implements BudgetedConnection {
   /** Answered a ping since the last one was sent. */
   alive = true;
   readonly budget: SendBudget;
-  readonly streams = new Map<string, RoomStream>();
+  readonly subscriptions = new Map<string, Subscription>();
   /** Frames wait here (in order) while the auth frame is being checked. */
   gate: Promise<void> | undefined;
   /** The last publish queued: the next joins a group commit after it, keeping their order. */
@@ -146,6 +135,13 @@ class Connection implements BudgetedConnection {
     this.budget.check();
   }
 
+  /** Where its room streams send their messages. */
+  readonly sink: RoomStreamSink = {
+    whenReadable: () => this.budget.whenReadable(),
+    send: (message) => this.event('message:new', message),
+    isClosed: () => this.closed,
+  };
+
   event<E extends GatewayEventName>(event: E, data: GatewayEvents[E]): void {
     this.send({ type: 'event', event, data } as GatewayServerFrame);
   }
@@ -183,96 +179,22 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
 
   // ------------------------------------------------------------------ events
 
-  const sendMessage = (conn: Connection, stream: RoomStream, message: Message) => {
-    stream.cursor = message.seq;
-    conn.event('message:new', message);
-  };
-
-  /**
-   * Sends what follows the stream's cursor from the database, page by page, each page only once
-   * the client has read the previous ones (the budget is under its limit), then the live messages
-   * that arrived meanwhile. A live message that is not the next seq was overtaken by an earlier
-   * one (two nodes' broadcasts cross): seqs commit in order, so the earlier one is stored and the
-   * next round reads it. So the stream has no gap and no repeat.
-   */
-  const catchUp = async (conn: Connection, stream: RoomStream): Promise<void> => {
-    stream.busy = true;
-    /** Rounds in a row that read nothing new from the database. */
-    let stale = 0;
-    try {
-      for (;;) {
-        const before = stream.cursor;
-        let hasMore = true;
-        while (hasMore) {
-          await conn.budget.whenReadable();
-          if (stream.stopped || conn.closed) return;
-          const page = await messages.history(conn.userId, { roomId: stream.roomId, afterSeq: stream.cursor, limit: Limits.pageMax });
-          if (stream.stopped || conn.closed) return;
-          for (const message of page.messages) if (message.seq > stream.cursor) sendMessage(conn, stream, message);
-          hasMore = page.hasMore;
-        }
-        stale = stream.cursor === before ? stale + 1 : 0;
-        const pending = stream.pending.sort((a, b) => a.seq - b.seq);
-        let gap = stream.missed;
-        stream.pending = [];
-        stream.missed = false;
-        for (const message of pending) {
-          if (message.seq <= stream.cursor) continue;
-          if (message.seq !== stream.cursor + 1) {
-            // A read that started after this message arrived returns what precedes it, so a
-            // second round without progress means the database broke that promise: go on
-            // rather than spin.
-            if (stale < 2) {
-              gap = true;
-              break;
-            }
-            log.error({ roomId: stream.roomId, cursor: stream.cursor, seq: message.seq }, '/ws stream skipped missing seqs');
-          }
-          sendMessage(conn, stream, message);
-        }
-        if (!gap) return;
-      }
-    } finally {
-      stream.busy = false;
-    }
-  };
-
-  const onLiveMessage = (conn: Connection, stream: RoomStream, message: Message) => {
-    if (stream.busy) {
-      if (stream.pending.length < PENDING_MAX) stream.pending.push(message);
-      else stream.missed = true;
-      return;
-    }
-    if (message.seq <= stream.cursor) return;
-    if (message.seq === stream.cursor + 1) return sendMessage(conn, stream, message);
-    stream.pending.push(message);
-    catchUp(conn, stream).catch((err: unknown) => endStream(conn, stream, err));
-  };
-
-  /** A stream that cannot go on (the membership ended, the database failed) stops; the client resubscribes. */
-  const endStream = (conn: Connection, stream: RoomStream, err: unknown) => {
-    log.debug({ err, roomId: stream.roomId, userId: conn.userId }, '/ws subscription ended');
-    stopStream(conn, stream);
-  };
-
-  const stopStream = (conn: Connection, stream: RoomStream) => {
-    stream.stopped = true;
-    stream.unlisten();
-    if (conn.streams.get(stream.roomId) === stream) conn.streams.delete(stream.roomId);
+  const unsubscribe = (conn: Connection, roomId: string) => {
+    const subscription = conn.subscriptions.get(roomId);
+    if (!subscription) return;
+    conn.subscriptions.delete(roomId);
+    subscription.stream.stop();
+    subscription.unlisten();
   };
 
   const onFeed = (conn: Connection, event: FeedEvent) => {
     if (conn.state !== 'open') return;
     switch (event.kind) {
-      case 'message:new': {
-        const stream = conn.streams.get(event.roomId);
-        if (stream) onLiveMessage(conn, stream, event.data);
-        return;
-      }
+      case 'message:new':
+        return conn.subscriptions.get(event.roomId)?.stream.live(event.data);
       case 'message:updated': {
-        // A message not yet sent goes out as it is now, with the replay.
-        const stream = conn.streams.get(event.roomId);
-        if (stream && event.data.seq <= stream.cursor) conn.event('message:updated', event.data);
+        // A message not yet sent goes out as it is now, in its turn.
+        if (conn.subscriptions.get(event.roomId)?.stream.sent(event.data.seq)) conn.event('message:updated', event.data);
         return;
       }
       case 'typing':
@@ -282,11 +204,9 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
         return conn.event('read', event.data);
       case 'presence':
         return conn.event('presence', event.data);
-      case 'left': {
-        const stream = conn.streams.get(event.roomId);
-        if (stream && event.userId === conn.userId) stopStream(conn, stream);
+      case 'left':
+        if (event.userId === conn.userId) unsubscribe(conn, event.roomId);
         return;
-      }
       case 'revoked':
         return conn.end(GatewayCloseCode.UNAUTHENTICATED, 'the login has ended');
       case 'notification:new':
@@ -299,29 +219,20 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
   const handlers: { [T in GatewayRequestType]: (input: z.output<(typeof GatewayRequestSchemas)[T]>, conn: Connection) => Promise<GatewayReplies[T]> } = {
     subscribe: async ({ roomId, afterSeq }, conn) => {
       await rooms.requireMember(conn.userId, roomId);
-      const previous = conn.streams.get(roomId);
-      if (previous) stopStream(conn, previous);
-      const stream: RoomStream = { roomId, cursor: 0, busy: true, pending: [], missed: false, stopped: false, unlisten: () => undefined };
-      conn.streams.set(roomId, stream);
+      unsubscribe(conn, roomId);
+      const stream = new RoomStream(roomId, conn.userId, messages, conn.sink, log);
       // Listening before reading the database: a message is either read or heard, never neither.
-      stream.unlisten = feed.onRoom(roomId, conn.listener);
+      conn.subscriptions.set(roomId, { stream, unlisten: feed.onRoom(roomId, conn.listener) });
       try {
-        if (afterSeq === undefined) {
-          const latest = await messages.history(conn.userId, { roomId, limit: 1 });
-          stream.cursor = latest.messages.at(-1)?.seq ?? 0;
-        } else {
-          stream.cursor = afterSeq;
-        }
-        await catchUp(conn, stream);
+        await stream.start(afterSeq);
       } catch (err) {
-        stopStream(conn, stream);
+        unsubscribe(conn, roomId);
         throw err;
       }
       return { roomId, lastSeq: stream.cursor };
     },
     unsubscribe: ({ roomId }, conn) => {
-      const stream = conn.streams.get(roomId);
-      if (stream) stopStream(conn, stream);
+      unsubscribe(conn, roomId);
       return Promise.resolve({});
     },
     publish: async (input, conn) => {
@@ -492,7 +403,7 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
     clearTimeout(conn.timers.expiry);
     conn.budget.dispose();
     conn.unbindSession?.();
-    for (const stream of [...conn.streams.values()]) stopStream(conn, stream);
+    for (const roomId of [...conn.subscriptions.keys()]) unsubscribe(conn, roomId);
     if (!wasOpen) return;
     const { userId } = conn;
     presence.disconnected(userId, conn.id).catch((err: unknown) => log.error({ err }, 'presence disconnect failed'));
