@@ -23,6 +23,7 @@ import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
 import { edgeOptions, limitBodyTime } from './http/edge.js';
+import { eventRoutes } from './http/events.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { fileRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
@@ -222,10 +223,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     pingIntervalMs: config.WS_PING_INTERVAL_MS,
     origins: { allowlist: config.CORS_ORIGINS, publicOrigin: config.PUBLIC_URL },
   });
+  const eventStreams = eventRoutes(app, feed, ctx, { maxBufferBytes: config.MAX_SOCKET_BUFFER_BYTES, keepAliveMs: config.SSE_KEEPALIVE_S * 1000 });
   monitoring?.service.start();
 
   const drain = async () => {
     accepting = false;
+    eventStreams.drain();
     await Promise.all([realtime.drain(config.SHUTDOWN_TIMEOUT * 500), gateway.drain(config.SHUTDOWN_TIMEOUT * 500)]);
   };
   const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
