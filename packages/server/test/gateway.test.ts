@@ -70,6 +70,16 @@ describe('authentication', () => {
     expect((await early.closed).code).toBe(4001);
   });
 
+  it('serves requests sent right behind the auth frame, after ready', async () => {
+    const session = await register(server.url);
+    const client = await raw();
+    client.send({ type: 'auth', token: session.accessToken });
+    client.send({ type: 'history', id: 'early', roomId: 'no-such-room' });
+    const reply = await client.waitFor((f) => f.type === 'reply' && f.id === 'early');
+    expect(reply).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(client.frames.findIndex((f) => f.type === 'ready')).toBeLessThan(client.frames.indexOf(reply));
+  });
+
   it('closes with 4001 when the login ends, and a renewing auth frame keeps it open', async () => {
     const session = await register(server.url);
     const client = await ws(session.accessToken);

@@ -53,6 +53,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Frames a client may send behind its auth frame before `ready`. */
+const MAX_HELD_FRAMES = 32;
+
 /** Requests whose answers can be large: one at a time per connection, each only while it is under its budget. */
 const LARGE_ANSWERS = new Set<string>(['subscribe', 'history']);
 
@@ -88,6 +91,8 @@ class Connection implements BudgetedConnection {
   readonly subscriptions = new Map<string, Subscription>();
   /** Frames wait here (in order) while the auth frame is being checked. */
   gate: Promise<void> | undefined;
+  /** How many frames wait for the gate. */
+  held = 0;
   /** The last publish queued: the next joins a group commit after it, keeping their order. */
   sendTurn: Promise<void> | undefined;
   /** The last large-answer request queued (see LARGE_ANSWERS). */
@@ -154,7 +159,8 @@ class Connection implements BudgetedConnection {
   /** A protocol close (the client learns why); a client that does not read is terminated instead. */
   end(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    this.ws.close(code, reason);
+    // RFC 6455 allows 123 bytes of reason; ours are ASCII.
+    this.ws.close(code, reason.slice(0, 120));
   }
 }
 
@@ -254,6 +260,9 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
   const table = handlers as unknown as Record<string, Handler>;
   const schemas = GatewayRequestSchemas as Record<string, z.ZodType>;
 
+  /** What metrics and error groups call a frame type: the client's own text only when it is in the contract. */
+  const labelOf = (type: string) => (type === 'auth' || type === 'ping' || Object.hasOwn(schemas, type) ? `ws:${type}` : 'ws:unknown');
+
   const request = async (conn: Connection, frame: Record<string, unknown>, arrived: number) => {
     const type = String(frame.type);
     const id = GatewayRequestId.safeParse(frame.id);
@@ -273,20 +282,20 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
       const result = await (table[type] as Handler)(parsed.data as never, conn);
       conn.send({ type: 'reply', id: replyId, ok: true, ...result });
     } catch (err) {
-      const error = reportFailure(ctx, err, `ws:${type}`, conn.userId);
+      const error = reportFailure(ctx, err, labelOf(type), conn.userId);
       if (error.code === ErrorCode.RATE_LIMITED && ++conn.refusals >= GatewayLimits.refusalsBeforeClose) {
         return conn.end(GatewayCloseCode.RATE_LIMITED, 'too many requests');
       }
       conn.send({ type: 'reply', id: replyId, ok: false, error });
     } finally {
-      metrics?.onAnswered(`ws:${type}`, performance.now() - arrived);
+      metrics?.onAnswered(labelOf(type), performance.now() - arrived);
     }
   };
 
   const dispatch = (conn: Connection, frame: Record<string, unknown>) => {
     const arrived = performance.now();
     const type = String(frame.type);
-    metrics?.onRequest(`ws:${type}`);
+    metrics?.onRequest(labelOf(type));
     if (type === 'auth') {
       void inFlight.track(() => renew(conn, frame));
       return;
@@ -382,7 +391,12 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
     }
     const frame = value as Record<string, unknown>;
     if (conn.state === 'auth') {
-      if (conn.gate) return conn.end(GatewayCloseCode.UNAUTHENTICATED, 'wait for "ready" before sending requests');
+      if (conn.gate) {
+        // Requests sent right behind the auth frame are served once it is accepted.
+        if (++conn.held > MAX_HELD_FRAMES) return conn.end(GatewayCloseCode.RATE_LIMITED, 'too many frames before "ready"');
+        void conn.gate.then(() => conn.state === 'open' && dispatch(conn, frame));
+        return;
+      }
       const open = () => {
         conn.gate = undefined;
       };
