@@ -5,7 +5,7 @@
  * publishing, rate limits, ended logins, draining, dead peers, and messages crossing between
  * `/ws` and `/chat` both ways.
  */
-import type { Message, Room, TypingEvent, User } from '@switchboard/protocol';
+import type { Message, PresenceEvent, Room, TypingEvent, User } from '@switchboard/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chatUser, closeSockets, collect, eventually, http, next, ok, register, startServer, type ChatUser, type TestServer } from './helpers.js';
 import { connectWs, openWs, type WsClient } from './plain-clients.js';
@@ -189,6 +189,24 @@ describe('messages', () => {
 
     const history = await client.request('history', { roomId: room.id });
     expect((history.messages as Message[]).map((m) => m.text)).toEqual(['from chat', 'from ws']);
+  });
+
+  it('counts a /ws connection for presence, and tells subscribers of presence changes', async () => {
+    const alice = await chatUser(server.url);
+    const bob = await register(server.url);
+    const room = await createRoom(alice, [bob.user.id]);
+    const online = next<PresenceEvent>(alice.socket, 'presence', (e) => e.userId === bob.user.id && e.status === 'online');
+    const client = await ws(bob.accessToken);
+    await online;
+    await client.request('subscribe', { roomId: room.id });
+    const carol = await register(server.url);
+    await ok(alice.socket, 'room:invite', { roomId: room.id, userId: carol.user.id });
+    const carolWs = await ws(carol.accessToken);
+    await client.waitFor((f) => f.type === 'event' && f.event === 'presence' && (f.data as PresenceEvent).userId === carol.user.id);
+    const offline = next<PresenceEvent>(alice.socket, 'presence', (e) => e.userId === bob.user.id && e.status === 'offline');
+    client.ws.close();
+    await offline;
+    carolWs.ws.close();
   });
 
   it('publishes idempotently per clientMsgId, like message:send', async () => {
