@@ -51,6 +51,10 @@ class Registry {
   get(key: string): ReadonlySet<FeedListener> | undefined {
     return this.byKey.get(key);
   }
+
+  get empty(): boolean {
+    return this.byKey.size === 0;
+  }
 }
 
 export class Feed {
@@ -71,6 +75,11 @@ export class Feed {
   /** Hears that the login ended. */
   onSession(sessionId: string, listener: FeedListener): () => void {
     return this.sessions.add(sessionId, listener);
+  }
+
+  /** Whether any connection of this node listens to any room. */
+  get listensToRooms(): boolean {
+    return !this.rooms.empty;
   }
 
   /** Hands an event to this node's listeners. */
@@ -119,6 +128,8 @@ export function createFeed(io: IoServer, ctx: RealtimeContext, shared: boolean):
   bus.on('notification.created', ({ userId, notification }) => publish({ kind: 'notification:new', userId, data: notification }));
   bus.on('session.revoked', ({ sessionId }) => publish({ kind: 'revoked', sessionId }));
   bus.on('presence.changed', async (event) => {
+    // Finding the user's rooms costs a query: only when someone, here or on another node, may listen.
+    if (!shared && !feed.listensToRooms) return;
     const roomIds = await services.rooms.roomIdsOf(event.userId);
     if (roomIds.length > 0) publish({ kind: 'presence', roomIds, data: event });
   });
