@@ -101,6 +101,21 @@ describe('opening a stream', () => {
   });
 });
 
+describe('membership', () => {
+  it('stops streaming a room the reader left', async () => {
+    const alice = await chatUser(server.url);
+    const bob = await chatUser(server.url);
+    const left = await createRoom(alice, [bob.id]);
+    const kept = await createRoom(alice, [bob.id]);
+    const reader = await sse({ token: bob.session.accessToken });
+    await ok(bob.socket, 'room:leave', { roomId: left.id });
+    await sendChat(alice, left.id, 'after leaving');
+    await sendChat(alice, kept.id, 'marker');
+    await reader.waitFor(isText('marker'));
+    expect(newMessages(reader, left.id)).toHaveLength(0);
+  });
+});
+
 describe('resuming', () => {
   it('resumes after Last-Event-ID with nothing lost or repeated, also with ?lastEventId=', async () => {
     const [alice, carol] = await Promise.all([chatUser(server.url), chatUser(server.url)]);

@@ -182,6 +182,7 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
       write(`event: ${event}\nid: ${encodeCursor(cursor)}\ndata: ${JSON.stringify(data)}\n\n`);
 
     const streams = new Map<string, RoomStream>();
+    const unlistenRoom = new Map<string, () => void>();
     const sink = {
       // A page of a replay goes out once the previous ones are taken by the operating system.
       whenReadable: async () => {
@@ -215,6 +216,15 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
           return;
         case 'revoked':
           return res.end();
+        case 'left': {
+          // The reader left the room: its messages stop here.
+          if (event.userId !== userId) return;
+          streams.get(event.roomId)?.stop();
+          streams.delete(event.roomId);
+          unlistenRoom.get(event.roomId)?.();
+          unlistenRoom.delete(event.roomId);
+          return;
+        }
         default:
           return;
       }
@@ -224,7 +234,7 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
       const stream = new RoomStream(roomId, userId, messages, sink, log);
       stream.cursor = cursor.rooms.get(roomId) ?? 0;
       streams.set(roomId, stream);
-      unlisten.push(feed.onRoom(roomId, listener));
+      unlistenRoom.set(roomId, feed.onRoom(roomId, listener));
     }
     const expiry = setTimeout(() => res.end(), Math.max(0, principal.expiresAt - Date.now()));
     const keepAlive = setInterval(() => write(':\n\n'), options.keepAliveMs);
@@ -235,7 +245,7 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
       clearTimeout(expiry);
       clearInterval(keepAlive);
       budget.dispose();
-      for (const stop of unlisten) stop();
+      for (const stop of [...unlisten, ...unlistenRoom.values()]) stop();
       for (const stream of streams.values()) stream.stop();
       metrics?.onSocketDisconnected('/sse', userId);
     });
@@ -250,7 +260,7 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
         heldNotifications = undefined;
       }
       // One room at a time, so a stream over many rooms never reads them all at once.
-      for (const stream of streams.values()) await stream.start(stream.cursor);
+      for (const stream of [...streams.values()]) await stream.start(stream.cursor);
     } catch (err) {
       log.warn({ err, userId }, 'event stream could not catch up');
       res.end();
