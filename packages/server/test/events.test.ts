@@ -114,6 +114,18 @@ describe('membership', () => {
     await reader.waitFor(isText('marker'));
     expect(newMessages(reader, left.id)).toHaveLength(0);
   });
+
+  it('takes in a room the reader joins when it streams all their rooms', async () => {
+    const alice = await chatUser(server.url);
+    const bob = await register(server.url);
+    const reader = await sse({ token: bob.accessToken });
+    const room = await createRoom(alice, [bob.user.id]);
+    await sendChat(alice, room.id, 'first');
+    // The stream follows the room from the moment it hears of it: the first message may be sent
+    // before or after that, the next ones arrive.
+    await sendChat(alice, room.id, 'second');
+    await reader.waitFor(isText('second'));
+  });
 });
 
 describe('resuming', () => {

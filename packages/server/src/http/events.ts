@@ -216,6 +216,10 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
           return;
         case 'revoked':
           return res.end();
+        case 'joined':
+          // A stream over all the reader's rooms takes in a room they join, from its next message.
+          if (query.rooms === undefined && !streams.has(event.roomId) && event.userIds.includes(userId)) void follow(event.roomId);
+          return;
         case 'left': {
           // The reader left the room: its messages stop here.
           if (event.userId !== userId) return;
@@ -230,6 +234,17 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
       }
     };
     const unlisten = [feed.onSession(principal.sessionId, listener), feed.onUser(userId, listener)];
+    const follow = async (roomId: string) => {
+      const stream = new RoomStream(roomId, userId, messages, sink, log);
+      streams.set(roomId, stream);
+      unlistenRoom.set(roomId, feed.onRoom(roomId, listener));
+      try {
+        await stream.start(undefined);
+        if (!closed) cursor.rooms.set(roomId, stream.cursor);
+      } catch (err) {
+        log.debug({ err, roomId, userId }, 'event stream could not follow a joined room');
+      }
+    };
     for (const roomId of roomIds) {
       const stream = new RoomStream(roomId, userId, messages, sink, log);
       stream.cursor = cursor.rooms.get(roomId) ?? 0;

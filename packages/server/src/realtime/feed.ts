@@ -23,6 +23,8 @@ export type FeedEvent =
   | { kind: 'read'; roomId: string; data: ReadEvent }
   /** `roomIds`: the rooms of the user whose presence changed (its subscribers hear it once). */
   | { kind: 'presence'; roomIds: string[]; data: PresenceEvent }
+  /** The users became members of the room (its streams over "all my rooms" take it in). */
+  | { kind: 'joined'; roomId: string; userIds: string[] }
   /** The user is no longer a member of the room: their subscriptions to it end. */
   | { kind: 'left'; roomId: string; userId: string }
   | { kind: 'notification:new'; userId: string; data: Notification }
@@ -67,7 +69,7 @@ export class Feed {
     return this.rooms.add(roomId, listener);
   }
 
-  /** Hears the user's notifications. */
+  /** Hears the user's notifications, and the rooms they join. */
   onUser(userId: string, listener: FeedListener): () => void {
     return this.users.add(userId, listener);
   }
@@ -94,6 +96,9 @@ export class Feed {
       }
       case 'notification:new':
         return this.each(this.users.get(event.userId), event);
+      case 'joined':
+        for (const userId of event.userIds) this.each(this.users.get(userId), event);
+        return;
       case 'revoked':
         return this.each(this.sessions.get(event.sessionId), event);
       default:
@@ -124,6 +129,7 @@ export function createFeed(io: IoServer, ctx: RealtimeContext, shared: boolean):
   bus.on('message.updated', ({ message }) => publish({ kind: 'message:updated', roomId: message.roomId, data: message }));
   bus.on('typing.changed', (event) => publish({ kind: 'typing', roomId: event.roomId, data: event }));
   bus.on('read.moved', (event) => publish({ kind: 'read', roomId: event.roomId, data: event }));
+  bus.on('room.members.added', ({ room, userIds }) => publish({ kind: 'joined', roomId: room.id, userIds }));
   bus.on('room.member.left', ({ room, userId }) => publish({ kind: 'left', roomId: room.id, userId }));
   bus.on('notification.created', ({ userId, notification }) => publish({ kind: 'notification:new', userId, data: notification }));
   bus.on('session.revoked', ({ sessionId }) => publish({ kind: 'revoked', sessionId }));

@@ -216,6 +216,7 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
       case 'revoked':
         return conn.end(GatewayCloseCode.UNAUTHENTICATED, 'the login has ended');
       case 'notification:new':
+      case 'joined':
         return;
     }
   };
