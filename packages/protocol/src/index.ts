@@ -10,3 +10,4 @@ export * from './events.js';
 export * from './files.js';
 export * from './monitor.js';
 export * from './documents.js';
+export * from './gateway.js';

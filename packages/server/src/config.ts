@@ -118,6 +118,14 @@ export const ConfigSchema = z.object({
   WS_COMPRESSION: onOff.default(false),
   /** With WS_COMPRESSION on: messages smaller than this many bytes are sent uncompressed. */
   WS_COMPRESSION_THRESHOLD: z.coerce.number().int().min(0).default(1024),
+  /**
+   * Milliseconds between WebSocket pings on `/ws` (PROTOCOL §8): a connection that has not answered
+   * the previous ping when the next is due is dropped, so a dead peer goes within two intervals.
+   * 25 s by default (Socket.IO's ping interval).
+   */
+  WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(25_000),
+  /** Seconds between keep-alive comments on an SSE stream (`GET /api/events`), so proxies keep it open; 15 by default. */
+  SSE_KEEPALIVE_S: z.coerce.number().min(0.1).max(300).default(15),
   /** Largest Socket.IO packet accepted, in bytes; a larger one closes that connection. */
   MAX_PACKET_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   /**

@@ -26,6 +26,7 @@ import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
 import { documentRoutes } from './http/documents.js';
 import { edgeOptions, limitBodyTime } from './http/edge.js';
+import { eventRoutes } from './http/events.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { fileRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
@@ -37,6 +38,8 @@ import { createLogger } from './logger.js';
 import { setupChat } from './realtime/chat.js';
 import { setupCollab } from './realtime/collab.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
+import { createFeed } from './realtime/feed.js';
+import { setupGateway } from './realtime/gateway.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
 import { shareMembershipDrops } from './realtime/membership-drops.js';
@@ -253,12 +256,20 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
   if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, monitoring.metrics, bus);
+  const feed = createFeed(realtime.io, ctx, scale.adapter !== undefined);
+  const gateway = setupGateway(realtime, feed, ctx, {
+    maxBufferBytes: config.MAX_SOCKET_BUFFER_BYTES,
+    pingIntervalMs: config.WS_PING_INTERVAL_MS,
+    origins: { allowlist: config.CORS_ORIGINS, publicOrigin: config.PUBLIC_URL },
+  });
+  const eventStreams = eventRoutes(app, feed, ctx, { maxBufferBytes: config.MAX_SOCKET_BUFFER_BYTES, keepAliveMs: config.SSE_KEEPALIVE_S * 1000 });
   monitoring?.service.start();
 
   const drain = async () => {
     accepting = false;
     collab.drain();
-    await realtime.drain(config.SHUTDOWN_TIMEOUT * 500);
+    eventStreams.drain();
+    await Promise.all([realtime.drain(config.SHUTDOWN_TIMEOUT * 500), gateway.drain(config.SHUTDOWN_TIMEOUT * 500)]);
   };
   const stopOrphanSweep = files.startOrphanSweep(config.FILE_ORPHAN_SWEEP_MINUTES * 60_000, (err) =>
     log.warn({ err }, 'orphan file sweep failed'),
@@ -292,6 +303,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         await drain();
         // Before the adapter goes: the other nodes hear that this one left rather than died.
         await monitoring?.service.close();
+        await gateway.close();
         await realtime.close();
         await collab.close();
         // Background work of the documents (compaction, versions) needs the database still.

@@ -4,7 +4,7 @@
  * without sockets and lets another transport reuse them. Delivery is synchronous and in-process;
  * crossing nodes is the Socket.IO adapter's job.
  */
-import type { Alert, DocChangedEvent, Message, MonitorSnapshot, Notification, PresenceEvent, Room } from '@switchboard/protocol';
+import type { Alert, DocChangedEvent, Message, MonitorSnapshot, Notification, PresenceEvent, Room, TypingEvent } from '@switchboard/protocol';
 import type { NodeReport } from './monitoring/cluster-view.js';
 import { Running } from './running.js';
 
@@ -22,6 +22,8 @@ export interface DomainEvents {
   'room.members.added': { room: Room; userIds: string[]; by: string; reason: 'create' | 'join' | 'invite' | 'dm' };
   'room.member.left': { room: Room; userId: string };
   'read.moved': { roomId: string; userId: string; seq: number };
+  /** A user started or stopped typing in a room (published by the transports, which keep typing state). */
+  'typing.changed': TypingEvent;
   'notification.created': { userId: string; notification: Notification };
   'notification.unread': { userId: string; count: number };
   /** A user's first socket connected, or last socket went away (on any namespace). */

@@ -74,6 +74,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
       tags: [
         { name: 'auth', description: 'Accounts and logins' },
+        { name: 'events', description: 'Server-Sent Events' },
         { name: 'files', description: 'Files shared in rooms' },
         { name: 'documents', description: 'Collaborative documents and their versions' },
         { name: 'health', description: 'Liveness and readiness' },

@@ -22,7 +22,7 @@ import { channel, type ChatNamespace, type ChatSocket } from './types.js';
  * deployment); this node keeps the expiry timers of the renewals it received. Others hear only
  * the changes: the first `typing: true`, and its end.
  */
-class TypingTracker {
+export class TypingTracker {
   private readonly timers = new Map<string, { event: TypingEvent; timer: NodeJS.Timeout }>();
 
   constructor(
@@ -109,6 +109,10 @@ function relayDomainEvents(nsp: ChatNamespace, ctx: RealtimeContext): void {
   bus.on('read.moved', (event) => {
     nsp.to(channel.room(event.roomId)).emit('read', event);
   });
+  // From this namespace's tracker and the plain-WebSocket gateway's alike.
+  bus.on('typing.changed', (event) => {
+    nsp.to(channel.room(event.roomId)).except(channel.user(event.userId)).emit('typing', event);
+  });
 
   bus.on('presence.changed', async (event) => {
     const roomIds = await services.rooms.roomIdsOf(event.userId);
@@ -123,7 +127,7 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
   const typing = new TypingTracker(
     ctx.typing,
     Limits.typingExpirySeconds * 1000,
-    (event) => nsp.to(channel.room(event.roomId)).except(channel.user(event.userId)).emit('typing', event),
+    (event) => ctx.bus.publish('typing.changed', event),
     log,
   );
   /** Chat sockets per user on this node, to end typing when the last one goes. */

@@ -11,7 +11,7 @@
  * single packet middleware that dispatches to them. Per-socket listeners and handler closures
  * (one per event, for every socket) were most of an idle connection's memory.
  */
-import { ErrorCode, RequestSchemas, type ErrorEvent, type Namespace, type Result } from '@switchboard/protocol';
+import { ErrorCode, RequestSchemas, type ErrorEvent, type Namespace, type Result, type WireError } from '@switchboard/protocol';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -57,6 +57,32 @@ const LARGE_ANSWERS = new Set(['message:history', 'sync', 'room:list', 'room:bro
 /** Event class of a request for rate limiting: sending messages has its own, smaller budget. */
 const classOf = (event: string): EventClass => (event === 'message:send' ? 'message' : 'default');
 
+/** What reporting a failed request needs: the log, and the metrics unless monitoring is off. */
+export interface FailureDeps {
+  log: Logger;
+  monitoring?: { metrics: NodeMetrics } | undefined;
+}
+
+/**
+ * Counts and logs a failed request, on any transport, and returns what its client is told:
+ * internal failures are logged with their cause and answered `INTERNAL` without details.
+ */
+export function reportFailure(deps: FailureDeps, err: unknown, event: string, userId: string): WireError {
+  const error = toWireError(err);
+  deps.monitoring?.metrics.onError({
+    code: error.code,
+    event,
+    message: error.message,
+    stack: error.code === ErrorCode.INTERNAL && err instanceof Error ? err.stack : undefined,
+  });
+  if (error.code === ErrorCode.INTERNAL) {
+    deps.log.error({ err, event, userId }, 'request failed');
+  } else if (error.code === ErrorCode.UNAVAILABLE && !(err instanceof AppError)) {
+    deps.log.warn({ err, event }, 'request failed: the database is unavailable');
+  }
+  return error;
+}
+
 /**
  * Builds namespace N's request server and returns how to attach a socket to it. Requests of a
  * socket attached with `ready` wait until `ready` settles, in the order they arrived.
@@ -74,18 +100,7 @@ export function serveRequests<N extends Namespace, S extends RequestSocket>(
   }
 
   const answer = (socket: S, event: string, ack: Ack | undefined, err: unknown) => {
-    const error = toWireError(err);
-    metrics?.onError({
-      code: error.code,
-      event,
-      message: error.message,
-      stack: error.code === ErrorCode.INTERNAL && err instanceof Error ? err.stack : undefined,
-    });
-    if (error.code === ErrorCode.INTERNAL) {
-      deps.log.error({ err, event, userId: socket.data.userId }, 'request failed');
-    } else if (error.code === ErrorCode.UNAVAILABLE && !(err instanceof AppError)) {
-      deps.log.warn({ err, event }, 'request failed: the database is unavailable');
-    }
+    const error = reportFailure(deps, err, event, socket.data.userId);
     if (ack) ack({ ok: false, error });
     else socket.emit('error', { ...error, event });
   };

@@ -1,6 +1,7 @@
 /** Socket.IO generics for Switchboard's namespaces, from the protocol's event maps. */
 import type { Namespace as IoNamespace, Server, Socket } from 'socket.io';
 import type { NodeReport } from '../domain/monitoring/cluster-view.js';
+import type { FeedEvent } from './feed.js';
 import type {
   ChatClientToServer,
   ChatServerToClient,
@@ -37,6 +38,8 @@ export interface InterServerEvents {
   'collab:awareness': (docId: string, update: string) => void;
   /** `/collab` connections to close: a login ended, a member left a room, a document was deleted. */
   'collab:close': (target: CollabCloseTarget) => void;
+  /** An event for the plain-WebSocket and SSE connections of every node (realtime/feed.ts). */
+  'feed:event': (event: FeedEvent) => void;
 }
 
 /** Which `/collab` connections to close, and so with which code (4401, 4403, 4404). */

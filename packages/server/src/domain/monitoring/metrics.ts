@@ -9,12 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { ErrorCode, Namespace, RequestSchemas, type Stats } from '@switchboard/protocol';
+import { ErrorCode, GatewayRequestSchemas, Namespace, RequestSchemas, type Stats } from '@switchboard/protocol';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ackBucketOf, addBuckets, quantileOfBuckets, type ErrorGroupDelta, type NodeSample, type NodeStatsSource } from './node-sample.js';
 
-/** Every request event of the contract; anything else is counted as `unknown`. */
-const KNOWN_EVENTS = new Set<string>(Object.values(RequestSchemas).flatMap((schemas) => Object.keys(schemas)));
+/** Every request event of the contract (`/ws` requests as `ws:<type>`); anything else is counted as `unknown`. */
+const KNOWN_EVENTS = new Set<string>([
+  ...Object.values(RequestSchemas).flatMap((schemas) => Object.keys(schemas)),
+  ...['auth', 'ping', ...Object.keys(GatewayRequestSchemas)].map((type) => `ws:${type}`),
+]);
 /** Namespaces counted by name: the product's Socket.IO namespaces and the other transports (PROTOCOL §7). */
 const KNOWN_NAMESPACES = new Set<string>(['/', ...Object.values(Namespace), '/ws', '/collab', '/sse']);
 
