@@ -5,6 +5,7 @@
  */
 import type { Alert, ClusterStats, DownNode, ErrorGroup, MonitorMetric, NodeSnapshot, SwitchboardClient } from '@switchboard/client';
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { StatsKeys } from '@switchboard/protocol';
 import { describeError } from '../errors.js';
 import { formatAgo, formatFull, formatTime } from '../ui/format.js';
 import { Chart } from './chart.js';
@@ -13,21 +14,8 @@ import { MonitorStore, RANGES, type Charted, type MonitorState, type RangeName }
 import { RulesEditor } from './rules-editor.js';
 import './admin.css';
 
-/** The figures shown as tiles, in order. */
-const TILES: (keyof ClusterStats)[] = [
-  'connections',
-  'usersOnline',
-  'messagesInPerSec',
-  'deliveriesPerSec',
-  'ackP50Ms',
-  'ackP99Ms',
-  'errorsPerSec',
-  'eventLoopLagMs',
-  'rssBytes',
-  'cpuPercent',
-  'nodesUp',
-  'nodesDown',
-];
+/** The figures shown as tiles, in order: every figure of the cluster. */
+const TILES: readonly (keyof ClusterStats)[] = [...StatsKeys, 'nodesUp', 'nodesDown'];
 
 const CHARTS: { title: string; metrics: readonly Charted[] }[] = [
   { title: 'Connections', metrics: ['connections'] },
