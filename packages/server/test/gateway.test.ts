@@ -317,12 +317,22 @@ describe('limits', () => {
     expect((await client.closed).code).toBe(4008);
   });
 
-  it('closes with 1001 when the server drains, and refuses new connections', async () => {
+  it('answers every request, then closes with 1001 when the server drains, and refuses new connections', async () => {
     const own = await startServer();
     try {
+      const owner = await chatUser(own.url);
       const session = await register(own.url);
+      const room = await createRoom(owner, [session.user.id]);
       const client = await ws(session.accessToken, {}, own);
-      await own.server.drain();
+      const replies = Array.from({ length: 20 }, (_, i) => client.request('publish', { roomId: room.id, clientMsgId: `d${i}`, text: 'bye' }));
+      // The first answer means the server has read them all (they were sent before it): the rest are in flight.
+      await replies[0];
+      const draining = own.server.drain();
+      // Each is answered: stored and acknowledged, or (read after the drain began) refused to be sent again elsewhere.
+      for (const reply of await Promise.all(replies)) {
+        if (!reply.ok) expect(reply.error).toMatchObject({ code: 'UNAVAILABLE' });
+      }
+      await draining;
       expect((await client.closed).code).toBe(1001);
       await expect(openWs(own.url)).rejects.toThrow();
     } finally {
