@@ -6,6 +6,7 @@
  * `/ws` and `/chat` both ways.
  */
 import type { Message, PresenceEvent, Room, TypingEvent, User } from '@switchboard/protocol';
+import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chatUser, closeSockets, collect, eventually, http, next, ok, register, startServer, type ChatUser, type TestServer } from './helpers.js';
 import { connectWs, openWs, type WsClient } from './plain-clients.js';
@@ -88,6 +89,23 @@ describe('authentication', () => {
     await eventually(() => client.frames.filter((f) => f.type === 'ready').length === 2);
     await http(server.url, 'POST', '/api/auth/logout', { refreshToken: refreshed.body.refreshToken });
     expect((await client.closed).code).toBe(4001);
+  });
+
+  it('refuses an upgrade from a browser origin other than PUBLIC_URL with 403', async () => {
+    const own = await startServer({ PUBLIC_URL: 'https://chat.example.com' });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(`${own.url.replace('http', 'ws')}/ws`, { origin: 'https://elsewhere.example' });
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.on('open', () => reject(new Error('upgraded')));
+        socket.on('error', () => undefined);
+      });
+      expect(status).toBe(403);
+      const allowed = await connectWs(own.url, (await register(own.url)).accessToken);
+      allowed.ws.terminate();
+    } finally {
+      await own.close();
+    }
   });
 
   it('closes with 4001 when the access token expires', async () => {
