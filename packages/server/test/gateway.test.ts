@@ -6,6 +6,7 @@
  * `/ws` and `/chat` both ways.
  */
 import type { Message, PresenceEvent, Room, TypingEvent, User } from '@switchboard/protocol';
+import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chatUser, closeSockets, collect, eventually, http, next, ok, register, startServer, type ChatUser, type TestServer } from './helpers.js';
 import { connectWs, openWs, type WsClient } from './plain-clients.js';
@@ -88,6 +89,23 @@ describe('authentication', () => {
     await eventually(() => client.frames.filter((f) => f.type === 'ready').length === 2);
     await http(server.url, 'POST', '/api/auth/logout', { refreshToken: refreshed.body.refreshToken });
     expect((await client.closed).code).toBe(4001);
+  });
+
+  it('refuses an upgrade from a browser origin other than PUBLIC_URL with 403', async () => {
+    const own = await startServer({ PUBLIC_URL: 'https://chat.example.com' });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(`${own.url.replace('http', 'ws')}/ws`, { origin: 'https://elsewhere.example' });
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.on('open', () => reject(new Error('upgraded')));
+        socket.on('error', () => undefined);
+      });
+      expect(status).toBe(403);
+      const allowed = await connectWs(own.url, (await register(own.url)).accessToken);
+      allowed.ws.terminate();
+    } finally {
+      await own.close();
+    }
   });
 
   it('closes with 4001 when the access token expires', async () => {
@@ -317,12 +335,22 @@ describe('limits', () => {
     expect((await client.closed).code).toBe(4008);
   });
 
-  it('closes with 1001 when the server drains, and refuses new connections', async () => {
+  it('answers every request, then closes with 1001 when the server drains, and refuses new connections', async () => {
     const own = await startServer();
     try {
+      const owner = await chatUser(own.url);
       const session = await register(own.url);
+      const room = await createRoom(owner, [session.user.id]);
       const client = await ws(session.accessToken, {}, own);
-      await own.server.drain();
+      const replies = Array.from({ length: 20 }, (_, i) => client.request('publish', { roomId: room.id, clientMsgId: `d${i}`, text: 'bye' }));
+      // The first answer means the server has read them all (they were sent before it): the rest are in flight.
+      await replies[0];
+      const draining = own.server.drain();
+      // Each is answered: stored and acknowledged, or (read after the drain began) refused to be sent again elsewhere.
+      for (const reply of await Promise.all(replies)) {
+        if (!reply.ok) expect(reply.error).toMatchObject({ code: 'UNAVAILABLE' });
+      }
+      await draining;
       expect((await client.closed).code).toBe(1001);
       await expect(openWs(own.url)).rejects.toThrow();
     } finally {
