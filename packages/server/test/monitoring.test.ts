@@ -141,6 +141,25 @@ describe.each(dialects)('monitoring on %s', (dialect) => {
     for (const id of [alice.id, bob.id, room.id, 'no-such-event']) expect(after).not.toContain(id);
   });
 
+  it('counts plain WebSocket clients among the connections, one each', async () => {
+    const socket = await openMonitor();
+    const before = (await next<MonitorSnapshot>(socket, 'monitor:snapshot', () => true, 3000)).cluster.connections;
+    const { WebSocket } = await import('ws');
+    const plain = new WebSocket(`${t.url.replace('http', 'ws')}/ws`);
+    await new Promise((resolve, reject) => {
+      plain.once('open', resolve);
+      plain.once('error', reject);
+    });
+    plain.send(JSON.stringify({ type: 'auth', token: admin.accessToken }));
+    try {
+      const with1 = await next<MonitorSnapshot>(socket, 'monitor:snapshot', (s) => s.cluster.connections === before + 1, 5000);
+      expect(with1.nodes[0]!.connections).toBe(before + 1);
+    } finally {
+      plain.close();
+    }
+    await next<MonitorSnapshot>(socket, 'monitor:snapshot', (s) => s.cluster.connections === before, 5000);
+  });
+
   it('refuses the /monitor handshake to non-admins (FORBIDDEN) and to anonymous clients', async () => {
     const user = await register(t.url);
     expect(await connectError(t.url, '/monitor', { token: user.accessToken })).toBe('FORBIDDEN');

@@ -18,8 +18,10 @@ const KNOWN_EVENTS = new Set<string>([
   ...Object.values(RequestSchemas).flatMap((schemas) => Object.keys(schemas)),
   ...['auth', 'ping', ...Object.keys(GatewayRequestSchemas)].map((type) => `ws:${type}`),
 ]);
+/** Transports whose every connection is one client (a Socket.IO client's namespaces share one). */
+const PLAIN_TRANSPORTS = new Set(['/ws', '/collab', '/sse']);
 /** Namespaces counted by name: the product's Socket.IO namespaces and the other transports (PROTOCOL §7). */
-const KNOWN_NAMESPACES = new Set<string>(['/', ...Object.values(Namespace), '/ws', '/collab', '/sse']);
+const KNOWN_NAMESPACES = new Set<string>(['/', ...Object.values(Namespace), ...PLAIN_TRANSPORTS]);
 
 export const eventLabel = (event: string): string => (KNOWN_EVENTS.has(event) ? event : 'unknown');
 const namespaceLabel = (namespace: string): string => (KNOWN_NAMESPACES.has(namespace) ? namespace : 'other');
@@ -91,8 +93,10 @@ export class NodeMetrics implements NodeStatsSource {
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_PROBE_MS });
   private counts = { messages: 0, deliveries: 0, errors: 0 };
   private last = { at: Date.now(), cpu: process.cpuUsage(), counts: { messages: 0, deliveries: 0, errors: 0 } };
-  /** Transport connections (a client's namespaces share one); set by the transport layer. */
+  /** Socket.IO connections (a client's namespaces share one); set by the transport layer. */
   private connectionCount: () => number = () => 0;
+  /** Plain WebSocket and SSE connections: each is one client. */
+  private plainConnections = 0;
 
   constructor() {
     const registers = [this.registry];
@@ -157,18 +161,20 @@ export class NodeMetrics implements NodeStatsSource {
     this.loopDelay.enable();
   }
 
-  /** How many transport connections this node holds (Engine.IO clients and plain WebSockets). */
+  /** How many Socket.IO connections this node holds (Engine.IO clients); plain ones are counted here. */
   countConnectionsWith(count: () => number): void {
     this.connectionCount = count;
   }
 
   onSocketConnected(namespace: string, userId: string): void {
     this.connectionsGauge.inc({ namespace: namespaceLabel(namespace) });
+    if (PLAIN_TRANSPORTS.has(namespace)) this.plainConnections++;
     this.userSockets.set(userId, (this.userSockets.get(userId) ?? 0) + 1);
   }
 
   onSocketDisconnected(namespace: string, userId: string): void {
     this.connectionsGauge.dec({ namespace: namespaceLabel(namespace) });
+    if (PLAIN_TRANSPORTS.has(namespace)) this.plainConnections--;
     const left = (this.userSockets.get(userId) ?? 1) - 1;
     if (left > 0) this.userSockets.set(userId, left);
     else this.userSockets.delete(userId);
@@ -244,7 +250,7 @@ export class NodeMetrics implements NodeStatsSource {
     const ackBuckets = this.ackRing.reduce<number[]>((sum, slot) => addBuckets(sum, slot), []);
     const perSecond = (now: number, before: number) => (now - before) / seconds;
     const stats: Stats = {
-      connections: this.connectionCount(),
+      connections: this.connectionCount() + this.plainConnections,
       usersOnline: this.userSockets.size,
       messagesInPerSec: perSecond(this.counts.messages, this.last.counts.messages),
       deliveriesPerSec: perSecond(this.counts.deliveries, this.last.counts.deliveries),
