@@ -171,6 +171,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       log,
     ),
     bus,
+    (sessionId) => sessions.isActive(sessionId),
   );
 
   const services: Services = {
@@ -250,6 +251,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     peers: scale.adapter ? realtime.io : undefined,
     countConnection: clusterWorker ? countPlainConnection : undefined,
+    auditMs: config.COLLAB_RESYNC_S * 1000,
   });
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
   if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, bus);

@@ -16,7 +16,9 @@
  * MAX_SOCKET_BUFFER_BYTES, the connection is not read (PROTOCOL §2).
  *
  * A member who leaves the room (4403), a deleted document (4404) and an ended login (4401) close
- * the connections concerned on every node: the node where it happened tells the others.
+ * the connections concerned on every node: the node where it happened tells the others, and as
+ * that message can be lost (Redis pub/sub), each node also checks its connections again every
+ * COLLAB_RESYNC_S.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -190,6 +192,8 @@ export interface CollabDeps {
   peers?: IoServer | undefined;
   /** In a cluster worker: counts each connection in the primary's balancing; returns its uncount. */
   countConnection?: (() => () => void) | undefined;
+  /** With peers: how often the connections of each open document are checked again, ms (COLLAB_RESYNC_S). */
+  auditMs: number;
 }
 
 export interface Collab {
@@ -401,7 +405,29 @@ export function setupCollab(deps: CollabDeps): Collab {
     if (action === 'deleted') closeEverywhere({ docId: doc.id });
   });
 
+  /** Closes this node's connections to `docId` that may no longer be open. */
+  async function audit(docId: string, members: readonly CollabConnection[]): Promise<void> {
+    const { deleted, nonMembers, endedSessions } = await documents.revoked(docId, members.map((c) => c.principal));
+    for (const conn of members) {
+      if (deleted) conn.close(CollabCloseCode.notFound, 'the document was deleted');
+      else if (endedSessions.has(conn.principal.sessionId)) conn.close(CollabCloseCode.unauthenticated, 'the login ended');
+      else if (nonMembers.has(conn.principal.userId)) conn.close(CollabCloseCode.forbidden, 'no longer a member of the room');
+    }
+  }
+
+  let auditTimer: NodeJS.Timeout | undefined;
+  let auditing = false;
   if (peers) {
+    auditTimer = setInterval(() => {
+      if (auditing) return;
+      auditing = true;
+      const work = [...channels.entries()].map(([docId, channel]) => audit(docId, [...channel.conns]));
+      void Promise.allSettled(work).then((results) => {
+        auditing = false;
+        for (const result of results) if (result.status === 'rejected') log.warn({ err: result.reason }, 'collab connection check failed');
+      });
+    }, deps.auditMs);
+    auditTimer.unref();
     peers.on('collab:close', closeLocal);
     peers.on('collab:update', (docId, update) => live.remoteUpdate(docId, fromBase64(update)));
     peers.on('collab:awareness', (docId, update) => live.remoteAwareness(docId, fromBase64(update)));
@@ -418,6 +444,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     },
     async close() {
       draining = true;
+      clearInterval(auditTimer);
       for (const conn of conns) conn.ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
