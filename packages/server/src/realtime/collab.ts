@@ -67,7 +67,7 @@ function checkAwarenessUpdate(update: Uint8Array): void {
 }
 
 /** The frame, or undefined when it is malformed in any way. */
-export function parseFrame(bytes: Uint8Array): Frame | undefined {
+function parseFrame(bytes: Uint8Array): Frame | undefined {
   try {
     const decoder = decoding.createDecoder(bytes);
     let frame: Frame;

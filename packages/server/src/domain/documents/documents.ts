@@ -15,9 +15,9 @@ import type { LiveDoc, LiveDocuments } from './live-docs.js';
 import { editToText, textOf } from './updates.js';
 
 /** Origin of the edit a restore makes. */
-export const RESTORE_ORIGIN = Symbol('restore');
+const RESTORE_ORIGIN = Symbol('restore');
 
-export function toDoc(row: DocMeta): Doc {
+function toDoc(row: DocMeta): Doc {
   return {
     id: row.id,
     roomId: row.room_id,
@@ -28,7 +28,7 @@ export function toDoc(row: DocMeta): Doc {
   };
 }
 
-export function toVersion(row: DocVersionMeta): DocVersion {
+function toVersion(row: DocVersionMeta): DocVersion {
   return { id: row.id, docId: row.doc_id, name: row.name, createdAt: row.created_at, createdBy: row.created_by };
 }
 
