@@ -34,7 +34,7 @@ import type { EventBus } from '../domain/bus.js';
 import type { DocumentService } from '../domain/documents/documents.js';
 import type { LiveDoc } from '../domain/documents/live-docs.js';
 import { isValidStateVector, updateKind } from '../domain/documents/updates.js';
-import { toWireError } from '../domain/errors.js';
+import { notFound, toWireError, unauthenticated } from '../domain/errors.js';
 import type { NodeMetrics } from '../domain/monitoring/metrics.js';
 import { originAllowed, type OriginPolicy } from './io.js';
 import { SendBudget } from './send-budget.js';
@@ -353,10 +353,10 @@ export function setupCollab(deps: CollabDeps): Collab {
   async function authorize(req: IncomingMessage): Promise<{ principal: Principal; docId: string; roomId: string }> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const token = url.searchParams.get('token');
-    if (!token) throw Object.assign(new Error('no token'), { status: HttpStatus.UNAUTHENTICATED });
+    if (!token) throw unauthenticated('missing token');
     const principal = await auth.verify(token);
     const params = DocParams.safeParse({ docId: url.pathname.slice(PREFIX.length) });
-    if (!params.success) throw Object.assign(new Error('no such document'), { status: HttpStatus.NOT_FOUND });
+    if (!params.success) throw notFound('document');
     const doc = await documents.readable(principal.userId, params.data.docId);
     return { principal, docId: doc.id, roomId: doc.roomId };
   }
@@ -373,10 +373,10 @@ export function setupCollab(deps: CollabDeps): Collab {
         wss.handleUpgrade(req, socket, head, (ws) => connected(ws, principal, docId, roomId));
       },
       (err: unknown) => {
-        const status = (err as { status?: number }).status ?? HttpStatus[toWireError(err).code];
-        metrics?.onHandshake('/collab', status === 401 ? ErrorCode.UNAUTHENTICATED : toWireError(err).code);
-        if (status >= 500) log.warn({ err }, 'collab upgrade failed');
-        refuse(socket, status);
+        const { code } = toWireError(err);
+        metrics?.onHandshake('/collab', code);
+        if (HttpStatus[code] >= 500) log.warn({ err }, 'collab upgrade failed');
+        refuse(socket, HttpStatus[code]);
       },
     );
   });
