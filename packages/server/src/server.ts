@@ -174,6 +174,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       log,
     ),
     bus,
+    (sessionId) => sessions.isActive(sessionId),
   );
 
   const services: Services = {
@@ -253,6 +254,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     peers: scale.adapter ? realtime.io : undefined,
     countConnection: clusterWorker ? countPlainConnection : undefined,
+    auditMs: config.COLLAB_RESYNC_S * 1000,
   });
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);
   if (scale.adapter && monitoring) shareMonitorReports(realtime.io, monitoring.service, monitoring.metrics, bus);

@@ -2,7 +2,7 @@
  * Collaborative documents on several nodes (REDIS_URL + PostgreSQL, PROTOCOL §5): clients of one
  * document on different nodes converge, awareness crosses nodes, a node started late loads from
  * the database and catches up, closes (4403, 4404, 4401) reach connections on every node, an
- * update whose relay was lost while Redis was down still arrives (resync), and —
+ * update or a close whose relay was lost while Redis was down still takes effect, and —
  * as a property over random edits and disconnects — every client ends with the same text, which
  * is exactly what a fresh client loads after both nodes restarted.
  */
@@ -79,13 +79,15 @@ describe('collaborative documents on two nodes', () => {
 });
 
 describe('Redis down while a client edits', () => {
-  it('brings the edit to the other node once Redis is back, although its relay was lost', async () => {
+  it('brings the edit to the other node once Redis is back, and closes a leaver on the other node, although those messages were lost', async () => {
     const redis = await startRedis();
     const pair = await startCluster(2, { REDIS_URL: redis.url, COLLAB_RESYNC_S: 0.5 });
     try {
       const [url0, url1] = [pair.nodes[0]!.url, pair.nodes[1]!.url];
       const alice = await member(url0);
-      const { doc } = await roomWithDoc(url0, alice);
+      const bob = await member(url0);
+      const { roomId, doc } = await roomWithDoc(url0, alice, [bob]);
+      const bobs = await openRaw(url1, doc.id, bob.token);
       const a = await openProvider(url0, doc.id, alice.token);
       const b = await openProvider(url1, doc.id, alice.token);
       a.doc.getText('content').insert(0, 'before. ');
@@ -100,6 +102,9 @@ describe('Redis down while a client edits', () => {
         probe.destroy();
         return seen === 'during the outage. before. ';
       }, 10_000, 'the edit to be stored');
+      // Bob leaves on node 0; his connection on node 1 is closed all the same.
+      await ok(bob.chat, 'room:leave', { roomId });
+      expect(await bobs.closed).toBe(4403);
       await redis.start();
       expect(await converged([a, b], 20_000)).toBe('during the outage. before. ');
     } finally {

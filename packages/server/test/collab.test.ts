@@ -98,6 +98,22 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
     expect((await http(t.url, 'GET', '/api/docs/unknown', undefined, alice.token)).status).toBe(404);
   });
 
+  it('documents its HTTP routes in the OpenAPI document', async () => {
+    const res = await http<{ paths: Record<string, Record<string, { tags?: string[]; summary?: string }>> }>(t.url, 'GET', '/api/docs/json');
+    const operations: [string, string][] = [
+      ['/api/rooms/{roomId}/docs', 'post'],
+      ['/api/rooms/{roomId}/docs', 'get'],
+      ['/api/docs/{docId}', 'get'],
+      ['/api/docs/{docId}', 'patch'],
+      ['/api/docs/{docId}', 'delete'],
+      ['/api/docs/{docId}/versions', 'get'],
+      ['/api/docs/{docId}/versions', 'post'],
+      ['/api/docs/{docId}/versions/{versionId}', 'get'],
+      ['/api/docs/{docId}/versions/{versionId}/restore', 'post'],
+    ];
+    for (const [path, method] of operations) expect(res.body.paths[path]?.[method]?.tags, `${method} ${path}`).toEqual(['documents']);
+  });
+
   it('counts document requests against the user\'s rate limit', async () => {
     const alice = await member(t.url);
     const { roomId } = await roomWithDoc(t.url, alice);

@@ -16,7 +16,9 @@
  * MAX_SOCKET_BUFFER_BYTES, the connection is not read (PROTOCOL §2).
  *
  * A member who leaves the room (4403), a deleted document (4404) and an ended login (4401) close
- * the connections concerned on every node: the node where it happened tells the others.
+ * the connections concerned on every node: the node where it happened tells the others, and as
+ * that message can be lost (Redis pub/sub), each node also checks its connections again every
+ * COLLAB_RESYNC_S.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -32,7 +34,7 @@ import type { EventBus } from '../domain/bus.js';
 import type { DocumentService } from '../domain/documents/documents.js';
 import type { LiveDoc } from '../domain/documents/live-docs.js';
 import { isValidStateVector, updateKind } from '../domain/documents/updates.js';
-import { toWireError } from '../domain/errors.js';
+import { notFound, toWireError, unauthenticated } from '../domain/errors.js';
 import type { NodeMetrics } from '../domain/monitoring/metrics.js';
 import { originAllowed, type OriginPolicy } from './io.js';
 import { SendBudget } from './send-budget.js';
@@ -65,7 +67,7 @@ function checkAwarenessUpdate(update: Uint8Array): void {
 }
 
 /** The frame, or undefined when it is malformed in any way. */
-export function parseFrame(bytes: Uint8Array): Frame | undefined {
+function parseFrame(bytes: Uint8Array): Frame | undefined {
   try {
     const decoder = decoding.createDecoder(bytes);
     let frame: Frame;
@@ -190,6 +192,8 @@ export interface CollabDeps {
   peers?: IoServer | undefined;
   /** In a cluster worker: counts each connection in the primary's balancing; returns its uncount. */
   countConnection?: (() => () => void) | undefined;
+  /** With peers: how often the connections of each open document are checked again, ms (COLLAB_RESYNC_S). */
+  auditMs: number;
 }
 
 export interface Collab {
@@ -349,10 +353,10 @@ export function setupCollab(deps: CollabDeps): Collab {
   async function authorize(req: IncomingMessage): Promise<{ principal: Principal; docId: string; roomId: string }> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const token = url.searchParams.get('token');
-    if (!token) throw Object.assign(new Error('no token'), { status: HttpStatus.UNAUTHENTICATED });
+    if (!token) throw unauthenticated('missing token');
     const principal = await auth.verify(token);
     const params = DocParams.safeParse({ docId: url.pathname.slice(PREFIX.length) });
-    if (!params.success) throw Object.assign(new Error('no such document'), { status: HttpStatus.NOT_FOUND });
+    if (!params.success) throw notFound('document');
     const doc = await documents.readable(principal.userId, params.data.docId);
     return { principal, docId: doc.id, roomId: doc.roomId };
   }
@@ -369,10 +373,10 @@ export function setupCollab(deps: CollabDeps): Collab {
         wss.handleUpgrade(req, socket, head, (ws) => connected(ws, principal, docId, roomId));
       },
       (err: unknown) => {
-        const status = (err as { status?: number }).status ?? HttpStatus[toWireError(err).code];
-        metrics?.onHandshake('/collab', status === 401 ? ErrorCode.UNAUTHENTICATED : toWireError(err).code);
-        if (status >= 500) log.warn({ err }, 'collab upgrade failed');
-        refuse(socket, status);
+        const { code } = toWireError(err);
+        metrics?.onHandshake('/collab', code);
+        if (HttpStatus[code] >= 500) log.warn({ err }, 'collab upgrade failed');
+        refuse(socket, HttpStatus[code]);
       },
     );
   });
@@ -401,7 +405,29 @@ export function setupCollab(deps: CollabDeps): Collab {
     if (action === 'deleted') closeEverywhere({ docId: doc.id });
   });
 
+  /** Closes this node's connections to `docId` that may no longer be open. */
+  async function audit(docId: string, members: readonly CollabConnection[]): Promise<void> {
+    const { deleted, nonMembers, endedSessions } = await documents.revoked(docId, members.map((c) => c.principal));
+    for (const conn of members) {
+      if (deleted) conn.close(CollabCloseCode.notFound, 'the document was deleted');
+      else if (endedSessions.has(conn.principal.sessionId)) conn.close(CollabCloseCode.unauthenticated, 'the login ended');
+      else if (nonMembers.has(conn.principal.userId)) conn.close(CollabCloseCode.forbidden, 'no longer a member of the room');
+    }
+  }
+
+  let auditTimer: NodeJS.Timeout | undefined;
+  let auditing = false;
   if (peers) {
+    auditTimer = setInterval(() => {
+      if (auditing) return;
+      auditing = true;
+      const work = [...channels.entries()].map(([docId, channel]) => audit(docId, [...channel.conns]));
+      void Promise.allSettled(work).then((results) => {
+        auditing = false;
+        for (const result of results) if (result.status === 'rejected') log.warn({ err: result.reason }, 'collab connection check failed');
+      });
+    }, deps.auditMs);
+    auditTimer.unref();
     peers.on('collab:close', closeLocal);
     peers.on('collab:update', (docId, update) => live.remoteUpdate(docId, fromBase64(update)));
     peers.on('collab:awareness', (docId, update) => live.remoteAwareness(docId, fromBase64(update)));
@@ -418,6 +444,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     },
     async close() {
       draining = true;
+      clearInterval(auditTimer);
       for (const conn of conns) conn.ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -141,6 +141,18 @@ export class DocumentRepository {
     });
   }
 
+  /** Of `userIds`, those who are members of the room. */
+  async membersAmong(roomId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('memberships')
+      .select('user_id')
+      .where('room_id', '=', roomId)
+      .where('user_id', 'in', userIds)
+      .execute();
+    return new Set(rows.map((r) => r.user_id));
+  }
+
   async insertVersion(version: DocVersionRow): Promise<void> {
     await this.db
       .insertInto('doc_versions')

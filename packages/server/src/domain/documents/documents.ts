@@ -15,9 +15,9 @@ import type { LiveDoc, LiveDocuments } from './live-docs.js';
 import { editToText, textOf } from './updates.js';
 
 /** Origin of the edit a restore makes. */
-export const RESTORE_ORIGIN = Symbol('restore');
+const RESTORE_ORIGIN = Symbol('restore');
 
-export function toDoc(row: DocMeta): Doc {
+function toDoc(row: DocMeta): Doc {
   return {
     id: row.id,
     roomId: row.room_id,
@@ -28,7 +28,7 @@ export function toDoc(row: DocMeta): Doc {
   };
 }
 
-export function toVersion(row: DocVersionMeta): DocVersion {
+function toVersion(row: DocVersionMeta): DocVersion {
   return { id: row.id, docId: row.doc_id, name: row.name, createdAt: row.created_at, createdBy: row.created_by };
 }
 
@@ -38,6 +38,8 @@ export class DocumentService {
     private readonly rooms: RoomService,
     readonly live: LiveDocuments,
     private readonly bus: EventBus,
+    /** Whether a login is still active (store/users.ts `SessionRepository.isActive`). */
+    private readonly sessionActive: (sessionId: string) => Promise<boolean>,
   ) {}
 
   /**
@@ -50,6 +52,27 @@ export class DocumentService {
     await this.rooms.requireMember(userId, row.room_id);
     if (row.deleted_at !== null) throw notFound('document');
     return toDoc(row);
+  }
+
+  /**
+   * Of the logins holding a document open, which may no longer: whether the document is deleted,
+   * which users left its room, which logins ended. The events that close such connections at once
+   * cross nodes over Redis pub/sub, which can drop them; this check is what makes them certain.
+   */
+  async revoked(
+    docId: string,
+    holders: readonly { userId: string; sessionId: string }[],
+  ): Promise<{ deleted: boolean; nonMembers: Set<string>; endedSessions: Set<string> }> {
+    const row = await this.repo.byId(docId);
+    const userIds = [...new Set(holders.map((h) => h.userId))];
+    const sessionIds = [...new Set(holders.map((h) => h.sessionId))];
+    const members = row ? await this.repo.membersAmong(row.room_id, userIds) : new Set<string>();
+    const active = await Promise.all(sessionIds.map((id) => this.sessionActive(id)));
+    return {
+      deleted: !row || row.deleted_at !== null,
+      nonMembers: new Set(userIds.filter((id) => !members.has(id))),
+      endedSessions: new Set(sessionIds.filter((_, i) => !active[i])),
+    };
   }
 
   async create(userId: string, roomId: string, input: DocCreateInput): Promise<Doc> {

@@ -25,7 +25,7 @@ import type { DocumentRepository, NewDocUpdate } from '../../store/documents.js'
 import { compactState } from './updates.js';
 
 /** Origin of updates and awareness changes that came from another node: they are not sent back. */
-export const REMOTE_ORIGIN = Symbol('remote');
+const REMOTE_ORIGIN = Symbol('remote');
 
 /** How this node tells the other nodes of a deployment about updates and awareness changes. */
 export interface DocumentPeers {
