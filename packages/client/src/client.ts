@@ -6,6 +6,7 @@
  */
 import { ErrorCode, type Session, type User } from '@switchboard/protocol';
 import { ChatApi, type SyncState } from './chat.js';
+import { CollabApi } from './collab.js';
 import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
@@ -65,6 +66,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly files: FilesApi;
   /** Admins only; opened on `monitor.open()` or its first request, never before. */
   readonly monitor: MonitorApi;
+  /** Collaborative documents: `open(docId)` → a Yjs doc, its awareness and the y-websocket provider. */
+  readonly collab: CollabApi;
   private readonly tokens: TokenSource;
   private readonly conn: Connection;
   private synced = false;
@@ -90,6 +93,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.notifications = new NotificationsApi(this.conn);
     this.files = new FilesApi(options.url, this.tokens);
     this.monitor = new MonitorApi(this.conn);
+    this.collab = new CollabApi(() => this.conn.url, this.tokens);
 
     this.tokens.on('session', (session) => this.emit('session', session));
     this.conn.on('state', (state) => this.emit('state', state));

@@ -19,6 +19,7 @@ export type {
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
 export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
+export type { CollabApi, CollabOpenOptions, CollabSession, CollabSessionEvents } from './collab.js';
 export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
 export type {
