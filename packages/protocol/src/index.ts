@@ -11,3 +11,4 @@ export * from './files.js';
 export * from './monitor.js';
 export * from './documents.js';
 export * from './gateway.js';
+export * from './bots.js';

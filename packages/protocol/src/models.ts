@@ -3,7 +3,8 @@
  * epoch; ids are opaque, URL-safe, time-sortable strings.
  */
 
-export type Role = 'admin' | 'user';
+/** `bot`: an account driven by a program through a bot token (PROTOCOL §8). */
+export type Role = 'admin' | 'user' | 'bot';
 
 export interface User {
   id: string;

@@ -15,7 +15,7 @@ function text(min: number, max: number) {
 }
 
 /** Text with at least one non-whitespace character. */
-function nonBlank(max: number) {
+export function nonBlank(max: number) {
   return text(1, max).refine((s) => s.trim().length > 0, { message: 'must not be blank' });
 }
 

@@ -24,6 +24,7 @@ import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { authRoutes } from './http/auth.js';
+import { botRoutes } from './http/bots.js';
 import { documentRoutes } from './http/documents.js';
 import { edgeOptions, limitBodyTime } from './http/edge.js';
 import { eventRoutes } from './http/events.js';
@@ -51,6 +52,7 @@ import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
 import { BlobStore } from './store/blobs.js';
+import { BotRepository } from './store/bots.js';
 import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
 import { DocumentRepository } from './store/documents.js';
@@ -189,6 +191,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       }),
       bus,
       { secret, accessTokenTtl: config.ACCESS_TOKEN_TTL, refreshTokenTtl: config.REFRESH_TOKEN_TTL, allowRegistration: config.ALLOW_REGISTRATION },
+      new BotRepository(db),
     ),
     presence,
     rooms,
@@ -231,6 +234,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     return true;
   });
   authRoutes(app, services.auth);
+  botRoutes(app, { auth: services.auth, messages: services.messages, limiter });
   await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });
   documentRoutes(app, { auth: services.auth, documents, limiter });
   if (metrics) {

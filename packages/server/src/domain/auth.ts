@@ -15,14 +15,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import type { LoginInput, RegisterInput, Session, User } from '@switchboard/protocol';
+import { BOT_TOKEN_PREFIX, type BotCreateInput, type BotCreated, type LoginInput, type RegisterInput, type Session, type User } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
-import { AppError, conflict, unauthenticated } from './errors.js';
+import { AppError, conflict, forbidden, notFound, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
 import { checkPasswordPolicy, type PasswordHasher } from './passwords.js';
 import { ipKey, type RateLimiter } from '../scale/rate-limit.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { UserRow } from '../store/schema.js';
+import type { BotRepository } from '../store/bots.js';
 import type { SessionRepository, UserRepository } from '../store/users.js';
 
 const ISSUER = 'switchboard';
@@ -56,6 +57,12 @@ export function toUser(row: UserRow): User {
 
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/**
+ * How long a bot's socket stays connected before it must authenticate again (`auth:expired`):
+ * bot tokens do not expire, but every socket's login is re-checked this often.
+ */
+const BOT_SOCKET_TTL_MS = 24 * 3_600_000;
+
 export class AuthService {
   constructor(
     private readonly users: UserRepository,
@@ -64,6 +71,7 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly bus: EventBus,
     private readonly options: AuthOptions,
+    private readonly bots: BotRepository,
   ) {}
 
   /**
@@ -110,14 +118,15 @@ export class AuthService {
     let row: UserRow | undefined;
     try {
       row = await this.users.byUsername(input.username);
-      ok = row
+      // A bot has no password: it signs in with its token only, and takes the unknown user's path here.
+      ok = row && row.role !== 'bot'
         ? await this.hasher.verify(input.password, row.password_hash, source)
         : await this.hasher.verifyDecoy(input.password, source);
     } catch (err) {
       await this.limiter.loginNotChecked(key);
       throw err;
     }
-    if (!row || !ok) throw unauthenticated('wrong username or password');
+    if (!row || row.role === 'bot' || !ok) throw unauthenticated('wrong username or password');
     await this.limiter.loginSucceeded(key);
     return this.startSession(row);
   }
@@ -147,6 +156,7 @@ export class AuthService {
 
   /** Verifies an access token and that its login is still active; throws `UNAUTHENTICATED`. */
   async verify(token: string): Promise<Principal> {
+    if (token.startsWith(BOT_TOKEN_PREFIX)) return this.verifyBot(token);
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.options.secret, {
@@ -165,6 +175,44 @@ export class AuthService {
     }
     if (!(await this.sessions.isActive(sid))) throw unauthenticated('session has ended');
     return { userId: sub, sessionId: sid, role: role === 'admin' ? 'admin' : 'user', expiresAt: exp * 1000 };
+  }
+
+  /** Creates a bot (admins only); its token is in the answer and nowhere else. */
+  async createBot(actor: Principal, input: BotCreateInput): Promise<BotCreated> {
+    if (actor.role !== 'admin') throw forbidden('only admins create bots');
+    if (await this.users.byUsername(input.username)) throw conflict('username is taken');
+    const token = `${BOT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const row: UserRow = {
+      id: newId(),
+      username: input.username,
+      username_lower: input.username.toLowerCase(),
+      display_name: input.displayName?.trim() ?? input.username,
+      password_hash: '',
+      role: 'bot',
+      created_at: Date.now(),
+      last_seen_at: null,
+    };
+    try {
+      await this.bots.create(row, newId(), sha256(token), actor.userId);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('username is taken');
+      throw err;
+    }
+    return { bot: toUser(row), token };
+  }
+
+  /** Deletes a bot (admins only): its token stops working at once, its sockets go on every node. */
+  async deleteBot(actor: Principal, botId: string): Promise<void> {
+    if (actor.role !== 'admin') throw forbidden('only admins delete bots');
+    const sessionId = await this.bots.delete(botId, Date.now());
+    if (sessionId === undefined) throw notFound('bot');
+    this.bus.publish('session.revoked', { sessionId, userId: botId });
+  }
+
+  private async verifyBot(token: string): Promise<Principal> {
+    const bot = await this.bots.byTokenHash(sha256(token));
+    if (!bot) throw unauthenticated('invalid bot token');
+    return { ...bot, role: 'bot', expiresAt: Date.now() + BOT_SOCKET_TTL_MS };
   }
 
   async me(userId: string): Promise<User> {

@@ -9,6 +9,7 @@ import {
   type Message,
   type MessageHistoryInput,
   type MessageSendInput,
+  type Role,
   type SyncInput,
   type SyncRoomResult,
 } from '@switchboard/protocol';
@@ -69,7 +70,7 @@ function toMessage(row: MessageView): Message {
 /** Who is acting, as the transport knows it. */
 export interface Actor {
   userId: string;
-  role: 'admin' | 'user';
+  role: Role;
 }
 
 type SendInput = Omit<MessageSendInput, 'attachmentIds'> & { attachmentIds?: string[] | undefined };

@@ -26,7 +26,7 @@ const UserDoc = z.object({
   id: z.string(),
   username: z.string(),
   displayName: z.string(),
-  role: z.enum(['admin', 'user']),
+  role: z.enum(['admin', 'user', 'bot']),
   createdAt: z.number().int().describe('ms since the epoch'),
 }) satisfies z.ZodType<User>;
 
@@ -75,12 +75,15 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'auth', description: 'Accounts and logins' },
         { name: 'events', description: 'Server-Sent Events' },
+        { name: 'bots', description: 'Bot accounts and publishing messages over HTTP' },
         { name: 'files', description: 'Files shared in rooms' },
         { name: 'documents', description: 'Collaborative documents and their versions' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'an access token (JWT), or a bot token (`sbot_…`)' },
+        },
       },
     },
   });

@@ -11,13 +11,14 @@ import type {
   MonitorServerToClient,
   NotificationsClientToServer,
   NotificationsServerToClient,
+  Role,
 } from '@switchboard/protocol';
 
 /** What the handshake learns and every handler may read. */
 export interface SocketData {
   userId: string;
   sessionId: string;
-  role: 'admin' | 'user';
+  role: Role;
   displayName: string;
   username: string;
   /** Access-token expiry, ms since the epoch. */

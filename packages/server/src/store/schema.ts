@@ -2,6 +2,7 @@
  * Table types for Kysely. Columns are portable between SQLite and PostgreSQL: ids are text,
  * times are bigint milliseconds (parsed to numbers on both), flags are 0/1 integers, JSON is text.
  */
+import type { Role } from '@switchboard/protocol';
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 export interface UsersTable {
@@ -11,7 +12,7 @@ export interface UsersTable {
   username_lower: string;
   display_name: string;
   password_hash: string;
-  role: 'admin' | 'user';
+  role: Role;
   created_at: number;
   last_seen_at: number | null;
 }
@@ -197,6 +198,15 @@ export interface DocVersionsTable {
   state: Uint8Array;
 }
 
+/** A bot's token, by hash (PROTOCOL §8); the row goes when the bot is deleted. */
+export interface BotTokensTable {
+  token_hash: string;
+  user_id: string;
+  session_id: string;
+  created_by: string;
+  created_at: number;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -210,6 +220,7 @@ export interface DB {
   alert_rules: AlertRulesTable;
   alerts: AlertsTable;
   error_groups: ErrorGroupsTable;
+  bot_tokens: BotTokensTable;
   docs: DocsTable;
   doc_updates: DocUpdatesTable;
   doc_versions: DocVersionsTable;

@@ -1,0 +1,92 @@
+/**
+ * Bots and the publish API (PROTOCOL §8): admins create and delete bot accounts; any user or bot
+ * publishes a message to a room it belongs to with one POST, idempotent per `Idempotency-Key`
+ * (the caller's id for the message, as `clientMsgId` is on `/chat`: the same key from the same
+ * caller answers the first message again and creates nothing).
+ */
+import { BotCreateInput, IdempotencyKey, PublishInput, PublishParams } from '@switchboard/protocol';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AuthService } from '../domain/auth.js';
+import { invalid } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { MessageService } from '../domain/messages.js';
+import type { RateLimiter } from '../scale/rate-limit.js';
+import { requireUser } from './auth.js';
+import { parse } from './errors.js';
+import { docs, jsonSchema } from './openapi.js';
+
+const BotParams = z.object({ id: z.string().min(1).max(64) });
+
+const schemas = {
+  create: {
+    tags: ['bots'],
+    summary: 'Create a bot (admins)',
+    description: 'The token is in this answer only; Switchboard stores its hash. It works for HTTP (`Authorization: Bearer`), `/ws` and Socket.IO handshakes.',
+    security: docs.bearer,
+    body: jsonSchema(BotCreateInput),
+    response: {
+      201: { description: '`{ bot: User, token }`', type: 'object' },
+      ...docs.errors({ 400: 'invalid username or display name', 401: 'no valid token', 403: 'not an admin', 409: 'username taken' }),
+    },
+  },
+  delete: {
+    tags: ['bots'],
+    summary: 'Delete a bot (admins)',
+    description: 'Its token stops working at once and its connections close, on every node.',
+    security: docs.bearer,
+    params: jsonSchema(BotParams),
+    response: { 204: docs.noContent('Deleted'), ...docs.errors({ 401: 'no valid token', 403: 'not an admin', 404: 'no such bot' }) },
+  },
+  publish: {
+    tags: ['bots'],
+    summary: 'Publish a message to a room',
+    description:
+      'For a member of the room (user or bot). With `Idempotency-Key`, the same key from the same caller returns the first message (200) and creates nothing; without one, every POST creates a message.',
+    security: docs.bearer,
+    params: jsonSchema(PublishParams),
+    body: jsonSchema(PublishInput),
+    response: {
+      201: { description: '`{ message }`: stored and delivered', type: 'object' },
+      200: { description: '`{ message }`: the message this key already created', type: 'object' },
+      ...docs.errors({
+        400: 'invalid text or Idempotency-Key',
+        401: 'no valid token',
+        403: 'not a member of the room',
+        404: 'unknown room',
+        429: 'too many messages',
+      }),
+    },
+  },
+};
+
+export function botRoutes(app: FastifyInstance, deps: { auth: AuthService; messages: MessageService; limiter: RateLimiter }): void {
+  const { auth, messages, limiter } = deps;
+
+  app.post('/api/bots', { schema: schemas.create }, async (req, reply) => {
+    const actor = await requireUser(auth, req);
+    await limiter.consume(actor.userId, 'default');
+    return reply.status(201).send(await auth.createBot(actor, parse(BotCreateInput, req.body)));
+  });
+
+  app.delete('/api/bots/:id', { schema: schemas.delete }, async (req, reply) => {
+    const actor = await requireUser(auth, req);
+    await limiter.consume(actor.userId, 'default');
+    await auth.deleteBot(actor, parse(BotParams, req.params).id);
+    return reply.status(204).send();
+  });
+
+  app.post('/api/rooms/:roomId/messages', { schema: schemas.publish }, async (req, reply) => {
+    const { userId } = await requireUser(auth, req);
+    await limiter.consume(userId, 'message');
+    const { roomId } = parse(PublishParams, req.params);
+    const { text, threadId } = parse(PublishInput, req.body);
+    if (threadId !== undefined) throw invalid('threadId: threads are not available on this server yet');
+    const header = req.headers['idempotency-key'];
+    const key = header === undefined ? undefined : parse(IdempotencyKey, Array.isArray(header) ? header.join(',') : header);
+    const startedAt = Date.now();
+    const message = await messages.send(userId, { roomId, clientMsgId: key ?? newId(), text }).stored;
+    // A message stored before this request began is the one the key created earlier.
+    return reply.status(message.createdAt < startedAt ? 200 : 201).send({ message });
+  });
+}
