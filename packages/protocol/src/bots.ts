@@ -1,7 +1,8 @@
 /**
- * Bots and the publish API (PROTOCOL §8): bot accounts that admins create, whose token (shown once,
- * stored hashed) works for HTTP, `/ws` and Socket.IO handshakes; and `POST /api/rooms/:roomId/messages`,
- * idempotent per `Idempotency-Key`.
+ * Bots, the publish API and room webhooks (PROTOCOL §8): bot accounts that admins create, whose token
+ * (shown once, stored hashed) works for HTTP, `/ws` and Socket.IO handshakes;
+ * `POST /api/rooms/:roomId/messages`, idempotent per `Idempotency-Key`; and webhooks that receive a
+ * room's new messages.
  */
 import { z } from 'zod';
 import type { Message, User } from './models.js';
@@ -29,4 +30,15 @@ export type PublishInput = z.input<typeof PublishInput>;
 export const IdempotencyKey = ClientMsgId;
 export interface PublishAnswer {
   message: Message;
+}
+
+export const WebhookCreateInput = z.object({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(2000),
+});
+export type WebhookCreateInput = z.input<typeof WebhookCreateInput>;
+export const WebhookParams = z.object({ id: Id });
+export interface WebhookCreated {
+  webhook: { id: string; url: string };
+  /** The key of `X-Switchboard-Signature` (HMAC-SHA256 over the raw body): shown once. */
+  secret: string;
 }

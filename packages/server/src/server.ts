@@ -18,7 +18,8 @@ import { FileService } from './domain/files.js';
 import { MessageService } from './domain/messages.js';
 import { NodeMetrics } from './domain/monitoring/metrics.js';
 import { MonitorService, newNodeId } from './domain/monitoring/monitor.js';
-import { WebhookSender } from './domain/monitoring/webhook.js';
+import { WebhookSender } from './domain/webhooks/post.js';
+import { RoomWebhookService } from './domain/webhooks/room-webhooks.js';
 import { NotificationService } from './domain/notifications.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
@@ -53,6 +54,7 @@ import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
 import { BlobStore } from './store/blobs.js';
 import { BotRepository } from './store/bots.js';
+import { WebhookRepository } from './store/webhooks.js';
 import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
 import { DocumentRepository } from './store/documents.js';
@@ -234,7 +236,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     return true;
   });
   authRoutes(app, services.auth);
-  botRoutes(app, { auth: services.auth, messages: services.messages, limiter });
+  const webhooks = new RoomWebhookService(new WebhookRepository(db), rooms, services.messages, bus, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, log });
+  botRoutes(app, { auth: services.auth, messages: services.messages, webhooks, limiter });
   await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });
   documentRoutes(app, { auth: services.auth, documents, limiter });
   if (metrics) {
@@ -270,6 +273,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   const eventStreams = eventRoutes(app, feed, ctx, { maxBufferBytes: config.MAX_SOCKET_BUFFER_BYTES, keepAliveMs: config.SSE_KEEPALIVE_S * 1000 });
   monitoring?.service.start();
+  webhooks.start();
 
   const drain = async () => {
     accepting = false;
@@ -306,6 +310,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     close() {
       closing ??= (async () => {
         await stopOrphanSweep();
+        await webhooks.close();
         await drain();
         // Before the adapter goes: the other nodes hear that this one left rather than died.
         await monitoring?.service.close();

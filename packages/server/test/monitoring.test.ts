@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { History } from '../src/domain/monitoring/history.js';
 import { errorFingerprint, NodeMetrics } from '../src/domain/monitoring/metrics.js';
 import { ackBucketOf, ACK_BUCKET_BOUNDS_MS, addBuckets, quantileOfBuckets } from '../src/domain/monitoring/node-sample.js';
-import { isInternalAddress, WebhookSender } from '../src/domain/monitoring/webhook.js';
+import { isInternalAddress, WebhookSender } from '../src/domain/webhooks/post.js';
 import { MonitoringRepository } from '../src/store/monitoring.js';
 import {
   chatUser,

@@ -257,6 +257,11 @@ export class MessageService {
     return { messages: page.messages.map(toMessage), hasMore: page.hasMore };
   }
 
+  /** Up to `limit` messages of a room after `afterSeq`, in seq order, for the room's own machinery (webhooks). */
+  async after(roomId: string, afterSeq: number, limit: number): Promise<Message[]> {
+    return (await this.messages.page(roomId, { afterSeq }, limit)).messages.map(toMessage);
+  }
+
   /**
    * Everything after each room's `lastSeq` (up to `Limits.syncPageMax` per room), plus what was
    * edited or deleted at or below it since `updatedSince` (or after the room's `updatedAfter`

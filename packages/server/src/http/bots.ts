@@ -4,13 +4,14 @@
  * (the caller's id for the message, as `clientMsgId` is on `/chat`: the same key from the same
  * caller answers the first message again and creates nothing).
  */
-import { BotCreateInput, IdempotencyKey, PublishInput, PublishParams } from '@switchboard/protocol';
+import { BotCreateInput, IdempotencyKey, PublishInput, PublishParams, WebhookCreateInput, WebhookParams } from '@switchboard/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuthService } from '../domain/auth.js';
 import { invalid } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { MessageService } from '../domain/messages.js';
+import type { RoomWebhookService } from '../domain/webhooks/room-webhooks.js';
 import type { RateLimiter } from '../scale/rate-limit.js';
 import { requireUser } from './auth.js';
 import { parse } from './errors.js';
@@ -58,10 +59,47 @@ const schemas = {
       }),
     },
   },
+  createWebhook: {
+    tags: ['bots'],
+    summary: "Add a webhook to a room (members)",
+    description:
+      'Every new message of the room is POSTed to `url` (body: the Message JSON; headers `X-Switchboard-Event: message:new`, `X-Switchboard-Delivery`, `X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the body keyed with the secret>`), one at a time and in order, retried with backoff until 24 h after the message.',
+    security: docs.bearer,
+    params: jsonSchema(PublishParams),
+    body: jsonSchema(WebhookCreateInput),
+    response: {
+      201: { description: '`{ webhook: { id, url }, secret }`: the secret is shown once', type: 'object' },
+      ...docs.errors({ 400: 'not http(s), or an internal address', 401: 'no valid token', 403: 'not a member of the room', 404: 'unknown room' }),
+    },
+  },
+  deleteWebhook: {
+    tags: ['bots'],
+    summary: 'Remove a webhook (members of its room)',
+    security: docs.bearer,
+    params: jsonSchema(WebhookParams),
+    response: { 204: docs.noContent('Removed'), ...docs.errors({ 401: 'no valid token', 403: 'not a member of the room', 404: 'no such webhook' }) },
+  },
 };
 
-export function botRoutes(app: FastifyInstance, deps: { auth: AuthService; messages: MessageService; limiter: RateLimiter }): void {
-  const { auth, messages, limiter } = deps;
+export function botRoutes(
+  app: FastifyInstance,
+  deps: { auth: AuthService; messages: MessageService; webhooks: RoomWebhookService; limiter: RateLimiter },
+): void {
+  const { auth, messages, webhooks, limiter } = deps;
+
+  app.post('/api/rooms/:roomId/webhooks', { schema: schemas.createWebhook }, async (req, reply) => {
+    const { userId } = await requireUser(auth, req);
+    await limiter.consume(userId, 'default');
+    const { roomId } = parse(PublishParams, req.params);
+    return reply.status(201).send(await webhooks.create(userId, roomId, parse(WebhookCreateInput, req.body).url));
+  });
+
+  app.delete('/api/webhooks/:id', { schema: schemas.deleteWebhook }, async (req, reply) => {
+    const { userId } = await requireUser(auth, req);
+    await limiter.consume(userId, 'default');
+    await webhooks.delete(userId, parse(WebhookParams, req.params).id);
+    return reply.status(204).send();
+  });
 
   app.post('/api/bots', { schema: schemas.create }, async (req, reply) => {
     const actor = await requireUser(auth, req);

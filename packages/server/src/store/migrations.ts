@@ -280,6 +280,28 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009_room_webhooks': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('room_webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('deleted_at', 'bigint')
+        .addColumn('delivered_seq', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('last_delivered_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('room_webhooks_room').on('room_webhooks').column('room_id').execute();
+    },
+  },
 };
 
 /** Runs `work` in a transaction: the one the migrator opened (PostgreSQL), or a new one (SQLite). */

@@ -207,6 +207,28 @@ export interface BotTokensTable {
   created_at: number;
 }
 
+/**
+ * A room's outgoing webhook (PROTOCOL §8). Deliveries follow the room's messages by seq:
+ * `delivered_seq` is the last one done with; the head message's attempts and next try are kept
+ * here, and a node holds `lease_until` while it delivers, so two nodes never deliver at once.
+ */
+export interface RoomWebhooksTable {
+  id: string;
+  room_id: string;
+  url: string;
+  secret: string;
+  created_by: string;
+  created_at: number;
+  deleted_at: number | null;
+  delivered_seq: number;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number;
+  last_status: number | null;
+  last_error: string | null;
+  last_delivered_at: number | null;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -221,6 +243,7 @@ export interface DB {
   alerts: AlertsTable;
   error_groups: ErrorGroupsTable;
   bot_tokens: BotTokensTable;
+  room_webhooks: RoomWebhooksTable;
   docs: DocsTable;
   doc_updates: DocUpdatesTable;
   doc_versions: DocVersionsTable;
@@ -238,3 +261,4 @@ export type AlertRow = Selectable<AlertsTable>;
 export type ErrorGroupRow = Selectable<ErrorGroupsTable>;
 export type DocRow = Selectable<DocsTable>;
 export type DocVersionRow = Selectable<DocVersionsTable>;
+export type RoomWebhookRow = Selectable<RoomWebhooksTable>;

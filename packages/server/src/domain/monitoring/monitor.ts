@@ -20,7 +20,7 @@ import { Alerts } from './alerts.js';
 import { ClusterView, type NodeReport } from './cluster-view.js';
 import { History } from './history.js';
 import type { ErrorGroupDelta, NodeStatsSource } from './node-sample.js';
-import type { WebhookSender } from './webhook.js';
+import type { WebhookSender } from '../webhooks/post.js';
 
 export const MonitorDefaults = {
   intervalMs: 1000,

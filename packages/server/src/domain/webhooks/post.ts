@@ -1,6 +1,6 @@
 /**
- * Alert webhooks (`ALERT_WEBHOOK_URL`, PROTOCOL §7): each alert as a JSON POST, retried with
- * backoff when the receiver fails or cannot be reached.
+ * Outgoing webhooks as JSON POSTs: alerts (`ALERT_WEBHOOK_URL`, PROTOCOL §7), retried here with
+ * backoff when the receiver fails or cannot be reached, and rooms' messages (§8, room-webhooks.ts).
  *
  * Unless WEBHOOK_ALLOW_PRIVATE is on, a webhook never reaches a loopback, private, link-local or
  * otherwise internal address: the check runs in the connection's own DNS lookup, so the address
@@ -9,7 +9,7 @@
  * lookup hook without an extra HTTP client library.
  */
 import type { LookupAddress, LookupOneOptions } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns';
+import { lookup as dnsLookup, promises as dnsPromises } from 'node:dns';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
@@ -92,7 +92,7 @@ export class WebhookSender {
     let delay = this.options.firstRetryMs ?? WebhookDefaults.firstRetryMs;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const status = await this.once(JSON.stringify(body));
+        const status = await postOnce(this.url, JSON.stringify(body), {}, this.options.allowPrivate);
         if (status >= 200 && status < 300) return true;
         // A receiver that refuses the request as such (4xx other than 408/429) will refuse it again.
         if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
@@ -110,30 +110,48 @@ export class WebhookSender {
     return false;
   }
 
-  private once(payload: string): Promise<number> {
-    const { url } = this;
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!this.options.allowPrivate && isIP(host) !== 0 && isInternalAddress(host)) {
-      const refused: NodeJS.ErrnoException = new Error(`${host} is an internal address (WEBHOOK_ALLOW_PRIVATE is off)`);
-      refused.code = 'EINTERNAL';
-      return Promise.reject(refused);
-    }
-    const options: RequestOptions = {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'user-agent': 'Switchboard-Alerts' },
-      timeout: WebhookDefaults.timeoutMs,
-      ...(this.options.allowPrivate ? {} : { lookup: externalOnlyLookup as RequestOptions['lookup'] }),
-    };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(url, options, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${WebhookDefaults.timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(payload);
+}
+
+/**
+ * One POST of `payload` (JSON) to `url`, never to an internal address unless `allowPrivate`;
+ * resolves to the answer's status. Redirects are not followed.
+ */
+export function postOnce(url: URL, payload: string, headers: Record<string, string>, allowPrivate: boolean): Promise<number> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivate && isIP(host) !== 0 && isInternalAddress(host)) {
+    const refused: NodeJS.ErrnoException = new Error(`${host} is an internal address (WEBHOOK_ALLOW_PRIVATE is off)`);
+    refused.code = 'EINTERNAL';
+    return Promise.reject(refused);
+  }
+  const options: RequestOptions = {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'user-agent': 'Switchboard-Webhooks' },
+    timeout: WebhookDefaults.timeoutMs,
+    ...(allowPrivate ? {} : { lookup: externalOnlyLookup as RequestOptions['lookup'] }),
+  };
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, options, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
     });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${WebhookDefaults.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Whether a webhook may target `url`: http(s), and (unless `allowPrivate`) no internal address as resolved now. */
+export async function targetAllowed(url: URL, allowPrivate: boolean): Promise<boolean> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (allowPrivate) return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) return !isInternalAddress(host);
+  try {
+    const addresses = await dnsPromises.lookup(host, { all: true });
+    return addresses.length > 0 && addresses.every((a) => !isInternalAddress(a.address));
+  } catch {
+    return false;
   }
 }
