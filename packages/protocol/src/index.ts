@@ -9,5 +9,6 @@ export * from './schemas.js';
 export * from './events.js';
 export * from './files.js';
 export * from './monitor.js';
+export * from './game.js';
 export * from './documents.js';
 export * from './gateway.js';
