@@ -77,6 +77,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'events', description: 'Server-Sent Events' },
         { name: 'files', description: 'Files shared in rooms' },
         { name: 'documents', description: 'Collaborative documents and their versions' },
+        { name: 'games', description: 'Game ratings and history' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: {
