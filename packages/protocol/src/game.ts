@@ -129,6 +129,8 @@ export const MatchCancelInput = z.object({}).optional();
 export const GameCreateInput = z.object({
   mode: GameMode,
   bots: z.number().int().min(0).max(GameLimits.seats.quad - 1).optional(),
+  /** Users to notify (a `game` notification with the code); unknown ids are ignored. */
+  invite: z.array(Id).max(GameLimits.seats.quad - 1).optional(),
 });
 export const GameCode = z
   .string()

@@ -13,6 +13,7 @@ import type {
   LeaderboardEntry,
   LiveGame,
   MatchFoundEvent,
+  Notification,
 } from '@switchboard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSockets, collect, connect, dialects, eventually, http, next, ok, register, request, startServer, type TestServer } from './helpers.js';
@@ -197,6 +198,37 @@ describe.each(dialects)('/game (%s)', (dialect) => {
     const end = await over;
     expect(end).toMatchObject({ gameId: created.gameId, reason: 'forfeit', winnerSeat: 1 });
   }, 30_000);
+
+  it('game:create with invite: each invited user gets a game notification with the code', async () => {
+    const [alice, bob] = await Promise.all([register(t.url), register(t.url)]);
+    const inbox = await connect(t.url, '/notifications', bob.accessToken);
+    const notified = next<Notification>(inbox, 'notification:new');
+    const a = await connect(t.url, '/game', alice.accessToken);
+    const created = await ok<{ gameId: string; code: string }>(a, 'game:create', { mode: 'duel', invite: [bob.user.id, 'nobody-here'] });
+    expect(await notified).toMatchObject({
+      kind: 'game',
+      title: `${alice.user.displayName} invited you to a duel game`,
+      data: { gameId: created.gameId, code: created.code, mode: 'duel' },
+    });
+    const b = await connect(t.url, '/game', bob.accessToken);
+    expect(await ok(b, 'game:join', { code: created.code })).toMatchObject({ gameId: created.gameId, seat: 1 });
+    await ok(a, 'game:leave', { gameId: created.gameId });
+  });
+
+  it('a node that shuts down ends its running games aborted, rating-neutral', async () => {
+    const own = await startServer({ dialect, GAME_COUNTDOWN_S: 0.1 });
+    try {
+      const alice = await register(own.url);
+      const a = await connect(own.url, '/game', alice.accessToken);
+      const over = next<GameOverEvent>(a, 'game:over');
+      const created = await ok<{ gameId: string }>(a, 'game:create', { mode: 'duel', bots: 1 });
+      await next<GameTick>(a, 'game:tick');
+      await own.stop();
+      expect(await over).toEqual({ gameId: created.gameId, winnerSeat: null, scores: { 0: 0, 1: 0 }, ratings: [], reason: 'aborted' });
+    } finally {
+      await own.close();
+    }
+  });
 
   it('a private game with bots starts at once', async () => {
     const alice = await register(t.url);

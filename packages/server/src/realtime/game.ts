@@ -289,7 +289,7 @@ export function createGameArena(options: GameOptions): GameArena {
           matchmaker.cancel(socket.data.userId);
           return {};
         },
-        'game:create': async ({ mode, bots = 0 }, socket) => {
+        'game:create': async ({ mode, bots = 0, invite = [] }, socket) => {
           const { userId, displayName } = socket.data;
           if (bots > GameLimits.seats[mode] - 1) throw invalid(`a ${mode} game has room for ${GameLimits.seats[mode] - 1} bots at most`);
           ensureFree(userId);
@@ -302,6 +302,18 @@ export function createGameArena(options: GameOptions): GameArena {
           fillWithBots(game, bots);
           if (game.seats.every(Boolean)) start(game);
           else nsp.to(channel.user(userId)).emit('game:state', stateOf(game));
+          const invited = invite.filter((id) => id !== userId);
+          if (invited.length > 0) {
+            // The game exists whatever happens to the notifications: a failure is logged, not answered.
+            services.notifications
+              .notifyUsers(invited, {
+                kind: 'game',
+                title: `${displayName} invited you to a ${mode} game`,
+                body: `Join with the code ${code}`,
+                data: { gameId: game.id, code, mode },
+              })
+              .catch((err: unknown) => log.error({ err, gameId: game.id }, 'could not notify the players invited to a game'));
+          }
           return { gameId: game.id, code };
         },
         'game:join': async ({ code }, socket) => {
