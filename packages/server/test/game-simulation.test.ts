@@ -1,7 +1,7 @@
 /**
  * The game's pure parts, without a server: the Light Cycles simulation (collisions, head-on, edges,
  * reversal, input limit, rounds, determinism, properties over random inputs), the bots, the
- * matchmaking queue and the Elo ratings.
+ * matchmaking queue, the Elo ratings, and the tick loop's cadence on a clock the test drives.
  */
 import fc from 'fast-check';
 import { GameLimits, type Turn } from '@switchboard/protocol';
@@ -10,6 +10,7 @@ import { botTurn } from '../src/domain/game/bots.js';
 import { Matchmaker } from '../src/domain/game/matchmaking.js';
 import { rateGame } from '../src/domain/game/ratings.js';
 import { Simulation, type StepResult } from '../src/domain/game/simulation.js';
+import { Ticker, type TickerClock } from '../src/domain/game/ticker.js';
 
 const COUNTDOWN = 3;
 
@@ -275,5 +276,72 @@ describe('Elo', () => {
   it('beating a stronger player is worth more', () => {
     const after = rateGame([{ seat: 0, rating: 1000 }, { seat: 1, rating: 1400 }], 0);
     expect((after.get(0) ?? 0) - 1000).toBeGreaterThan(16);
+  });
+});
+
+/** Timers that fire when the test says, as late as it says: the ticker's cadence without waiting. */
+class ManualClock implements TickerClock {
+  time = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private ids = 0;
+  /** The delays the ticker asked for. */
+  readonly delays: number[] = [];
+  now = () => this.time;
+  setTimeout = (fn: () => void, ms: number) => {
+    this.delays.push(ms);
+    this.timers.push({ at: this.time + ms, fn, id: ++this.ids });
+    return this.ids;
+  };
+  clearTimeout = (id: unknown) => {
+    this.timers = this.timers.filter((t) => t.id !== id);
+  };
+  /** Fires the next timer `lateBy` ms after it was due. */
+  fire(lateBy = 0): void {
+    const timer = this.timers.shift();
+    if (!timer) throw new Error('no timer pending');
+    this.time = timer.at + lateBy;
+    timer.fn();
+  }
+  get pending(): number {
+    return this.timers.length;
+  }
+}
+
+describe('tick loop', () => {
+  it('schedules each tick from the ideal time: late timers do not add up', () => {
+    const clock = new ManualClock();
+    const at: number[] = [];
+    const ticker = new Ticker(50, () => at.push(clock.time), undefined, clock);
+    ticker.start();
+    for (let i = 0; i < 100; i++) clock.fire(10);
+    // Every tick 10 ms late, none later: a loop timed from when it ran would be at 6000 by now.
+    expect(at.at(-1)).toBe(100 * 50 + 10);
+    expect(clock.delays.slice(1).every((d) => d === 40)).toBe(true);
+  });
+
+  it('after a stall it skips ahead instead of running a burst, and says how many ticks it skipped', () => {
+    const clock = new ManualClock();
+    const late: number[] = [];
+    let ticks = 0;
+    const ticker = new Ticker(50, () => ticks++, (n) => late.push(n), clock);
+    ticker.start();
+    clock.fire(1000);
+    expect(ticks).toBe(1);
+    expect(late).toEqual([20]);
+    expect(clock.delays.at(-1)).toBe(50);
+    clock.fire(60);
+    expect(late).toEqual([20, 1]);
+  });
+
+  it('stops, also from inside a tick', () => {
+    const clock = new ManualClock();
+    const ticker = new Ticker(50, () => ticker.stop(), undefined, clock);
+    ticker.start();
+    clock.fire();
+    expect(clock.pending).toBe(0);
+    ticker.start();
+    expect(clock.pending).toBe(1);
+    ticker.stop();
+    expect(clock.pending).toBe(0);
   });
 });

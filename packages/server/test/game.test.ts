@@ -68,6 +68,8 @@ describe.each(dialects)('/game (%s)', (dialect) => {
     expect(ticks.length).toBeGreaterThan(10);
     expect(ticks.every((tk, i) => i === 0 || tk.tick === (ticks[i - 1] as GameTick).tick + 1)).toBe(true);
     expect(Object.keys(ticks[0] as GameTick).sort()).toEqual(['cycles', 'gameId', 'phase', 'tick']);
+    // Small: a duel's tick is the game id, the tick, the phase and two cycles.
+    expect(Math.max(...ticks.map((tk) => JSON.stringify(tk).length))).toBeLessThan(250);
 
     const board = await http<{ entries: LeaderboardEntry[] }>(t.url, 'GET', '/api/leaderboard?mode=duel', undefined, alice.accessToken);
     expect(board.status).toBe(200);

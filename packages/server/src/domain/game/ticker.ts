@@ -9,8 +9,21 @@ import { performance } from 'node:perf_hooks';
 /** Behind by more than this many periods: skip to now. */
 const MAX_BEHIND_TICKS = 5;
 
+/** The time and timers a ticker runs on: the process's own unless a test gives its own. */
+export interface TickerClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const processClock: TickerClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export class Ticker {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private due = 0;
 
   constructor(
@@ -18,29 +31,26 @@ export class Ticker {
     private readonly onTick: () => void,
     /** Ticks that ran late (by more than one period) or were skipped. */
     private readonly onLate: (ticks: number) => void = () => undefined,
+    private readonly clock: TickerClock = processClock,
   ) {}
 
-  get running(): boolean {
-    return this.timer !== undefined;
-  }
-
   start(): void {
-    if (this.timer) return;
-    this.due = performance.now() + this.periodMs;
+    if (this.timer !== undefined) return;
+    this.due = this.clock.now() + this.periodMs;
     this.schedule();
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => this.run(), Math.max(0, this.due - performance.now()));
+    this.timer = this.clock.setTimeout(() => this.run(), Math.max(0, this.due - this.clock.now()));
   }
 
   private run(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     const behind = Math.floor((now - this.due) / this.periodMs);
     if (behind > MAX_BEHIND_TICKS) {
       this.onLate(behind);
@@ -49,7 +59,7 @@ export class Ticker {
       this.onLate(1);
     }
     this.onTick();
-    if (!this.timer) return; // stopped by the tick
+    if (this.timer === undefined) return; // stopped by the tick
     this.due += this.periodMs;
     this.schedule();
   }
