@@ -94,6 +94,10 @@ describe.each(dialects)('/game (%s)', (dialect) => {
 
     expect((await http(t.url, 'GET', '/api/leaderboard?mode=solo', undefined, alice.accessToken)).status).toBe(400);
     expect((await http(t.url, 'GET', '/api/leaderboard?mode=duel')).status).toBe(401);
+
+    const openapi = await http<{ paths: Record<string, Record<string, { tags: string[] }>> }>(t.url, 'GET', '/api/docs/json');
+    expect(openapi.body.paths['/api/leaderboard']?.get?.tags).toEqual(['games']);
+    expect(openapi.body.paths['/api/users/{id}/games']?.get?.tags).toEqual(['games']);
   }, 40_000);
 
   it('two players are matched; a spectator gets the same ticks and cannot steer; bad input changes nothing', async () => {
