@@ -19,6 +19,7 @@ import type {
   TypingEvent,
   UserSummary,
 } from './models.js';
+import * as G from './game.js';
 import * as M from './monitor.js';
 import * as S from './schemas.js';
 
@@ -26,6 +27,7 @@ export const Namespace = {
   chat: '/chat',
   notifications: '/notifications',
   monitor: '/monitor',
+  game: '/game',
 } as const;
 export type Namespace = (typeof Namespace)[keyof typeof Namespace];
 
@@ -89,6 +91,9 @@ export interface NotificationsServerToClient extends CommonServerToClient {
 export interface MonitorClientToServer extends CommonClientToServer, M.MonitorRequests {}
 export interface MonitorServerToClient extends CommonServerToClient, M.MonitorEvents {}
 
+export interface GameClientToServer extends CommonClientToServer, G.GameRequests {}
+export interface GameServerToClient extends CommonServerToClient, G.GameEvents {}
+
 /** The schema of every request event, by namespace: the server's single validation table. */
 export const RequestSchemas = {
   '/chat': {
@@ -122,5 +127,16 @@ export const RequestSchemas = {
     'alert:rule:set': M.AlertRuleSetInput,
     'alert:rule:delete': M.AlertRuleDeleteInput,
     'errors:list': M.ErrorsListInput,
+  },
+  '/game': {
+    'auth:renew': S.AuthRenewInput,
+    'match:queue': G.MatchQueueInput,
+    'match:cancel': G.MatchCancelInput,
+    'game:create': G.GameCreateInput,
+    'game:join': G.GameJoinInput,
+    'game:input': G.GameInputInput,
+    'game:watch': G.GameIdInput,
+    'game:leave': G.GameIdInput,
+    'game:list': G.GameListInput,
   },
 } as const satisfies Record<Namespace, Record<string, unknown>>;

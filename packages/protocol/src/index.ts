@@ -9,6 +9,7 @@ export * from './schemas.js';
 export * from './events.js';
 export * from './files.js';
 export * from './monitor.js';
+export * from './game.js';
 export * from './documents.js';
 export * from './gateway.js';
 export * from './bots.js';

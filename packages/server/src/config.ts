@@ -206,6 +206,14 @@ export const ConfigSchema = z.object({
    * messages while a node reconnects); 30 by default.
    */
   COLLAB_RESYNC_S: z.coerce.number().min(0.1).default(30),
+  /** Seconds a queued player waits before bots fill the seats no one took (PROTOCOL §6); 20 by default. */
+  MATCH_BOT_FILL_S: z.coerce.number().min(0).max(3600).default(20),
+  /** Seconds a player who dropped keeps the seat in a game before forfeiting it; 10 by default. */
+  GAME_SEAT_HOLD_S: z.coerce.number().min(0.1).max(60).default(10),
+  /** Seconds of countdown before each round of a game; 3 by default. */
+  GAME_COUNTDOWN_S: z.coerce.number().min(0.05).max(30).default(3),
+  /** Seconds between the end of a round and the next countdown; 2 by default. */
+  GAME_ROUND_PAUSE_S: z.coerce.number().min(0.05).max(30).default(2),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

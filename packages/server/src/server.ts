@@ -15,6 +15,7 @@ import { DocumentService } from './domain/documents/documents.js';
 import { LiveDocuments } from './domain/documents/live-docs.js';
 import { forbidden } from './domain/errors.js';
 import { FileService } from './domain/files.js';
+import { GameRecords } from './domain/game/records.js';
 import { MessageService } from './domain/messages.js';
 import { NodeMetrics } from './domain/monitoring/metrics.js';
 import { MonitorService, newNodeId } from './domain/monitoring/monitor.js';
@@ -31,6 +32,7 @@ import { edgeOptions, limitBodyTime } from './http/edge.js';
 import { eventRoutes } from './http/events.js';
 import { frameworkErrors, registerErrorHandling } from './http/errors.js';
 import { fileRoutes } from './http/files.js';
+import { gameRoutes } from './http/games.js';
 import { healthRoutes } from './http/health.js';
 import { metricsRoutes } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -41,6 +43,7 @@ import { setupChat } from './realtime/chat.js';
 import { setupCollab } from './realtime/collab.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
 import { createFeed } from './realtime/feed.js';
+import { createGameArena } from './realtime/game.js';
 import { setupGateway } from './realtime/gateway.js';
 import { InFlight } from './realtime/in-flight.js';
 import { createRealtime, originAllowed, type Realtime } from './realtime/io.js';
@@ -59,6 +62,7 @@ import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
 import { DocumentRepository } from './store/documents.js';
 import { FileRepository } from './store/files.js';
+import { GameRepository } from './store/games.js';
 import { MessageRepository } from './store/messages.js';
 import { MonitoringRepository } from './store/monitoring.js';
 import { NotificationRepository } from './store/notifications.js';
@@ -240,6 +244,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   botRoutes(app, { auth: services.auth, messages: services.messages, webhooks, limiter });
   await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });
   documentRoutes(app, { auth: services.auth, documents, limiter });
+  const gameRecords = new GameRecords(new GameRepository(db));
+  gameRoutes(app, { auth: services.auth, records: gameRecords, limiter });
   if (metrics) {
     metricsRoutes(app, { token: config.METRICS_TOKEN, scrape: clusterWorker ? clusterScraper(metrics.registry) : () => metrics.scrape() });
   }
@@ -247,7 +253,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
 
   const inFlight = new InFlight();
   const ctx: RealtimeContext = { services, bus, limiter, typing: scale.typing, log, inFlight, monitoring };
-  const realtime = createRealtime(app.server, config, ctx, monitoring ? [setupChat, setupNotifications, setupMonitor] : [setupChat, setupNotifications], scale.adapter);
+  const arena = createGameArena({
+    records: gameRecords,
+    botFillS: config.MATCH_BOT_FILL_S,
+    seatHoldS: config.GAME_SEAT_HOLD_S,
+    countdownS: config.GAME_COUNTDOWN_S,
+    roundPauseS: config.GAME_ROUND_PAUSE_S,
+  });
+  const namespaces = [setupChat, setupNotifications, arena.setup];
+  const realtime = createRealtime(app.server, config, ctx, monitoring ? [...namespaces, setupMonitor] : namespaces, scale.adapter);
   limitBodyTime(app.server, config, log);
   const collab = setupCollab({
     upgrades: realtime.upgrades,
@@ -311,6 +325,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       closing ??= (async () => {
         await stopOrphanSweep();
         await webhooks.close();
+        // Games in progress end `aborted` while their clients are still connected to hear it.
+        arena.close();
         await drain();
         // Before the adapter goes: the other nodes hear that this one left rather than died.
         await monitoring?.service.close();

@@ -128,6 +128,17 @@ function templates(known: Known): Templates {
       'alert:rule:delete': fc.record({ id: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/) }),
       'errors:list': fc.record({ limit }, { requiredKeys: [] }),
     },
+    '/game': {
+      'auth:renew': renew,
+      'match:queue': fc.record({ mode: fc.constantFrom('duel', 'quad') }),
+      'match:cancel': fc.constant({}),
+      'game:create': fc.record({ mode: fc.constantFrom('duel', 'quad'), bots: fc.nat({ max: 3 }) }, { requiredKeys: ['mode'] }),
+      'game:join': fc.record({ code: fc.stringMatching(/^[A-Z2-9]{6}$/) }),
+      'game:input': fc.record({ gameId: fc.uuid(), seq, turn: fc.constantFrom('left', 'right') }),
+      'game:watch': fc.record({ gameId: fc.uuid() }),
+      'game:leave': fc.record({ gameId: fc.uuid() }),
+      'game:list': fc.constant({}),
+    },
   };
 }
 
@@ -285,7 +296,7 @@ describe('fuzzing /chat, /notifications and /monitor', () => {
     await t.close();
   });
 
-  it.each(['/chat', '/notifications', '/monitor'] as const)('answers everything thrown at %s, exactly once, and keeps serving', async (namespace) => {
+  it.each(['/chat', '/notifications', '/monitor', '/game'] as const)('answers everything thrown at %s, exactly once, and keeps serving', async (namespace) => {
     const socket = await connect(t.url, namespace, alice.accessToken);
     const acks = countAcks(socket, namespace);
     const errors: unknown[] = [];
@@ -338,6 +349,9 @@ describe('fuzzing /chat, /notifications and /monitor', () => {
       const sent = await ok<{ message: Message }>(fresh, 'message:send', { roomId: room.id, clientMsgId: uniqueName('c'), text: 'still here' });
       expect(sent.message.seq).toBe(1);
       expect((await ok<{ rooms: Room[] }>(socket, 'room:list', {})).rooms.length).toBeGreaterThan(0);
+    } else if (namespace === '/game') {
+      expect(await ok(fresh, 'game:list', {})).toMatchObject({ games: expect.any(Array) });
+      expect(await ok(socket, 'match:cancel', {})).toEqual({ ok: true });
     } else {
       expect(await ok(fresh, 'notification:list', {})).toMatchObject({ hasMore: expect.any(Boolean), unread: expect.any(Number) });
       expect(await ok(socket, 'notification:read', { all: true })).toEqual({ ok: true, unread: 0 });

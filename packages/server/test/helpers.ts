@@ -134,7 +134,7 @@ const sockets = new Set<Socket>();
 /** Connects a real socket.io-client socket to a namespace and waits for the connection. */
 export async function connect(
   url: string,
-  namespace: '/chat' | '/notifications' | '/monitor' | '/',
+  namespace: '/chat' | '/notifications' | '/monitor' | '/game' | '/',
   token: string,
   options: { transports?: ('websocket' | 'polling')[]; reconnection?: boolean } = {},
 ): Promise<Socket> {

@@ -87,6 +87,12 @@ export class NotificationService {
     await this.create(admins.map((userId) => ({ ...draft, userId })));
   }
 
+  /** Notifies those of `userIds` who have an account; other ids are ignored (game invitations). */
+  async notifyUsers(userIds: readonly string[], draft: Omit<Draft, 'userId'>): Promise<void> {
+    const users = await this.users.byIds([...new Set(userIds)]);
+    await this.create(users.map((u) => ({ ...draft, userId: u.id })));
+  }
+
   /** The user's unread count, in order with the counts published for them. */
   unreadCount(userId: string): Promise<number> {
     return this.serially(userId, () => this.notifications.unreadCount(userId));

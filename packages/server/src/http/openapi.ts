@@ -78,6 +78,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'bots', description: 'Bot accounts and publishing messages over HTTP' },
         { name: 'files', description: 'Files shared in rooms' },
         { name: 'documents', description: 'Collaborative documents and their versions' },
+        { name: 'games', description: 'Game ratings and history' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: {

@@ -7,6 +7,8 @@ import type {
   ChatServerToClient,
   CommonClientToServer,
   CommonServerToClient,
+  GameClientToServer,
+  GameServerToClient,
   MonitorClientToServer,
   MonitorServerToClient,
   NotificationsClientToServer,
@@ -63,6 +65,8 @@ export type NotificationsSocket = Socket<
 >;
 export type MonitorNamespace = IoNamespace<MonitorClientToServer, MonitorServerToClient, InterServerEvents, SocketData>;
 export type MonitorSocket = Socket<MonitorClientToServer, MonitorServerToClient, InterServerEvents, SocketData>;
+export type GameNamespace = IoNamespace<GameClientToServer, GameServerToClient, InterServerEvents, SocketData>;
+export type GameSocket = Socket<GameClientToServer, GameServerToClient, InterServerEvents, SocketData>;
 export type AnySocket = Socket<CommonClientToServer, CommonServerToClient, InterServerEvents, SocketData>;
 
 /** Room names used on every namespace. */

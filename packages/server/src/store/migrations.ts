@@ -280,6 +280,40 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_games': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('games')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint', (c) => c.notNull())
+        .addColumn('winner_seat', 'integer')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        // JSON: [{ seat, userId, name, bot }], as the history answers it.
+        .addColumn('players', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('game_players')
+        .addColumn('game_id', 'text', (c) => c.notNull().references('games.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('seat', 'integer', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('game_players_pk', ['game_id', 'seat'])
+        .execute();
+      await db.schema.createIndex('game_players_user').on('game_players').columns(['user_id', 'finished_at']).execute();
+      await db.schema
+        .createTable('ratings')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('rating', 'integer', (c) => c.notNull())
+        .addColumn('games', 'integer', (c) => c.notNull())
+        .addColumn('wins', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ratings_pk', ['user_id', 'mode'])
+        .execute();
+      await db.schema.createIndex('ratings_mode_rating').on('ratings').columns(['mode', 'rating']).execute();
+    },
+  },
   '0009_room_webhooks': {
     async up(db: Kysely<unknown>) {
       await db.schema

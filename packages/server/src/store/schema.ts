@@ -229,6 +229,35 @@ export interface RoomWebhooksTable {
   last_delivered_at: number | null;
 }
 
+/** A finished game (PROTOCOL §6); live games are held in memory by the node running them. */
+export interface GamesTable {
+  id: string;
+  mode: string;
+  started_at: number;
+  finished_at: number;
+  winner_seat: number | null;
+  reason: string;
+  /** JSON array of `{ seat, userId, name, bot }`. */
+  players: string;
+}
+
+/** The people (never bots) of a finished game, to find a user's games. */
+export interface GamePlayersTable {
+  game_id: string;
+  user_id: string;
+  seat: number;
+  finished_at: number;
+}
+
+/** Elo per user and mode; a user without a row has the initial rating. */
+export interface RatingsTable {
+  user_id: string;
+  mode: string;
+  rating: number;
+  games: number;
+  wins: number;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -247,6 +276,9 @@ export interface DB {
   docs: DocsTable;
   doc_updates: DocUpdatesTable;
   doc_versions: DocVersionsTable;
+  games: GamesTable;
+  game_players: GamePlayersTable;
+  ratings: RatingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
