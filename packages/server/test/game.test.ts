@@ -204,6 +204,26 @@ describe.each(dialects)('/game (%s)', (dialect) => {
     expect(end).toMatchObject({ gameId: created.gameId, reason: 'forfeit', winnerSeat: 1 });
   }, 30_000);
 
+  it('quad: the players queued together share one game, and bots take the seats left', async () => {
+    const [alice, bob] = await Promise.all([register(t.url), register(t.url)]);
+    const a = await connect(t.url, '/game', alice.accessToken);
+    const b = await connect(t.url, '/game', bob.accessToken);
+    const foundA = next<MatchFoundEvent>(a, 'match:found');
+    const foundB = next<MatchFoundEvent>(b, 'match:found');
+    await ok(a, 'match:queue', { mode: 'quad' });
+    await ok(b, 'match:queue', { mode: 'quad' });
+    const [ma, mb] = await Promise.all([foundA, foundB]);
+    expect(ma.gameId).toBe(mb.gameId);
+    expect(ma.players).toHaveLength(4);
+    expect(ma.players.filter((p) => p.bot)).toHaveLength(2);
+    expect(ma.players.filter((p) => !p.bot).map((p) => p.userId).sort()).toEqual([alice.user.id, bob.user.id].sort());
+    expect(new Set(ma.players.map((p) => p.seat))).toEqual(new Set([0, 1, 2, 3]));
+    const over = next<GameOverEvent>(b, 'game:over');
+    await ok(a, 'game:leave', { gameId: ma.gameId });
+    await ok(b, 'game:leave', { gameId: ma.gameId });
+    expect(await over).toMatchObject({ gameId: ma.gameId, reason: 'forfeit' });
+  });
+
   it('game:create with invite: each invited user gets a game notification with the code', async () => {
     const [alice, bob] = await Promise.all([register(t.url), register(t.url)]);
     const inbox = await connect(t.url, '/notifications', bob.accessToken);
