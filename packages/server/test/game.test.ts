@@ -33,7 +33,7 @@ describe.each(dialects)('/game (%s)', (dialect) => {
   let t: TestServer;
 
   beforeAll(async () => {
-    t = await startServer({ dialect, MATCH_BOT_FILL_S: 0.3, GAME_SEAT_HOLD_S: 1, GAME_COUNTDOWN_S: 0.1, GAME_ROUND_PAUSE_S: 0.1 });
+    t = await startServer({ dialect, MATCH_BOT_FILL_S: 1.5, GAME_SEAT_HOLD_S: 1, GAME_COUNTDOWN_S: 0.1, GAME_ROUND_PAUSE_S: 0.1 });
   });
   afterAll(async () => {
     closeSockets();
@@ -106,8 +106,8 @@ describe.each(dialects)('/game (%s)', (dialect) => {
     const b = await connect(t.url, '/game', bob.accessToken);
     const foundA = next<MatchFoundEvent>(a, 'match:found');
     const foundB = next<MatchFoundEvent>(b, 'match:found');
-    await ok(a, 'match:queue', { mode: 'duel' });
-    await ok(b, 'match:queue', { mode: 'duel' });
+    // Together, well within MATCH_BOT_FILL_S, so they are matched with each other rather than with bots.
+    await Promise.all([ok(a, 'match:queue', { mode: 'duel' }), ok(b, 'match:queue', { mode: 'duel' })]);
     const [ma, mb] = await Promise.all([foundA, foundB]);
     expect(ma.gameId).toBe(mb.gameId);
     expect(ma.players.every((p) => !p.bot)).toBe(true);
@@ -210,8 +210,7 @@ describe.each(dialects)('/game (%s)', (dialect) => {
     const b = await connect(t.url, '/game', bob.accessToken);
     const foundA = next<MatchFoundEvent>(a, 'match:found');
     const foundB = next<MatchFoundEvent>(b, 'match:found');
-    await ok(a, 'match:queue', { mode: 'quad' });
-    await ok(b, 'match:queue', { mode: 'quad' });
+    await Promise.all([ok(a, 'match:queue', { mode: 'quad' }), ok(b, 'match:queue', { mode: 'quad' })]);
     const [ma, mb] = await Promise.all([foundA, foundB]);
     expect(ma.gameId).toBe(mb.gameId);
     expect(ma.players).toHaveLength(4);
