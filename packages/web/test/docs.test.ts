@@ -59,7 +59,13 @@ async function signIn(username: string, roomId: string): Promise<{ page: Page; e
   return { page, errors };
 }
 
-const editorText = async (page: Page) => (await page.locator('.doc-codemirror .cm-content').innerText()).replace(/\n/g, '');
+/** The editor's text, without the others' cursors drawn in it. */
+const editorText = (page: Page) =>
+  page.locator('.doc-codemirror .cm-content').evaluate((content) => {
+    const copy = content.cloneNode(true) as HTMLElement;
+    copy.querySelectorAll('.cm-ySelectionCaret').forEach((caret) => caret.remove());
+    return Array.from(copy.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n');
+  });
 
 describe('documents', () => {
   it('two people edit one document at once, see each other, and both see a restore', async () => {
