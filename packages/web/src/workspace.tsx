@@ -174,7 +174,11 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
                   aria-label="Documents"
                   title="Documents"
                   aria-pressed={docsOpen}
-                  onClick={() => setDocsOpen(!docsOpen)}
+                  onClick={() => {
+                    // The documents take the members panel's place, so the chat keeps its room.
+                    if (!docsOpen) setMembersOpen(false);
+                    setDocsOpen(!docsOpen);
+                  }}
                 >
                   <FileTextIcon />
                 </button>
