@@ -7,6 +7,7 @@
 import { ErrorCode, type Session, type User } from '@switchboard/protocol';
 import { ChatApi, type SyncState } from './chat.js';
 import { CollabApi } from './collab.js';
+import { DocsApi } from './docs.js';
 import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
@@ -68,6 +69,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly monitor: MonitorApi;
   /** Collaborative documents: `open(docId)` → a Yjs doc, its awareness and the y-websocket provider. */
   readonly collab: CollabApi;
+  /** A room's documents over HTTP (list, create, rename, delete, versions) and `changed` events. */
+  readonly docs: DocsApi;
   private readonly tokens: TokenSource;
   private readonly conn: Connection;
   private synced = false;
@@ -94,6 +97,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.files = new FilesApi(options.url, this.tokens);
     this.monitor = new MonitorApi(this.conn);
     this.collab = new CollabApi(() => this.conn.url, this.tokens);
+    this.docs = new DocsApi(() => this.conn.url, this.tokens, this.conn);
 
     this.tokens.on('session', (session) => this.emit('session', session));
     this.conn.on('state', (state) => this.emit('state', state));

@@ -19,6 +19,7 @@ export type {
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
 export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
+export type { DocsApi, DocsApiEvents } from './docs.js';
 export type { CollabApi, CollabOpenOptions, CollabSession, CollabSessionEvents } from './collab.js';
 export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
@@ -29,6 +30,9 @@ export type {
   AlertSeverity,
   Attachment,
   ClusterStats,
+  Doc,
+  DocChangedEvent,
+  DocVersion,
   DownNode,
   ErrorGroup,
   FileInfo,

@@ -12,7 +12,7 @@ import { ConnectionBanner } from './connection-banner.js';
 import { CreateRoomDialog } from './chat/create-room-dialog.js';
 import { showDesktop } from './desktop-notifications.js';
 import { describeError } from './errors.js';
-import { ActivityIcon, DoorIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
+import { ActivityIcon, DoorIcon, FileTextIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
 import { useMediaQuery } from './ui/media.js';
 import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
@@ -26,6 +26,7 @@ type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
+const DocsPanel = lazy(() => import('./docs/docs-panel.js').then((m) => ({ default: m.DocsPanel })));
 
 export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => void }) {
   const store = useStore();
@@ -38,6 +39,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
   const [membersOpen, setMembersOpen] = useState(wide);
+  const [docsOpen, setDocsOpen] = useState(false);
   const [dialog, setDialog] = useState<Dialog>();
   const [jump, setJump] = useState<{ roomId: string; seq: number } | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -168,6 +170,20 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
                 )}
                 <button
                   type="button"
+                  className={docsOpen ? 'icon-button pressed' : 'icon-button'}
+                  aria-label="Documents"
+                  title="Documents"
+                  aria-pressed={docsOpen}
+                  onClick={() => {
+                    // The documents take the members panel's place, so the chat keeps its room.
+                    if (!docsOpen) setMembersOpen(false);
+                    setDocsOpen(!docsOpen);
+                  }}
+                >
+                  <FileTextIcon />
+                </button>
+                <button
+                  type="button"
                   className={membersOpen ? 'icon-button pressed with-count' : 'icon-button with-count'}
                   aria-label={`Members${members ? ` (${members.length})` : ''}`}
                   title="Members"
@@ -203,6 +219,11 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
             <Welcome user={user} ready={ready} onBrowse={() => setDialog('browse')} onCreate={() => setDialog('create')} />
           )}
         </main>
+        {room && docsOpen && !adminView && (
+          <Suspense fallback={<p className="hint">Loading…</p>}>
+            <DocsPanel key={room.id} client={store.client} roomId={room.id} me={user} onClose={() => setDocsOpen(false)} />
+          </Suspense>
+        )}
         {room && membersOpen && !wide && <div className="scrim members-scrim" aria-hidden="true" onClick={() => setMembersOpen(false)} />}
         {room && membersOpen && <MembersPanel room={room} me={user} onClose={() => setMembersOpen(false)} onInvite={() => setDialog('invite')} />}
       </div>
