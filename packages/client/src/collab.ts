@@ -83,6 +83,9 @@ export class CollabApi {
     const endpoint = `${this.baseUrl().replace(/^http/, 'ws').replace(/\/$/, '')}/collab`;
     const provider = new WebsocketProvider(endpoint, docId, doc, {
       params: { token },
+      // Every edit goes through the server, which stores it before anyone else gets it; y-websocket
+      // would otherwise also hand edits to other sessions of the same browser (or process) directly.
+      disableBc: true,
       ...(options.WebSocketPolyfill ? { WebSocketPolyfill: options.WebSocketPolyfill as typeof WebSocket } : {}),
     });
     const session = new CollabSession(doc, provider, this.tokens.on('renewed', (fresh) => {
