@@ -14,6 +14,10 @@ const message = (seq: number, patch: Partial<Message> = {}): Message => ({
   createdAt: 1,
   editedAt: null,
   deleted: false,
+  threadId: null,
+  replyCount: 0,
+  lastReplyAt: null,
+  reactions: [],
   ...patch,
 });
 

@@ -58,6 +58,11 @@ export interface ChatClientToServer extends CommonClientToServer {
     payload: S.MessageHistoryInput,
     ack: Ack<{ messages: Message[]; hasMore: boolean }>,
   ) => void;
+  'thread:history': (
+    payload: S.ThreadHistoryInput,
+    ack: Ack<{ root: Message; messages: Message[]; hasMore: boolean }>,
+  ) => void;
+  'message:react': (payload: S.MessageReactInput, ack: Ack) => void;
   sync: (payload: S.SyncInput, ack: Ack<{ serverTime: number; rooms: SyncRoomResult[] }>) => void;
   typing: (payload: S.TypingInput, ack?: Ack) => void;
   read: (payload: S.ReadInput, ack: Ack) => void;
@@ -111,6 +116,8 @@ export const RequestSchemas = {
     'message:edit': S.MessageEditInput,
     'message:delete': S.MessageDeleteInput,
     'message:history': S.MessageHistoryInput,
+    'thread:history': S.ThreadHistoryInput,
+    'message:react': S.MessageReactInput,
     sync: S.SyncInput,
     typing: S.TypingInput,
     read: S.ReadInput,

@@ -40,6 +40,10 @@ export const Limits = {
   userSearchQueryMax: 32,
   userSearchLimitDefault: 20,
   userSearchLimitMax: 50,
+  /** Distinct emoji on one message: one more is refused (`CONFLICT`). */
+  reactionsPerMessageMax: 20,
+  /** A `:shortcode:` reaction, colons included. */
+  reactionShortcodeMax: 64,
   /** Seconds after which a `typing: true` without renewal expires. */
   typingExpirySeconds: 6,
 } as const;

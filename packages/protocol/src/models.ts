@@ -63,6 +63,19 @@ export interface Message {
   createdAt: number;
   editedAt: number | null;
   deleted: boolean;
+  /** The root message of the thread this message replies in; null for a message of the room itself (PROTOCOL §4.3). */
+  threadId: string | null;
+  /** Replies in this message's thread, deleted ones included; 0 for a reply. */
+  replyCount: number;
+  lastReplyAt: number | null;
+  /** In the order each emoji was first used; `userIds` in the order they reacted. */
+  reactions: Reaction[];
+}
+
+/** One emoji (or `:shortcode:`) on a message and who chose it. */
+export interface Reaction {
+  emoji: string;
+  userIds: string[];
 }
 
 export interface RoomMember {

@@ -177,6 +177,8 @@ export const MessageSendInput = z
     clientMsgId: ClientMsgId,
     text: text(0, Limits.messageTextMax),
     attachmentIds: z.array(Id).max(Limits.attachmentsPerMessageMax).optional(),
+    /** A reply in the thread of this root message of the same room (PROTOCOL §4.3). */
+    threadId: Id.optional(),
   })
   .refine((m) => m.text.trim().length > 0 || (m.attachmentIds?.length ?? 0) > 0, {
     message: 'text must not be blank unless the message has attachments',
@@ -210,6 +212,31 @@ export const SyncInput = z.object({
     .refine((r) => Object.keys(r).length <= Limits.syncRoomsMax, { message: `at most ${Limits.syncRoomsMax} rooms` })
     .optional(),
 });
+export const ThreadHistoryInput = z.object({
+  messageId: Id,
+  afterSeq: Seq.optional(),
+  limit: PageLimit.optional(),
+});
+
+/**
+ * Built at run time: TypeScript's ES2022 target refuses the `v` flag in a literal. `RGI_Emoji` is
+ * Unicode's list of emoji meant to show as one picture — sequences (flags, skin tones, ZWJ families)
+ * included — so a match is exactly one emoji, never text or several.
+ */
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+const SHORTCODE = /^:[a-z0-9_+-]+:$/;
+
+/**
+ * A reaction: one emoji, or a `:shortcode:` (lower-case letters, digits, `_`, `+`, `-`). An emoji
+ * typed without its emoji presentation selector (❤ for ❤️) is stored with it, so both count as one.
+ */
+export const ReactionEmoji = z
+  .string()
+  .max(Limits.reactionShortcodeMax)
+  .transform((s) => (!RGI_EMOJI.test(s) && RGI_EMOJI.test(`${s}\uFE0F`) ? `${s}\uFE0F` : s))
+  .refine((s) => RGI_EMOJI.test(s) || SHORTCODE.test(s), { message: 'must be one emoji or a :shortcode:' });
+
+export const MessageReactInput = z.object({ messageId: Id, emoji: ReactionEmoji, on: z.boolean() });
 export const TypingInput = z.object({ roomId: Id, typing: z.boolean() });
 export const ReadInput = z.object({ roomId: Id, seq: Seq });
 export const AuthRenewInput = z.object({ token: z.string().min(1).max(Limits.tokenMax) });
@@ -244,6 +271,8 @@ export type MessageEditInput = z.input<typeof MessageEditInput>;
 export type MessageDeleteInput = z.input<typeof MessageDeleteInput>;
 export type MessageHistoryInput = z.input<typeof MessageHistoryInput>;
 export type SyncInput = z.input<typeof SyncInput>;
+export type ThreadHistoryInput = z.input<typeof ThreadHistoryInput>;
+export type MessageReactInput = z.input<typeof MessageReactInput>;
 export type TypingInput = z.input<typeof TypingInput>;
 export type ReadInput = z.input<typeof ReadInput>;
 export type AuthRenewInput = z.input<typeof AuthRenewInput>;

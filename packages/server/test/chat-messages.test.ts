@@ -76,6 +76,10 @@ describe.each(dialects)('/chat messages on %s', (dialect) => {
       createdAt: expect.any(Number),
       editedAt: null,
       deleted: false,
+      threadId: null,
+      replyCount: 0,
+      lastReplyAt: null,
+      reactions: [],
     });
     expect(await toA).toEqual(message);
     expect(await toAOther).toEqual(message);

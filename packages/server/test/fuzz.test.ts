@@ -86,13 +86,22 @@ function templates(known: Known): Templates {
       'room:invite': fc.record({ roomId: room, userId: user }),
       'room:members': fc.record({ roomId: room }),
       'dm:open': fc.record({ userId: user }),
-      'message:send': fc.record({ roomId: room, clientMsgId: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), text }),
+      'message:send': fc.record(
+        { roomId: room, clientMsgId: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), text, threadId: message },
+        { requiredKeys: ['roomId', 'clientMsgId', 'text'] },
+      ),
       'message:edit': fc.record({ messageId: message, text }),
       'message:delete': fc.record({ messageId: message }),
       'message:history': fc.oneof(
         fc.record({ roomId: room, beforeSeq: seq, limit }, { requiredKeys: ['roomId'] }),
         fc.record({ roomId: room, afterSeq: seq, limit }, { requiredKeys: ['roomId'] }),
       ),
+      'thread:history': fc.record({ messageId: message, afterSeq: seq, limit }, { requiredKeys: ['messageId'] }),
+      'message:react': fc.record({
+        messageId: message,
+        emoji: fc.oneof(fc.constantFrom('👍', '❤', '👩‍💻', ':tada:', ':+1:'), fc.string({ maxLength: 8 })),
+        on: fc.boolean(),
+      }),
       sync: fc.record({ rooms: fc.dictionary(room, seq, { maxKeys: 3 }), updatedSince: fc.nat() }, { requiredKeys: ['rooms'] }),
       typing: fc.record({ roomId: room, typing: fc.boolean() }),
       read: fc.record({ roomId: room, seq }),

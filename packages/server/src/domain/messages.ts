@@ -9,12 +9,13 @@ import {
   type Message,
   type MessageHistoryInput,
   type MessageSendInput,
+  type Reaction,
   type Role,
   type SyncInput,
   type SyncRoomResult,
 } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
-import { conflict, forbidden, notFound } from './errors.js';
+import { conflict, forbidden, invalid, notFound } from './errors.js';
 import type { FileService } from './files.js';
 import { newId } from './ids.js';
 import { toRoom, type RoomService } from './rooms.js';
@@ -64,6 +65,10 @@ function toMessage(row: MessageView): Message {
     createdAt: row.created_at,
     editedAt: row.edited_at,
     deleted: row.deleted === 1,
+    threadId: row.thread_id,
+    replyCount: row.reply_count,
+    lastReplyAt: row.last_reply_at,
+    reactions: JSON.parse(row.reactions) as Reaction[],
   };
 }
 
@@ -140,12 +145,21 @@ export class MessageService {
       if (earlier) return { message: toMessage(earlier) };
       attachments = await this.files.attachable(senderId, input.roomId, input.attachmentIds ?? []);
     }
+    if (input.threadId !== undefined) await this.requireRoot(input.threadId, input.roomId);
     const mentioned = await this.rooms.membersNamed(input.roomId, mentionedUsernames(input.text));
     return {
-      row: { id: newId(), roomId: input.roomId, senderId, text: input.text, clientMsgId: input.clientMsgId, now: Date.now(), attachments },
+      row: { id: newId(), roomId: input.roomId, senderId, text: input.text, clientMsgId: input.clientMsgId, now: Date.now(), attachments, threadId: input.threadId },
       room,
       mentioned,
     };
+  }
+
+  /** A reply's `threadId` must name a root message (not a reply) of the same room. */
+  private async requireRoot(threadId: string, roomId: string): Promise<void> {
+    const root = await this.messages.byId(threadId);
+    if (!root || root.room_id !== roomId || root.thread_id !== null) {
+      throw invalid('threadId must be a message of this room that is not itself a reply');
+    }
   }
 
   private enqueue(send: PreparedSend): Promise<Message> {
@@ -197,11 +211,14 @@ export class MessageService {
       for (const send of batch) await this.commit([send]);
       return;
     }
+    // A root that got several replies in this batch is announced once, after them, as the batch left it.
+    const roots = new Map<string, Message>();
     for (const [i, send] of batch.entries()) {
       const outcome = outcomes[i];
       if (outcome?.kind === 'stored') {
         const message = toMessage(outcome.message);
         if (outcome.created) this.announce(send, message);
+        if (outcome.root) roots.set(outcome.root.id, toMessage(outcome.root));
         send.resolve(message);
       } else if (outcome?.kind === 'attachments-taken') {
         send.reject(conflict('a file was attached to another message or deleted meanwhile'));
@@ -210,6 +227,7 @@ export class MessageService {
         send.reject(forbidden('you are not a member of this room'));
       }
     }
+    for (const root of roots.values()) this.bus.publish('message.updated', { message: root });
   }
 
   private announce({ room, mentioned }: PreparedSend, message: Message): void {
@@ -249,6 +267,30 @@ export class MessageService {
     }
     const deleted = await this.messages.delete(messageId, Date.now());
     if (deleted) this.bus.publish('message.updated', { message: toMessage(deleted) });
+  }
+
+  /** A thread: its root and a page of its replies (ascending from the first, or after `afterSeq`). */
+  async thread(
+    userId: string,
+    input: { messageId: string; afterSeq?: number | undefined; limit?: number | undefined },
+  ): Promise<{ root: Message; messages: Message[]; hasMore: boolean }> {
+    const root = await this.readable(userId, input.messageId);
+    if (root.thread_id !== null) throw invalid('messageId is a reply: ask for its thread root');
+    const page = await this.messages.thread(root.id, input.afterSeq ?? 0, input.limit ?? Limits.pageDefault);
+    return { root: toMessage(root), messages: page.messages.map(toMessage), hasMore: page.hasMore };
+  }
+
+  /** Adds or removes the user's reaction; idempotent, and announced only when something changed. */
+  async react(userId: string, input: { messageId: string; emoji: string; on: boolean }): Promise<void> {
+    await this.readable(userId, input.messageId);
+    const outcome = await this.messages.react(
+      input.messageId,
+      { userId, emoji: input.emoji, on: input.on, now: Date.now() },
+      Limits.reactionsPerMessageMax,
+    );
+    if (outcome === 'deleted') throw conflict('a deleted message cannot be reacted to');
+    if (outcome === 'full') throw conflict(`a message holds at most ${Limits.reactionsPerMessageMax} different emoji`);
+    if (outcome !== 'unchanged') this.bus.publish('message.updated', { message: toMessage(outcome) });
   }
 
   async history(userId: string, input: HistoryInput): Promise<{ messages: Message[]; hasMore: boolean }> {

@@ -170,6 +170,11 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
       return {};
     },
     'message:history': (input, { data }) => messages.history(data.userId, input),
+    'thread:history': (input, { data }) => messages.thread(data.userId, input),
+    'message:react': async (input, { data }) => {
+      await messages.react(data.userId, input);
+      return {};
+    },
     sync: (input, { data }) => messages.sync(data.userId, input),
     typing: async ({ roomId, typing: isTyping }, { data }) => {
       await rooms.requireMember(data.userId, roomId);

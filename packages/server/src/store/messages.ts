@@ -8,7 +8,7 @@
  * hundred; on SQLite, one fsync. A failed transaction rolls every increment back, so seqs stay
  * gap-free 1..N per room.
  */
-import type { Attachment } from '@switchboard/protocol';
+import type { Attachment, Reaction } from '@switchboard/protocol';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from './db.js';
 import type { DB, MessageRow } from './schema.js';
@@ -27,6 +27,8 @@ export interface NewMessage {
   now: number;
   /** Files to attach, checked beforehand; attached in the same transaction (see `attachFiles`). */
   attachments?: readonly Attachment[];
+  /** The root message this one replies to, checked beforehand (a root of the same room). */
+  threadId?: string | undefined;
 }
 
 /** A position in a room's changes, ordered by change time and then id: where a page of them ended. */
@@ -37,8 +39,11 @@ export interface ChangeCursor {
 
 /** What became of one send of a batch. */
 export type AppendOutcome =
-  /** Stored now (`created`), or the sender's earlier message with the same client id (nothing stored). */
-  | { kind: 'stored'; message: MessageView; created: boolean }
+  /**
+   * Stored now (`created`), or the sender's earlier message with the same client id (nothing stored).
+   * A reply stored now comes with its thread's root as the batch left it (count and last reply moved).
+   */
+  | { kind: 'stored'; message: MessageView; created: boolean; root?: MessageView }
   /** The room does not exist or the sender is not (any more) a member of it: nothing stored. */
   | { kind: 'not-member' }
   /** A file was attached to another message or deleted meanwhile: nothing stored. */
@@ -146,6 +151,10 @@ export class MessageRepository {
             edited_at: null,
             deleted: 0,
             updated_at: m.now,
+            thread_id: m.threadId ?? null,
+            reply_count: 0,
+            last_reply_at: null,
+            reactions: '[]',
           };
           rows.push(row);
           slots.push({ row });
@@ -153,12 +162,19 @@ export class MessageRepository {
       }
     }
     const names = rows.length > 0 ? await this.storeRows(trx, batch, rows, lastSeq, [...readMarks.values()]) : new Map<string, string>();
+    const roots = await this.countReplies(trx, rows);
 
     const outcomes: AppendOutcome[] = [];
     for (const slot of slots) {
       if ('outcome' in slot) outcomes.push(slot.outcome);
       else if ('row' in slot) {
-        outcomes.push({ kind: 'stored', message: { ...slot.row, sender_name: names.get(slot.row.sender_id) ?? '' }, created: true });
+        const root = slot.row.thread_id === null ? undefined : roots.get(slot.row.thread_id);
+        outcomes.push({
+          kind: 'stored',
+          message: { ...slot.row, sender_name: names.get(slot.row.sender_id) ?? '' },
+          created: true,
+          ...(root ? { root } : {}),
+        });
       } else {
         const answer = outcomes[slot.sameAs] ?? { kind: 'not-member' };
         outcomes.push(answer.kind === 'stored' ? { ...answer, created: false } : answer);
@@ -209,6 +225,34 @@ export class MessageRepository {
       .where('id', 'in', [...new Set(rows.map((r) => r.sender_id))])
       .execute();
     return new Map(users.map((u) => [u.id, u.display_name]));
+  }
+
+  /**
+   * Moves the reply count and last reply of every root the batch's replies belong to, in the
+   * batch's transaction (so a count never disagrees with the replies stored), and reads them back.
+   * Roots are never deleted and never become replies, so the check made before the batch holds.
+   */
+  private async countReplies(trx: Transaction<DB>, rows: readonly MessageRow[]): Promise<Map<string, MessageView>> {
+    const replies = new Map<string, { count: number; at: number }>();
+    for (const row of rows) {
+      if (row.thread_id === null) continue;
+      const seen = replies.get(row.thread_id);
+      replies.set(row.thread_id, { count: (seen?.count ?? 0) + 1, at: Math.max(seen?.at ?? 0, row.created_at) });
+    }
+    if (replies.size === 0) return new Map();
+    for (const [rootId, { count, at }] of [...replies].sort(([a], [b]) => a.localeCompare(b))) {
+      await trx
+        .updateTable('messages')
+        .set({
+          reply_count: sql<number>`reply_count + ${count}`,
+          last_reply_at: sql<number>`case when last_reply_at is null or last_reply_at < ${at} then cast(${at} as bigint) else last_reply_at end`,
+          updated_at: changedAt(at),
+        })
+        .where('id', '=', rootId)
+        .execute();
+    }
+    const roots = await this.select(trx).where('messages.id', 'in', [...replies.keys()]).execute();
+    return new Map(roots.map((r) => [r.id, r]));
   }
 
   /**
@@ -294,7 +338,9 @@ export class MessageRepository {
               eb.and([eb('messages.updated_at', '=', from.after.at), eb('messages.id', '>', from.after.id)]),
             ]),
       )
-      .where((eb) => eb.or([eb('messages.edited_at', 'is not', null), eb('messages.deleted', '=', 1)]))
+      .where((eb) =>
+        eb.or([eb('messages.edited_at', 'is not', null), eb('messages.deleted', '=', 1), eb('messages.updated_at', '>', eb.ref('messages.created_at'))]),
+      )
       .orderBy('messages.updated_at', 'asc')
       .orderBy('messages.id', 'asc')
       .limit(limit + 1)
@@ -305,6 +351,56 @@ export class MessageRepository {
       messages: page.sort((a, b) => a.seq - b.seq),
       ...(rows.length > limit && last ? { next: { at: last.updated_at, id: last.id } } : {}),
     };
+  }
+
+  /**
+   * A page of a thread's replies after `afterSeq`, ascending; `hasMore` when more follow. Deleted
+   * replies are listed, as in a room's history.
+   */
+  async thread(rootId: string, afterSeq: number, limit: number): Promise<{ messages: MessageView[]; hasMore: boolean }> {
+    const rows = await this.select()
+      .where('messages.thread_id', '=', rootId)
+      .where('messages.seq', '>', afterSeq)
+      .orderBy('messages.seq', 'asc')
+      .limit(limit + 1)
+      .execute();
+    return { messages: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /**
+   * Adds (`on`) or removes a user's reaction, in a transaction that holds the row. Answers the
+   * message when it changed, `unchanged` when the user's reaction already was as asked, `deleted`
+   * for a deleted (or unknown) message and `full` when a new emoji would exceed `maxEmoji`.
+   */
+  async react(
+    id: string,
+    change: { userId: string; emoji: string; on: boolean; now: number },
+    maxEmoji: number,
+  ): Promise<MessageView | 'unchanged' | 'deleted' | 'full'> {
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      let q = trx.selectFrom('messages').select(['reactions', 'deleted', 'created_at']).where('id', '=', id);
+      if (this.dialect === 'postgres') q = q.forUpdate();
+      const row = await q.executeTakeFirst();
+      if (!row || row.deleted === 1) return 'deleted' as const;
+      const reactions = JSON.parse(row.reactions) as Reaction[];
+      const at = reactions.findIndex((r) => r.emoji === change.emoji);
+      const users = reactions[at]?.userIds ?? [];
+      if (users.includes(change.userId) === change.on) return 'unchanged' as const;
+      if (change.on && at < 0) {
+        if (reactions.length >= maxEmoji) return 'full' as const;
+        reactions.push({ emoji: change.emoji, userIds: [change.userId] });
+      } else if (change.on) users.push(change.userId);
+      else if (users.length === 1) reactions.splice(at, 1);
+      else users.splice(users.indexOf(change.userId), 1);
+      await trx
+        .updateTable('messages')
+        .set({ reactions: JSON.stringify(reactions), updated_at: changedAt(change.now) })
+        .where('id', '=', id)
+        .execute();
+      return 'changed' as const;
+    });
+    if (outcome !== 'changed') return outcome;
+    return (await this.byId(id)) ?? 'deleted';
   }
 
   /** Replaces the text of a message that is not deleted; undefined when there is none. */
@@ -336,4 +432,13 @@ export class MessageRepository {
     });
     return deleted ? this.byId(id) : undefined;
   }
+}
+
+/**
+ * `updated_at` for a change that is neither an edit nor a deletion (replies, reactions): later than
+ * the message's creation even within the same millisecond, which is how `changedSince` tells a
+ * changed message from one merely created after `updatedSince`.
+ */
+function changedAt(now: number) {
+  return sql<number>`case when created_at < ${now} then cast(${now} as bigint) else created_at + 1 end`;
 }

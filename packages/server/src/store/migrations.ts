@@ -336,6 +336,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('room_webhooks_room').on('room_webhooks').column('room_id').execute();
     },
   },
+  '0010_threads_reactions': {
+    async up(db: Kysely<unknown>) {
+      // Reply counts and reactions live on the message row, like its attachments: every page of
+      // history carries them, and one row update changes them together with `updated_at`.
+      await db.schema.alterTable('messages').addColumn('thread_id', 'text', (c) => c.references('messages.id')).execute();
+      await db.schema.alterTable('messages').addColumn('reply_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('messages').addColumn('last_reply_at', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('reactions', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema
+        .createIndex('messages_thread_seq')
+        .on('messages')
+        .columns(['thread_id', 'seq'])
+        .where(sql.ref('thread_id'), 'is not', null)
+        .execute();
+    },
+  },
 };
 
 /** Runs `work` in a transaction: the one the migrator opened (PostgreSQL), or a new one (SQLite). */

@@ -74,6 +74,12 @@ export interface MessagesTable {
   deleted: Generated<number>;
   /** Last creation, edit or deletion: what `sync`'s `updatedSince` compares. */
   updated_at: number;
+  /** The root message of the thread this one replies in (never itself a reply); null in the room. */
+  thread_id: Generated<string | null>;
+  reply_count: Generated<number>;
+  last_reply_at: Generated<number | null>;
+  /** JSON array of `Reaction`, in first-use order. */
+  reactions: Generated<string>;
 }
 
 export interface NotificationsTable {
