@@ -56,7 +56,7 @@ export interface UnreadEvent {
 export interface ChatEvents {
   /** A new message: exactly once per message, in `seq` order within each room. */
   message: (message: Message) => void;
-  /** An edit or deletion of a message delivered before. */
+  /** An edit, deletion, reaction or reply count change of a message delivered before. */
   messageUpdated: (message: Message) => void;
   typing: (event: TypingEvent) => void;
   read: (event: ReadEvent) => void;
@@ -79,6 +79,14 @@ export interface SendOptions {
   clientMsgId?: string;
   /** Files uploaded with `POST /api/files`. */
   attachmentIds?: readonly string[];
+  /** Sends a reply in the thread of this root message of the same room. */
+  threadId?: string;
+}
+
+export interface ThreadOptions {
+  /** Replies after this seq (the last one held); from the first reply when absent. */
+  afterSeq?: number;
+  limit?: number;
 }
 
 export interface HistoryOptions {
@@ -138,6 +146,7 @@ export class ChatApi extends Emitter<ChatEvents> {
             clientMsgId: entry.clientMsgId,
             text: entry.text,
             ...(entry.attachmentIds ? { attachmentIds: [...entry.attachmentIds] } : {}),
+            ...(entry.threadId ? { threadId: entry.threadId } : {}),
           };
           return (await this.requests.send('message:send', payload)).message;
         },
@@ -217,6 +226,7 @@ export class ChatApi extends Emitter<ChatEvents> {
       clientMsgId: options.clientMsgId ?? newClientMsgId(),
       text,
       ...(options.attachmentIds ? { attachmentIds: [...options.attachmentIds] } : {}),
+      ...(options.threadId ? { threadId: options.threadId } : {}),
     };
     const checked = MessageSendInput.safeParse(input);
     if (!checked.success) {
@@ -249,6 +259,20 @@ export class ChatApi extends Emitter<ChatEvents> {
   async history(roomId: string, options: HistoryOptions = {}): Promise<{ messages: Message[]; hasMore: boolean }> {
     const { messages, hasMore } = await this.requests.send('message:history', { roomId, ...options });
     return { messages, hasMore };
+  }
+
+  /**
+   * A thread (`thread:history`): its root and a page of replies, ascending. Replies also arrive as
+   * ordinary `message` events of their room, and the root's new counts as `messageUpdated`.
+   */
+  async thread(messageId: string, options: ThreadOptions = {}): Promise<{ root: Message; messages: Message[]; hasMore: boolean }> {
+    const { root, messages, hasMore } = await this.requests.send('thread:history', { messageId, ...options });
+    return { root, messages, hasMore };
+  }
+
+  /** Adds (`on`, the default) or takes back the user's reaction; the change arrives as `messageUpdated`. */
+  async react(messageId: string, emoji: string, on = true): Promise<void> {
+    await this.requests.send('message:react', { messageId, emoji, on });
   }
 
   /** The raw `sync` request; the client's own delivery does not use this answer (see `resync()`). */

@@ -14,6 +14,7 @@ export type {
   HistoryOptions,
   SendOptions,
   SyncState,
+  ThreadOptions,
   UnreadEvent,
 } from './chat.js';
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
@@ -43,6 +44,7 @@ export type {
   NodeSnapshot,
   Notification,
   PresenceEvent,
+  Reaction,
   ReadEvent,
   Room,
   RoomMember,

@@ -24,6 +24,8 @@ export interface OutboxEntry {
   readonly roomId: string;
   readonly text: string;
   readonly attachmentIds: readonly string[] | undefined;
+  /** The thread root this message replies to. */
+  readonly threadId: string | undefined;
   /** When `send()` was called, ms. */
   readonly createdAt: number;
   readonly status: OutboxStatus;
@@ -40,6 +42,7 @@ interface Entry {
   roomId: string;
   text: string;
   attachmentIds: readonly string[] | undefined;
+  threadId: string | undefined;
   createdAt: number;
   status: OutboxStatus;
   attempts: number;
@@ -61,6 +64,7 @@ const snapshot = (e: Entry): OutboxEntry => ({
   roomId: e.roomId,
   text: e.text,
   attachmentIds: e.attachmentIds,
+  threadId: e.threadId,
   createdAt: e.createdAt,
   status: e.status,
   attempts: e.attempts,
@@ -84,7 +88,7 @@ export class Outbox {
     return [...this.entries.values()].map(snapshot);
   }
 
-  add(input: { clientMsgId: string; roomId: string; text: string; attachmentIds?: readonly string[] }): Promise<Message> {
+  add(input: { clientMsgId: string; roomId: string; text: string; attachmentIds?: readonly string[]; threadId?: string }): Promise<Message> {
     const existing = this.entries.get(input.clientMsgId);
     if (existing) return existing.status === 'failed' ? this.retry(input.clientMsgId) : this.wait(existing);
     const entry: Entry = {
@@ -92,6 +96,7 @@ export class Outbox {
       roomId: input.roomId,
       text: input.text,
       attachmentIds: input.attachmentIds,
+      threadId: input.threadId,
       createdAt: Date.now(),
       status: 'pending',
       attempts: 0,

@@ -13,7 +13,7 @@ interface Track {
   last: number;
   /** Messages past a gap, by seq, waiting for the gap to fill. */
   ahead: Map<number, Message>;
-  /** The version (`editedAt`, `deleted`) last reported per message id, newest last, bounded. */
+  /** The version (what `message:updated` can change) last reported per message id, newest last, bounded. */
   reported: Map<string, string>;
 }
 
@@ -86,7 +86,7 @@ export class Sequencer {
   }
 
   /**
-   * An edit or deletion: reported once per version for delivered messages (a live
+   * An edit, deletion, reaction or new reply count: reported once per version for delivered messages (a live
    * `message:updated` and a later sync's look-back carry the same one), folded into buffered ones.
    */
   update(message: Message): void {
@@ -96,7 +96,7 @@ export class Sequencer {
       if (track.ahead.has(message.seq)) track.ahead.set(message.seq, message);
       return;
     }
-    const version = `${message.editedAt ?? ''}|${message.deleted}`;
+    const version = JSON.stringify([message.editedAt, message.deleted, message.replyCount, message.lastReplyAt, message.reactions]);
     if (track.reported.get(message.id) === version) return;
     track.reported.delete(message.id);
     track.reported.set(message.id, version);
