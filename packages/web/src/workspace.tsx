@@ -18,6 +18,7 @@ import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
 import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
+import { ThreadPanel } from './chat/thread-panel.js';
 import { navigate, navigateToAdmin, useAdminRoute, useRoomRoute } from './router.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
@@ -225,6 +226,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           </Suspense>
         )}
         {room && membersOpen && !wide && <div className="scrim members-scrim" aria-hidden="true" onClick={() => setMembersOpen(false)} />}
+        {room && !adminView && <ThreadPanel room={room} me={user} />}
         {room && membersOpen && <MembersPanel room={room} me={user} onClose={() => setMembersOpen(false)} onInvite={() => setDialog('invite')} />}
       </div>
       {dialog === 'create' && <CreateRoomDialog onClose={closeDialog} onCreated={(r) => openRoom(r.id)} />}

@@ -33,6 +33,17 @@ export interface Timeline {
   loadingOlder: boolean;
 }
 
+/** An open thread: its root and the replies loaded so far (ascending `seq`). */
+export interface ThreadView {
+  roomId: string;
+  rootId: string;
+  root: Message | undefined;
+  replies: readonly Message[];
+  /** More replies exist after the last one loaded. */
+  hasMore: boolean;
+  loaded: boolean;
+}
+
 export interface TypingUser {
   userId: string;
   displayName: string;
@@ -68,14 +79,19 @@ export interface ChatState {
   /** userId → online. */
   presence: Readonly<Record<string, boolean>>;
   notifications: NotificationsState;
+  /** The thread shown beside the room, if any. */
+  thread: ThreadView | undefined;
 }
 
 const emptyTimeline: Timeline = { messages: [], hasMore: true, loaded: false, loadingOlder: false };
 
-/** The newer of two copies of a message (an edit or a deletion wins over the original). */
+/**
+ * The newer of two copies of a message: a deletion wins, then the later edit; otherwise the one that
+ * came last, which carries the latest reactions and reply count.
+ */
 function fresher(a: Message, b: Message): Message {
   if (a.deleted !== b.deleted) return a.deleted ? a : b;
-  return (b.editedAt ?? 0) > (a.editedAt ?? 0) ? b : a;
+  return (a.editedAt ?? 0) > (b.editedAt ?? 0) ? a : b;
 }
 
 /** `existing` and `incoming` as one ascending list without duplicate `seq`s. */
@@ -90,6 +106,8 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
   }
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
+
+const fresherOf = (known: Message | undefined, incoming: Message) => (known ? fresher(known, incoming) : incoming);
 
 const byName = (a: Room, b: Room) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' });
 
@@ -121,6 +139,7 @@ export class ChatStore {
       members: {},
       presence: { [me.id]: true },
       notifications: { items: [], unread: client.notifications.unread ?? 0, hasMore: false, loaded: false },
+      thread: undefined,
     };
     this.listen();
     client.ready().then(
@@ -185,11 +204,13 @@ export class ChatStore {
       chat.on('roomRemoved', () => this.refreshRooms()),
       chat.on('unread', () => this.refreshRooms()),
       chat.on('message', (message) => {
+        this.mergeIntoThread(message);
         this.setTimeline(message.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
         this.stopTyping(message.roomId, message.senderId);
         this.refreshRooms();
       }),
       chat.on('messageUpdated', (message) => {
+        this.mergeIntoThread(message);
         const t = this.current.timelines[message.roomId];
         if (t?.messages.some((m) => m.seq === message.seq)) {
           this.setTimeline(message.roomId, (tl) => ({ ...tl, messages: mergeMessages(tl.messages, [message]) }));
@@ -204,6 +225,7 @@ export class ChatStore {
           patch.timelines = { ...this.current.timelines, [message.roomId]: { ...t, messages: mergeMessages(t.messages, [message]) } };
         }
         this.set(patch);
+        if (entry.status === 'sent' && entry.message) this.mergeIntoThread(entry.message);
       }),
       chat.on('typing', (event) => {
         if (event.userId === this.current.me.id) return;
@@ -445,6 +467,60 @@ export class ChatStore {
 
   setTyping(roomId: string, typing: boolean): void {
     this.client.chat.setTyping(roomId, typing).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ threads and reactions
+
+  /** Shows a thread beside its room and loads its first replies. */
+  openThread(roomId: string, rootId: string): void {
+    if (this.current.thread?.rootId === rootId) return;
+    const root = this.current.timelines[roomId]?.messages.find((m) => m.id === rootId);
+    this.set({ thread: { roomId, rootId, root, replies: [], hasMore: true, loaded: false } });
+    void this.loadReplies();
+  }
+
+  closeThread(): void {
+    this.set({ thread: undefined });
+  }
+
+  /** The next page of the open thread's replies (after the last one loaded). */
+  async loadReplies(): Promise<void> {
+    const thread = this.current.thread;
+    if (!thread?.hasMore) return;
+    try {
+      const afterSeq = thread.replies.at(-1)?.seq;
+      const page = await this.client.chat.thread(thread.rootId, afterSeq === undefined ? { limit: Limits.pageMax } : { afterSeq, limit: Limits.pageMax });
+      const now = this.current.thread;
+      if (now?.rootId !== thread.rootId) return;
+      this.set({
+        thread: { ...now, root: fresherOf(now.root, page.root), replies: mergeMessages(now.replies, page.messages), hasMore: page.hasMore, loaded: true },
+      });
+    } catch {
+      // Offline, or the room was left: the panel says it could not load, and opening it again retries.
+      const now = this.current.thread;
+      if (now?.rootId === thread.rootId) this.set({ thread: { ...now, loaded: true, hasMore: false } });
+    }
+  }
+
+  /** Queues a reply in the open thread through the SDK outbox, like any message. */
+  sendReply(roomId: string, rootId: string, text: string): void {
+    this.client.chat.send(roomId, text, { threadId: rootId }).catch(() => undefined);
+  }
+
+  /** Adds or takes back the user's reaction; the change shows when the server announces it. */
+  react(messageId: string, emoji: string, on: boolean): Promise<void> {
+    return this.client.chat.react(messageId, emoji, on);
+  }
+
+  /** A new or changed message that belongs to the open thread (its root or a reply). */
+  private mergeIntoThread(message: Message): void {
+    const thread = this.current.thread;
+    if (!thread) return;
+    if (message.id === thread.rootId) this.set({ thread: { ...thread, root: fresherOf(thread.root, message) } });
+    // A reply past replies not loaded yet comes with their page instead, so the list has no hole.
+    else if (message.threadId === thread.rootId && (!thread.hasMore || thread.replies.some((r) => r.seq === message.seq))) {
+      this.set({ thread: { ...thread, replies: mergeMessages(thread.replies, [message]) } });
+    }
   }
 
   // ------------------------------------------------------------------ notifications

@@ -9,8 +9,11 @@ import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { AttachmentList } from './attachments.js';
 import { Avatar } from '../ui/avatar.js';
 import { formatFull, formatTime } from '../ui/format.js';
-import { AlertIcon, ClockIcon, EditIcon, TrashIcon } from '../ui/icons.js';
+import { AlertIcon, ChatIcon, ClockIcon, EditIcon, TrashIcon } from '../ui/icons.js';
 import { MessageText } from './message-text.js';
+import { ReactionBar, ReactionPicker } from './reactions.js';
+import { ThreadSummary } from './thread-summary.js';
+import { useStore } from '../use-store.js';
 
 interface MessageItemProps {
   message: Message;
@@ -26,10 +29,13 @@ interface MessageItemProps {
   receipt: string | undefined;
   onEdit: (message: Message, text: string) => Promise<void>;
   onDelete: (message: Message) => Promise<void>;
+  /** Shown in the thread panel: no thread summary or "Reply in thread" there. */
+  inThread?: boolean;
 }
 
 export const MessageItem = memo(function MessageItem(props: MessageItemProps) {
-  const { message, mine, compact, username, mentionsMe, highlighted, canDelete, receipt } = props;
+  const { message, mine, compact, username, mentionsMe, highlighted, canDelete, receipt, inThread = false } = props;
+  const store = useStore();
   const [mode, setMode] = useState<'view' | 'edit' | 'confirm-delete'>('view');
   const [error, setError] = useState<string | undefined>();
   const classes = ['message', compact ? 'compact' : '', mine ? 'mine' : '', mentionsMe ? 'mentions-me' : '', highlighted ? 'highlighted' : ''];
@@ -85,6 +91,8 @@ export const MessageItem = memo(function MessageItem(props: MessageItemProps) {
             {message.attachments.length > 0 && <AttachmentList attachments={message.attachments} />}
           </>
         )}
+        <ReactionBar message={message} />
+        {!inThread && <ThreadSummary message={message} />}
         {mode === 'confirm-delete' && (
           <div className="confirm" role="group" aria-label="Delete this message?">
             <span>Delete this message for everyone?</span>
@@ -103,16 +111,30 @@ export const MessageItem = memo(function MessageItem(props: MessageItemProps) {
         )}
         {receipt && <p className="receipt">{receipt}</p>}
       </div>
-      {!message.deleted && mode === 'view' && (mine || canDelete) && (
+      {!message.deleted && mode === 'view' && (
         <div className="message-actions" role="toolbar" aria-label="Message actions">
+          <ReactionPicker message={message} />
+          {!inThread && message.threadId === null && (
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Reply in thread"
+              title="Reply in thread"
+              onClick={() => store.openThread(message.roomId, message.id)}
+            >
+              <ChatIcon size={16} />
+            </button>
+          )}
           {mine && (
             <button type="button" className="icon-button" aria-label="Edit message" title="Edit" onClick={() => setMode('edit')}>
               <EditIcon size={16} />
             </button>
           )}
-          <button type="button" className="icon-button" aria-label="Delete message" title="Delete" onClick={() => setMode('confirm-delete')}>
-            <TrashIcon size={16} />
-          </button>
+          {(mine || canDelete) && (
+            <button type="button" className="icon-button" aria-label="Delete message" title="Delete" onClick={() => setMode('confirm-delete')}>
+              <TrashIcon size={16} />
+            </button>
+          )}
         </div>
       )}
     </article>

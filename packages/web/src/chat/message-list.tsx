@@ -67,11 +67,13 @@ export function MessageList({ room, timeline, pending, members, me, jumpTo, onJu
   // room never read, where everything would be new).
   const [unreadFrom] = useState(() => (room.unread > 0 && room.lastReadSeq > 0 ? room.lastReadSeq : undefined));
 
-  const { messages, hasMore, loaded, loadingOlder } = timeline;
+  const { hasMore, loaded, loadingOlder } = timeline;
+  // Replies live in their thread's panel; reading the room still reads them (`latestSeq`).
+  const messages = useMemo(() => timeline.messages.filter((m) => m.threadId === null), [timeline.messages]);
   const stored = useMemo(() => new Set(messages.map((m) => m.clientMsgId)), [messages]);
-  const waiting = pending.filter((e) => !stored.has(e.clientMsgId));
+  const waiting = pending.filter((e) => !stored.has(e.clientMsgId) && e.threadId === undefined);
   const receipt = useMemo(() => readReceipt(messages, members, me, room.kind === 'dm'), [messages, members, me, room.kind]);
-  const latestSeq = messages.at(-1)?.seq ?? 0;
+  const latestSeq = timeline.messages.at(-1)?.seq ?? 0;
 
   const markRead = useCallback(() => {
     if (latestSeq > room.lastReadSeq && atBottom.current && document.visibilityState === 'visible') store.markRead(room.id, latestSeq);
