@@ -219,6 +219,11 @@ export function startBaseline(): Promise<ServerProcess> {
   return startProcess('baseline', 'bench/src/baseline-server.ts', [], {});
 }
 
+/** Starts the game scenario's Colyseus peer (bench/src/colyseus-game-server.ts) in its own process. */
+export function startColyseusGame(): Promise<ServerProcess> {
+  return startProcess('colyseus', 'bench/src/colyseus-game-server.ts', [], {});
+}
+
 /** Forks a load worker (bench/src/load-worker.ts); it inherits `--conditions=source --import tsx`. */
 export function forkWorker(): ChildProcess {
   return track(

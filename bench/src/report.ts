@@ -369,6 +369,45 @@ server CPU time ${ratios.cpuSeconds}×. With monitoring off, p99 moved by ${mon.
 `;
 }
 
+function gameSection(results: BenchResults): string {
+  const game = results.game;
+  if (!game) return '';
+  const size = results.sizes.game;
+  const { switchboard: sb, colyseus: cy } = game;
+  const row = (label: string, a: string | number, b: string | number) => [label, a, b];
+  // Switchboard's loop time is a histogram bucket's bound ("≤" it), or over the largest one (null).
+  const tick = (side: typeof sb, value: number | null, what: string) => {
+    if (value === null) return `> ${ms(side.tickMs.overMs ?? 0)} (${what})`;
+    return `${side.tickMs.overMs === undefined ? '' : '≤ '}${ms(value)} (${what})`;
+  };
+  return `## 9. Game: Light Cycles on Switchboard and on Colyseus
+
+${n(size.games)} concurrent quad games on one process at 20 Hz, each with one connected client that rides seat 0 without
+steering (three bots ride the other seats) and starts a new game when one ends; measured for ${size.seconds} s after ${size.warmupSeconds} s
+of warm-up. Colyseus (\`@colyseus/core\` + \`@colyseus/ws-transport\`) runs Switchboard's own simulation and bots, one room
+per game, its state a \`@colyseus/schema\` class updated every tick and patched at 20 Hz (\`bench/src/colyseus-game-server.ts\`);
+its clients use \`colyseus.js\`. Bytes are counted on the wire by a TCP proxy that ${size.sampled} of the clients connect through.
+Switchboard steps every game in one loop (its time is a histogram bucket bound from \`/metrics\`); Colyseus steps each room
+on its own interval (timed per room). A client's skipped ticks are tick numbers it never saw on its own: for Colyseus these
+include ticks merged into one patch.
+
+${table(
+  ['', 'Switchboard', 'Colyseus'],
+  [
+    row('server tick time p50', tick(sb, sb.tickMs.p50, 'loop'), tick(cy, cy.tickMs.p50, 'room')),
+    row('server tick time p99', tick(sb, sb.tickMs.p99, 'loop'), tick(cy, cy.tickMs.p99, 'room')),
+    row('ticks late or skipped (server)', sb.serverLateTicks, cy.serverLateTicks),
+    row('updates received per second (all clients)', sb.clients.updatesPerSecond, cy.clients.updatesPerSecond),
+    row('gaps over 100 ms at clients', sb.clients.lateUpdates, cy.clients.lateUpdates),
+    row('ticks skipped at clients', sb.clients.skippedTicks, cy.clients.skippedTicks),
+    row('gap between updates p99', ms(sb.clients.gapP99Ms), ms(cy.clients.gapP99Ms)),
+    row('bytes per client per second', sb.bytesPerClientPerSecond, cy.bytesPerClientPerSecond),
+    row('server CPU', `${sb.server.cpuPercent} % (${sb.server.cpuSeconds} s)`, `${cy.server.cpuPercent} % (${cy.server.cpuSeconds} s)`),
+  ],
+)}
+`;
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   const goals = results.goals.map((g) => [g.name, g.target, g.value, g.met ? 'met' : '**missed**']);
@@ -425,7 +464,8 @@ ${roomsSection(results)}
 ${idleSection(results)}
 ${compressionSection(results)}
 ${multinodeSection(results)}
-${monitoringSection(results)}`;
+${monitoringSection(results)}
+${gameSection(results)}`;
 }
 
 /** Each scenario's section of docs/benchmarks.md. */
@@ -436,6 +476,7 @@ const SECTIONS: Record<Scenario, (results: BenchResults) => string> = {
   compression: compressionSection,
   multinode: multinodeSection,
   monitoring: monitoringSection,
+  game: gameSection,
 };
 
 /**

@@ -4,7 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and with --write to
  * docs/benchmarks.md and docs/bench/*.svg (a full run), or to the sections of the scenarios run.
  *
- *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+ *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { createAccounts, createRoom } from './accounts.js';
 import { charts } from './chart.js';
 import { runFanout, type FanoutSize } from './fanout.js';
+import { runGame, type GameSize } from './game.js';
 import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.js';
 import { runMonitoring, type MonitoringSize } from './monitoring.js';
 import { checkMultinodeServices, runMultinode, type MultinodeSize } from './multinode.js';
@@ -31,6 +32,7 @@ interface Sizes {
   compression: FanoutSize;
   multinode: MultinodeSize;
   monitoring: MonitoringSize;
+  game: GameSize;
 }
 
 // The issue's sizes: 500 clients; at the headline point 10 senders × 20 msg/s × 10 s = 2,000
@@ -59,6 +61,8 @@ const FULL: Sizes = {
   multinode: { nodes: 3, clients: 300, senders: 6, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
   // The fan-out at 100 msg/s, below the knee, where an overhead shows in latency rather than drowning in a backlog.
   monitoring: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120, rounds: 2 },
+  // 200 quad games on one process at 20 Hz; the bytes are counted on 20 of their clients.
+  game: { games: 200, warmupSeconds: 5, seconds: 20, sampled: 20 },
 };
 
 const QUICK: Sizes = {
@@ -79,9 +83,10 @@ const QUICK: Sizes = {
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
   multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
   monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
+  game: { games: 10, warmupSeconds: 2, seconds: 3, sampled: 5 },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
   --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/; with
@@ -89,6 +94,7 @@ const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|roo
   --scenario    run only this scenario (repeatable); default: all six
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
+                game: 200 Light Cycles games at 20 Hz on Switchboard and on Colyseus
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
     run(Scenario.compression) ? sizes.compression.clients : 0,
     run(Scenario.idle) ? sizes.idle.clients : 0,
     run(Scenario.monitoring) ? sizes.monitoring.clients : 0,
+    run(Scenario.game) ? sizes.game.games : 0,
   );
   log(`registering ${accountsNeeded} accounts (throwaway server, lowest scrypt cost)`);
   const accounts = await createAccounts(accountsNeeded, 16, log);
@@ -210,6 +217,11 @@ async function main(): Promise<void> {
   if (run(Scenario.monitoring)) {
     log('— monitoring off vs on —');
     results.monitoring = await runMonitoring(accounts, sizes.monitoring, log);
+  }
+
+  if (run(Scenario.game)) {
+    log(`— game (${sizes.game.games} games at 20 Hz, Switchboard and Colyseus) —`);
+    results.game = await runGame(accounts, sizes.game, log);
   }
 
   const finishedAt = new Date();

@@ -52,6 +52,7 @@ import { setupMonitor, shareMonitorReports } from './realtime/monitor.js';
 import { setupNotifications } from './realtime/notifications.js';
 import { countPlainConnection } from './scale/cluster.js';
 import { clusterScraper } from './scale/cluster-metrics.js';
+import { RedisGameCluster } from './scale/game-cluster.js';
 import { createScaleMode } from './scale/mode.js';
 import { createRateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
@@ -259,6 +260,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     seatHoldS: config.GAME_SEAT_HOLD_S,
     countdownS: config.GAME_COUNTDOWN_S,
     roundPauseS: config.GAME_ROUND_PAUSE_S,
+    cluster: scale.redis && new RedisGameCluster(scale.redis, scale.nodeId, log.child({ component: 'games' })),
   });
   const namespaces = [setupChat, setupNotifications, arena.setup];
   const realtime = createRealtime(app.server, config, ctx, monitoring ? [...namespaces, setupMonitor] : namespaces, scale.adapter);

@@ -4,6 +4,11 @@
  * one Socket.IO room, which holds its players' and its spectators' sockets alike, so both see the
  * same ticks. A player whose last socket drops keeps the seat for GAME_SEAT_HOLD_S (its cycle rides
  * straight on), gets `game:state` on reconnecting, and forfeits after.
+ *
+ * With REDIS_URL (scale/game-cluster.ts) a game still lives on the node that created it, and only
+ * that node steps it; the queue, the codes and the seats are shared, requests about another node's
+ * game are handed to it, and the room carries its ticks to the sockets of every node. A surviving
+ * node ends the games of a node whose heartbeat lapsed `aborted`.
  */
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -14,16 +19,18 @@ import {
   type GamePlayer,
   type GameState,
   type LiveGame,
+  type Turn,
 } from '@switchboard/protocol';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Namespace } from 'socket.io';
 import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { botTurn } from '../domain/game/bots.js';
-import { Matchmaker } from '../domain/game/matchmaking.js';
+import { Matchmaker, type Match } from '../domain/game/matchmaking.js';
 import type { GameRecords } from '../domain/game/records.js';
 import { Simulation } from '../domain/game/simulation.js';
 import { Ticker } from '../domain/game/ticker.js';
 import { newId } from '../domain/ids.js';
+import type { GameCall, GameEntry, RedisGameCluster } from '../scale/game-cluster.js';
 import { bindSession, renewSession } from './connection.js';
 import type { NamespaceSetup } from './io.js';
 import { serveRequests } from './requests.js';
@@ -39,6 +46,8 @@ export interface GameOptions {
   countdownS: number;
   /** Seconds between a round's end and the next countdown (GAME_ROUND_PAUSE_S). */
   roundPauseS: number;
+  /** Games shared across the nodes of a deployment (REDIS_URL); undefined: this process only. */
+  cluster?: RedisGameCluster | undefined;
 }
 
 export interface GameArena {
@@ -68,6 +77,10 @@ interface Game {
 
 /** How often queues are looked at for matches. */
 const MATCH_POLL_MS = 250;
+/** How often the entries of games held by other nodes are checked for a dead owner. */
+const SWEEP_MS = 5000;
+/** Other nodes' games whose node is remembered; past this the memory starts again. */
+const MAX_KNOWN_OWNERS = 10_000;
 const TICK_MS = 1000 / GameLimits.tickHz;
 
 const roomOf = (gameId: string) => `game:${gameId}`;
@@ -89,8 +102,14 @@ export function createGameArena(options: GameOptions): GameArena {
   /** The last input `seq` of each socket. */
   const lastSeq = new WeakMap<GameSocket, number>();
   const matchmaker = new Matchmaker(options.botFillS * 1000);
+  const { cluster } = options;
+  /** The node holding each game of another node that this one has asked about (games never move). */
+  const owners = new Map<string, string>();
+  /** Per socket, the games of other nodes it watches, to stop watching when it goes. */
+  const watching = new Map<string, Set<string>>();
   let ticker: Ticker | undefined;
   let matchTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
 
   const setup: NamespaceSetup = (io, ctx) => {
     const nsp = io.of('/game') as unknown as GameNamespace;
@@ -129,19 +148,64 @@ export function createGameArena(options: GameOptions): GameArena {
       return game;
     };
 
-    const ensureFree = (userId: string) => {
+    const ensureFree = async (userId: string) => {
       if (seated.has(userId)) throw conflict('already seated in a game: leave it first');
       matchmaker.cancel(userId);
+      await cluster?.cancel(userId);
     };
 
-    const addGame = (mode: GameMode, code: string | null): Game => {
+    const entryOf = (game: Game, node: string): GameEntry => ({
+      gameId: game.id,
+      node,
+      mode: game.mode,
+      code: game.code,
+      startedAt: game.startedAt,
+      round: game.sim.round,
+      players: game.seats.filter((s): s is Seat => s !== undefined).map(playerOf),
+      scores: { ...game.sim.scores },
+      spectators: game.spectators.size,
+    });
+
+    /** Tells the other nodes what changed in a game of this node (its players, round or spectators). */
+    const publish = (game: Game) => {
+      if (!cluster || game.ending) return;
+      cluster.publish(entryOf(game, cluster.nodeId)).catch((err: unknown) => log.warn({ err, gameId: game.id }, 'could not publish a game'));
+    };
+
+    /** The node that holds `gameId`, or undefined when no node does. */
+    const ownerOf = async (gameId: string): Promise<string | undefined> => {
+      if (games.has(gameId)) return cluster?.nodeId;
+      const known = owners.get(gameId);
+      if (known !== undefined || !cluster) return known;
+      const node = (await cluster.entry(gameId))?.node;
+      if (node === undefined) return undefined;
+      // Bounded: a game that ended quietly (no failed request) would otherwise stay forever.
+      if (owners.size >= MAX_KNOWN_OWNERS) owners.clear();
+      owners.set(gameId, node);
+      return node;
+    };
+
+    /** Hands `call` to the node holding `gameId`. */
+    const remote = async <T>(gameId: string, call: GameCall): Promise<T> => {
+      const node = await ownerOf(gameId);
+      if (!cluster || node === undefined) throw notFound('game');
+      try {
+        return await cluster.call<T>(node, call);
+      } catch (err) {
+        // Over, or its node gone: the next request reads the entry again (and finds none).
+        owners.delete(gameId);
+        throw err;
+      }
+    };
+
+    const addGame = (mode: GameMode, code: string | null, id: string = newId()): Game => {
       const sim = new Simulation({
         mode,
         seed: randomInt(2 ** 31),
         countdownTicks: Math.round(options.countdownS * GameLimits.tickHz),
         betweenRoundsTicks: Math.round(options.roundPauseS * GameLimits.tickHz),
       });
-      const game: Game = { id: newId(), mode, code, sim, seats: Array(sim.seats).fill(undefined), spectators: new Set(), startedAt: null, ending: false };
+      const game: Game = { id, mode, code, sim, seats: Array(sim.seats).fill(undefined), spectators: new Set(), startedAt: null, ending: false };
       games.set(game.id, game);
       if (code) byCode.set(code, game);
       liveGames.set(games.size);
@@ -166,6 +230,7 @@ export function createGameArena(options: GameOptions): GameArena {
 
     const start = (game: Game) => {
       game.startedAt = Date.now();
+      publish(game);
       nsp.to(roomOf(game.id)).emit('game:state', stateOf(game));
       if (!ticker) {
         ticker = new Ticker(TICK_MS, tickAll, (n) => lateTicks.inc(n));
@@ -176,6 +241,7 @@ export function createGameArena(options: GameOptions): GameArena {
     const removeGame = (game: Game) => {
       games.delete(game.id);
       if (game.code) byCode.delete(game.code);
+      cluster?.remove(entryOf(game, cluster.nodeId)).catch((err: unknown) => log.warn({ err, gameId: game.id }, 'could not withdraw a game'));
       for (const seat of game.seats) {
         clearTimeout(seat?.hold);
         if (seat?.userId && seated.get(seat.userId)?.game === game) seated.delete(seat.userId);
@@ -211,11 +277,16 @@ export function createGameArena(options: GameOptions): GameArena {
       if (!seat) return;
       clearTimeout(seat.hold);
       seated.delete(userId);
+      cluster?.releaseSeat(userId, game.id).catch((err: unknown) => log.warn({ err, gameId: game.id }, 'could not free a seat'));
       if (game.startedAt === null) {
         nsp.in(channel.user(userId)).socketsLeave(roomOf(game.id));
         game.seats[seat.seat] = undefined;
-        if (!game.seats.some((s) => s && !s.bot)) removeGame(game);
-        else nsp.to(roomOf(game.id)).emit('game:state', stateOf(game));
+        if (!game.seats.some((s) => s && !s.bot)) {
+          removeGame(game);
+        } else {
+          publish(game);
+          nsp.to(roomOf(game.id)).emit('game:state', stateOf(game));
+        }
         return;
       }
       seat.gone = true;
@@ -234,7 +305,25 @@ export function createGameArena(options: GameOptions): GameArena {
       const seat = seatOf(game, userId);
       if (!seat) return;
       clearTimeout(seat.hold);
-      seat.hold = setTimeout(() => vacate(game, userId), options.seatHoldS * 1000);
+      seat.hold = setTimeout(() => void expire(game, userId), options.seatHoldS * 1000);
+    }
+
+    /** The hold ran out: the seat forfeits, unless (several nodes) the player has a socket on another node. */
+    async function expire(game: Game, userId: string) {
+      if (cluster) {
+        const elsewhere = await nsp
+          .in(channel.user(userId))
+          .fetchSockets()
+          .then(
+            (sockets) => sockets.length,
+            (err: unknown) => {
+              log.warn({ err, gameId: game.id }, 'could not count a held player\'s sockets across nodes; the seat forfeits');
+              return 0;
+            },
+          );
+        if (elsewhere > 0) return;
+      }
+      vacate(game, userId);
     }
 
     function tickAll() {
@@ -250,26 +339,181 @@ export function createGameArena(options: GameOptions): GameArena {
         const result = sim.step();
         const room = nsp.to(roomOf(game.id));
         room.emit('game:tick', { gameId: game.id, tick: sim.tick, phase: sim.phase, cycles: sim.cycleStates() });
-        if (result.roundEnded) room.emit('game:round', { gameId: game.id, ...result.roundEnded, scores: { ...sim.scores } });
+        if (result.roundEnded) {
+          room.emit('game:round', { gameId: game.id, ...result.roundEnded, scores: { ...sim.scores } });
+          if (!result.over) publish(game);
+        }
         if (result.over) finish(game, result.over.winnerSeat, result.over.reason);
       }
       tickDuration.observe((performance.now() - began) / 1000);
     }
 
-    const startMatches = () => {
-      for (const match of matchmaker.poll(Date.now())) {
-        const game = addGame(match.mode, null);
-        match.humans.forEach((h, seat) => seatPerson(game, seat, h.userId, h.name, h.rating));
-        fillWithBots(game, match.seats - match.humans.length);
-        const players = game.seats.filter((s): s is Seat => s !== undefined).map(playerOf);
-        for (const h of match.humans) {
-          const seat = seated.get(h.userId)?.seat as number;
-          nsp.to(channel.user(h.userId)).emit('match:found', { gameId: game.id, seat, players });
+    const launch = (match: Match, id?: string) => {
+      const game = addGame(match.mode, null, id);
+      match.humans.forEach((h, seat) => seatPerson(game, seat, h.userId, h.name, h.rating));
+      fillWithBots(game, match.seats - match.humans.length);
+      const players = game.seats.filter((s): s is Seat => s !== undefined).map(playerOf);
+      for (const h of match.humans) {
+        const seat = seated.get(h.userId)?.seat as number;
+        nsp.to(channel.user(h.userId)).emit('match:found', { gameId: game.id, seat, players });
+      }
+      start(game);
+    };
+
+    let matching = false;
+    /**
+     * Several nodes: every node matches over the one shared queue with the same rules; a match
+     * stands only if its players are all still queued and seated nowhere, checked and taken in one
+     * script, so two nodes that formed overlapping matches cannot both seat a player.
+     */
+    const matchShared = async (shared: RedisGameCluster) => {
+      if (matching) return;
+      matching = true;
+      try {
+        const queue = await shared.queue();
+        const byUser = new Map(queue.map((q) => [q.player.userId, q]));
+        const pairing = new Matchmaker(options.botFillS * 1000);
+        for (const { player } of queue) pairing.enqueue(player);
+        for (const match of pairing.poll(Date.now())) {
+          const id = newId();
+          const players = match.humans.map((h) => byUser.get(h.userId) as (typeof queue)[number]);
+          if (await shared.take(id, players)) launch(match, id);
         }
-        start(game);
+      } catch (err) {
+        log.warn({ err }, 'matchmaking across nodes failed; trying again');
+      } finally {
+        matching = false;
       }
     };
+
+    const startMatches = () => {
+      if (cluster) void matchShared(cluster);
+      else for (const match of matchmaker.poll(Date.now())) launch(match);
+    };
     matchTimer = setInterval(startMatches, MATCH_POLL_MS);
+
+    /** Ends a game of a dead node: stored `aborted` (no rating changes) and told to its clients. */
+    const abortOrphan = async (entry: GameEntry) => {
+      const { gameId, mode, startedAt, players, scores } = entry;
+      if (startedAt === null) return; // a private game still waiting: nobody played
+      // Its clients hear the end whether or not it could be stored.
+      await options.records
+        .finish({ gameId, mode, startedAt, finishedAt: Date.now(), winnerSeat: null, reason: 'aborted', players })
+        .catch((err: unknown) => log.error({ err, gameId }, 'could not store a game aborted with its node'));
+      nsp.to(roomOf(gameId)).emit('game:over', { gameId, winnerSeat: null, scores, ratings: [], reason: 'aborted' });
+      nsp.in(roomOf(gameId)).socketsLeave(roomOf(gameId));
+      log.info({ gameId, node: entry.node }, 'ended a game of a node that died');
+    };
+
+    /** Looks for nodes whose heartbeat lapsed; their games end and their queued players leave the queue. */
+    const sweep = async (shared: RedisGameCluster) => {
+      const [entries, queue] = await Promise.all([shared.entries(), shared.queue()]);
+      const nodes = new Set([...entries.map((e) => e.node), ...queue.map((q) => q.player.node)]);
+      nodes.delete(shared.nodeId);
+      for (const node of nodes) {
+        if (await shared.alive(node)) continue;
+        await shared.forgetQueued(node);
+        for (const entry of entries) {
+          // One node wins the removal of each entry, and it alone ends the game.
+          if (entry.node === node && (await shared.remove(entry))) await abortOrphan(entry);
+        }
+      }
+    };
+    if (cluster) {
+      sweepTimer = setInterval(() => void sweep(cluster).catch((err: unknown) => log.warn({ err }, 'could not look for dead nodes\' games')), SWEEP_MS);
+    }
+
+    /** A seat in a game of this node for `userId`, which the caller has reserved across nodes already (if several). */
+    const claimLocal = async (userId: string, game: Game) => {
+      if (cluster && !(await cluster.claimSeat(userId, game.id))) throw conflict('already seated in a game: leave it first');
+    };
+
+    const joinLocal = async (code: string, userId: string, name: string) => {
+      const waiting = byCode.get(code);
+      if (!waiting) throw notFound('game');
+      await ensureFree(userId);
+      const rating = (await options.records.ratings(waiting.mode, [userId])).get(userId) ?? GameLimits.initialRating;
+      await ensureFree(userId);
+      const full = () => waiting.startedAt !== null || waiting.ending || waiting.seats.every(Boolean);
+      if (full()) throw conflict('the game is full or has started');
+      await claimLocal(userId, waiting);
+      // Taken meanwhile by a player of another node.
+      if (full() || seated.has(userId)) {
+        await cluster?.releaseSeat(userId, waiting.id);
+        throw conflict('the game is full or has started');
+      }
+      const seat = waiting.seats.findIndex((s) => s === undefined);
+      seatPerson(waiting, seat, userId, name, rating);
+      if (waiting.seats.every(Boolean)) {
+        start(waiting);
+      } else {
+        publish(waiting);
+        nsp.to(roomOf(waiting.id)).emit('game:state', stateOf(waiting));
+      }
+      return { gameId: waiting.id, seat };
+    };
+
+    /** A turn for `userId`'s cycle; `accept` runs once the caller is known to be seated (the seq check). */
+    const inputLocal = (gameId: string, userId: string, turn: Turn, accept: () => void = () => undefined) => {
+      const game = findGame(gameId);
+      const seat = seatOf(game, userId);
+      if (!seat) throw forbidden('only a seated player steers, and only its own cycle');
+      accept();
+      return { applied: game.startedAt !== null && game.sim.input(seat.seat, turn) };
+    };
+
+    const watchLocal = (gameId: string, userId: string, watcher: string) => {
+      const game = findGame(gameId);
+      if (!seatOf(game, userId) && !game.spectators.has(watcher)) {
+        game.spectators.add(watcher);
+        publish(game);
+      }
+      return { state: stateOf(game) };
+    };
+
+    /** `userId` (through `watcher`) leaves `gameId`: what it was in the game. */
+    const leaveLocal = (gameId: string, userId: string, watcher: string): 'player' | 'spectator' => {
+      const game = findGame(gameId);
+      if (seatOf(game, userId)) {
+        vacate(game, userId);
+        return 'player';
+      }
+      if (!game.spectators.delete(watcher)) throw forbidden('not a player or a spectator of this game');
+      publish(game);
+      return 'spectator';
+    };
+
+    /** Answers another node's request about a game of this one. */
+    const serveCall = async (call: GameCall): Promise<unknown> => {
+      switch (call.op) {
+        case 'join':
+          return joinLocal(call.code, call.userId, call.name);
+        case 'input':
+          return inputLocal(call.gameId, call.userId, call.turn);
+        case 'watch':
+          return watchLocal(call.gameId, call.userId, call.watcher);
+        case 'unwatch': {
+          const game = games.get(call.gameId);
+          if (game?.spectators.delete(call.watcher)) publish(game);
+          return null;
+        }
+        case 'leave':
+          return leaveLocal(call.gameId, call.userId, call.watcher);
+        case 'returned': {
+          const game = games.get(call.gameId);
+          const seat = game && seatOf(game, call.userId);
+          if (!game || !seat || game.ending) return null;
+          clearTimeout(seat.hold);
+          return stateOf(game);
+        }
+        case 'dropped': {
+          const game = games.get(call.gameId);
+          if (game && !game.ending) holdSeat(game, call.userId);
+          return null;
+        }
+      }
+    };
+    void cluster?.serve(serveCall).catch((err: unknown) => log.error({ err }, 'could not listen for game requests from other nodes'));
 
     const attach = serveRequests<'/game', GameSocket>(
       '/game',
@@ -281,27 +525,44 @@ export function createGameArena(options: GameOptions): GameArena {
           const rating = (await options.records.ratings(mode, [userId])).get(userId) ?? GameLimits.initialRating;
           // Seated meanwhile (a private game joined while the rating was read).
           if (seated.has(userId)) throw conflict('already seated in a game: leave it first');
-          matchmaker.enqueue({ userId, name: displayName, rating, mode, since: Date.now() });
+          const entry = { userId, name: displayName, rating, mode, since: Date.now() };
+          if (cluster) {
+            if (!(await cluster.enqueue({ ...entry, node: cluster.nodeId }))) throw conflict('already seated in a game: leave it first');
+          } else {
+            matchmaker.enqueue(entry);
+          }
           startMatches();
           return {};
         },
-        'match:cancel': (_input, socket) => {
+        'match:cancel': async (_input, socket) => {
           matchmaker.cancel(socket.data.userId);
+          await cluster?.cancel(socket.data.userId);
           return {};
         },
         'game:create': async ({ mode, bots = 0, invite = [] }, socket) => {
           const { userId, displayName } = socket.data;
           if (bots > GameLimits.seats[mode] - 1) throw invalid(`a ${mode} game has room for ${GameLimits.seats[mode] - 1} bots at most`);
-          ensureFree(userId);
-          const rating = (await options.records.ratings(mode, [userId])).get(userId) ?? GameLimits.initialRating;
-          ensureFree(userId);
+          await ensureFree(userId);
+          const gameId = newId();
+          if (cluster && !(await cluster.claimSeat(userId, gameId))) throw conflict('already seated in a game: leave it first');
           let code = newCode();
-          while (byCode.has(code)) code = newCode();
-          const game = addGame(mode, code);
-          seatPerson(game, 0, userId, displayName, rating);
-          fillWithBots(game, bots);
-          if (game.seats.every(Boolean)) start(game);
-          else nsp.to(channel.user(userId)).emit('game:state', stateOf(game));
+          try {
+            const rating = (await options.records.ratings(mode, [userId])).get(userId) ?? GameLimits.initialRating;
+            await ensureFree(userId);
+            while (byCode.has(code) || (cluster && !(await cluster.claimCode(code, gameId)))) code = newCode();
+            const game = addGame(mode, code, gameId);
+            seatPerson(game, 0, userId, displayName, rating);
+            fillWithBots(game, bots);
+            if (game.seats.every(Boolean)) {
+              start(game);
+            } else {
+              publish(game);
+              nsp.to(channel.user(userId)).emit('game:state', stateOf(game));
+            }
+          } catch (err) {
+            if (!games.has(gameId)) await cluster?.releaseSeat(userId, gameId);
+            throw err;
+          }
           const invited = invite.filter((id) => id !== userId);
           if (invited.length > 0) {
             // The game exists whatever happens to the notifications: a failure is logged, not answered.
@@ -310,52 +571,65 @@ export function createGameArena(options: GameOptions): GameArena {
                 kind: 'game',
                 title: `${displayName} invited you to a ${mode} game`,
                 body: `Join with the code ${code}`,
-                data: { gameId: game.id, code, mode },
+                data: { gameId, code, mode },
               })
-              .catch((err: unknown) => log.error({ err, gameId: game.id }, 'could not notify the players invited to a game'));
+              .catch((err: unknown) => log.error({ err, gameId }, 'could not notify the players invited to a game'));
           }
-          return { gameId: game.id, code };
+          return { gameId, code };
         },
         'game:join': async ({ code }, socket) => {
           const { userId, displayName } = socket.data;
-          const waiting = byCode.get(code);
-          if (!waiting) throw notFound('game');
-          ensureFree(userId);
-          const rating = (await options.records.ratings(waiting.mode, [userId])).get(userId) ?? GameLimits.initialRating;
-          ensureFree(userId);
-          const seat = waiting.seats.findIndex((s) => s === undefined);
-          if (waiting.startedAt !== null || waiting.ending || seat < 0) throw conflict('the game is full or has started');
-          seatPerson(waiting, seat, userId, displayName, rating);
-          if (waiting.seats.every(Boolean)) start(waiting);
-          else nsp.to(roomOf(waiting.id)).emit('game:state', stateOf(waiting));
-          return { gameId: waiting.id, seat };
+          if (!cluster || byCode.has(code)) return joinLocal(code, userId, displayName);
+          const gameId = await cluster.gameOfCode(code);
+          if (gameId === null) throw notFound('game');
+          return remote<{ gameId: string; seat: number }>(gameId, { op: 'join', code, userId, name: displayName });
         },
-        'game:input': ({ gameId, seq, turn }, socket) => {
-          const game = findGame(gameId);
-          const seat = seatOf(game, socket.data.userId);
-          if (!seat) throw forbidden('only a seated player steers, and only its own cycle');
-          if (seq <= (lastSeq.get(socket) ?? -1)) throw invalid('seq must increase with every input');
-          lastSeq.set(socket, seq);
-          return { applied: game.startedAt !== null && game.sim.input(seat.seat, turn) };
+        'game:input': async ({ gameId, seq, turn }, socket) => {
+          const { userId } = socket.data;
+          const accept = () => {
+            if (seq <= (lastSeq.get(socket) ?? -1)) throw invalid('seq must increase with every input');
+            lastSeq.set(socket, seq);
+          };
+          if (games.has(gameId) || !cluster) return inputLocal(gameId, userId, turn, accept);
+          // Another node's game: whether the caller is seated is for that node to say.
+          if ((await ownerOf(gameId)) === undefined) throw notFound('game');
+          accept();
+          return remote<{ applied: boolean }>(gameId, { op: 'input', gameId, userId, turn });
         },
         'game:watch': async ({ gameId }, socket) => {
-          const game = findGame(gameId);
-          if (!seatOf(game, socket.data.userId)) game.spectators.add(socket.id);
-          await socket.join(roomOf(game.id));
-          return { state: stateOf(game) };
+          const { userId } = socket.data;
+          if (games.has(gameId) || !cluster) {
+            const answer = watchLocal(gameId, userId, socket.id);
+            await socket.join(roomOf(gameId));
+            return answer;
+          }
+          const answer = await remote<{ state: GameState }>(gameId, { op: 'watch', gameId, userId, watcher: socket.id });
+          await socket.join(roomOf(gameId));
+          if (!answer.state.players.some((p) => p.userId === userId)) {
+            const watched = watching.get(socket.id) ?? new Set<string>();
+            watching.set(socket.id, watched.add(gameId));
+          }
+          return answer;
         },
         'game:leave': async ({ gameId }, socket) => {
-          const game = findGame(gameId);
-          if (seatOf(game, socket.data.userId)) {
-            vacate(game, socket.data.userId);
-          } else if (game.spectators.delete(socket.id)) {
-            await socket.leave(roomOf(game.id));
-          } else {
-            throw forbidden('not a player or a spectator of this game');
+          const { userId } = socket.data;
+          const local = games.has(gameId) || !cluster;
+          const role = local ? leaveLocal(gameId, userId, socket.id) : await remote<'player' | 'spectator'>(gameId, { op: 'leave', gameId, userId, watcher: socket.id });
+          if (role === 'spectator') {
+            watching.get(socket.id)?.delete(gameId);
+            await socket.leave(roomOf(gameId));
           }
           return {};
         },
-        'game:list': () => {
+        'game:list': async () => {
+          if (cluster) {
+            const entries = await cluster.entries();
+            return {
+              games: entries.flatMap(({ gameId, mode, players, spectators, round, startedAt }): LiveGame[] =>
+                startedAt === null ? [] : [{ gameId, mode, players: players.map(({ seat, userId, name, bot }) => ({ seat, userId, name, bot })), spectators, round, startedAt }],
+              ),
+            };
+          }
           const live: LiveGame[] = [];
           for (const game of games.values()) {
             if (game.startedAt === null || game.ending) continue;
@@ -374,6 +648,24 @@ export function createGameArena(options: GameOptions): GameArena {
       ctx,
     );
 
+    /** A player seated in another node's game connected here: the seat's hold ends and it gets `game:state`. */
+    const returnTo = async (shared: RedisGameCluster, socket: GameSocket) => {
+      const { userId } = socket.data;
+      const gameId = await shared.seatOf(userId);
+      if (gameId === null || games.has(gameId)) return;
+      const state = await remote<GameState | null>(gameId, { op: 'returned', gameId, userId });
+      if (!state || socket.disconnected) return;
+      await socket.join(roomOf(gameId));
+      socket.emit('game:state', state);
+    };
+
+    /** A player's last socket on this node went: its queue entry goes, and its game's node holds the seat. */
+    const leftFrom = async (shared: RedisGameCluster, userId: string) => {
+      await shared.cancel(userId, shared.nodeId);
+      const gameId = await shared.seatOf(userId);
+      if (gameId !== null && !games.has(gameId)) await remote(gameId, { op: 'dropped', gameId, userId });
+    };
+
     nsp.on('connection', (socket: GameSocket) => {
       const { userId } = socket.data;
       bindSession(socket);
@@ -383,16 +675,23 @@ export function createGameArena(options: GameOptions): GameArena {
         clearTimeout(place.game.seats[place.seat]?.hold);
         void socket.join(roomOf(place.game.id));
         socket.emit('game:state', stateOf(place.game));
+      } else if (cluster) {
+        void returnTo(cluster, socket).catch((err: unknown) => log.warn({ err }, 'could not bring a player back to its game on another node'));
       }
       socket.on('disconnect', () => {
         const left = (socketsOf.get(userId) ?? 1) - 1;
         if (left > 0) socketsOf.set(userId, left);
         else socketsOf.delete(userId);
-        for (const game of games.values()) game.spectators.delete(socket.id);
+        for (const game of games.values()) if (game.spectators.delete(socket.id)) publish(game);
+        for (const gameId of watching.get(socket.id) ?? []) {
+          remote(gameId, { op: 'unwatch', gameId, watcher: socket.id }).catch((err: unknown) => log.debug({ err, gameId }, 'could not stop watching a game'));
+        }
+        watching.delete(socket.id);
         if (left > 0) return;
         matchmaker.cancel(userId);
         const now = seated.get(userId);
         if (now) holdSeat(now.game, userId);
+        else if (cluster) void leftFrom(cluster, userId).catch((err: unknown) => log.warn({ err }, 'could not tell a game\'s node that its player dropped'));
       });
       attach(socket);
     });
@@ -420,8 +719,10 @@ export function createGameArena(options: GameOptions): GameArena {
     setup,
     close() {
       clearInterval(matchTimer);
+      clearInterval(sweepTimer);
       closeGames();
       ticker?.stop();
+      void cluster?.close();
     },
   };
 }
