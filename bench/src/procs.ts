@@ -219,6 +219,11 @@ export function startBaseline(): Promise<ServerProcess> {
   return startProcess('baseline', 'bench/src/baseline-server.ts', [], {});
 }
 
+/** Starts the bare-WebSocket baseline (bench/src/ws-baseline-server.ts) in its own process. */
+export function startWsBaseline(): Promise<ServerProcess> {
+  return startProcess('bare ws', 'bench/src/ws-baseline-server.ts', [], {});
+}
+
 /** Forks a load worker (bench/src/load-worker.ts); it inherits `--conditions=source --import tsx`. */
 export function forkWorker(): ChildProcess {
   return track(

@@ -1,5 +1,6 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
 import type { FanoutSize, LoadResult } from './fanout.js';
+import type { GatewayResult, GatewaySize } from './gateway.js';
 import type { IdleSize, IdleSummary } from './idle.js';
 import type { MonitoringResult, MonitoringSize } from './monitoring.js';
 import type { MultinodeResult, MultinodeSize } from './multinode.js';
@@ -13,6 +14,7 @@ export const Scenario = {
   compression: 'compression',
   multinode: 'multinode',
   monitoring: 'monitoring',
+  gateway: 'gateway',
 } as const;
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
 
@@ -50,6 +52,7 @@ export interface BenchResults {
     compression: FanoutSize;
     multinode: MultinodeSize;
     monitoring: MonitoringSize;
+    gateway: GatewaySize;
   };
   sweep?: SweepResult;
   rooms?: RoomsResult;
@@ -62,6 +65,7 @@ export interface BenchResults {
   compression?: { variants: CompressionVariant[] };
   multinode?: MultinodeResult;
   monitoring?: MonitoringResult;
+  gateway?: GatewayResult;
   goals: Goal[];
 }
 

@@ -4,7 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and with --write to
  * docs/benchmarks.md and docs/bench/*.svg (a full run), or to the sections of the scenarios run.
  *
- *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+ *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|gateway]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { createAccounts, createRoom } from './accounts.js';
 import { charts } from './chart.js';
 import { runFanout, type FanoutSize } from './fanout.js';
+import { runGateway, type GatewaySize } from './gateway.js';
 import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.js';
 import { runMonitoring, type MonitoringSize } from './monitoring.js';
 import { checkMultinodeServices, runMultinode, type MultinodeSize } from './multinode.js';
@@ -31,6 +32,7 @@ interface Sizes {
   compression: FanoutSize;
   multinode: MultinodeSize;
   monitoring: MonitoringSize;
+  gateway: GatewaySize;
 }
 
 // The issue's sizes: 500 clients; at the headline point 10 senders × 20 msg/s × 10 s = 2,000
@@ -59,6 +61,8 @@ const FULL: Sizes = {
   multinode: { nodes: 3, clients: 300, senders: 6, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
   // The fan-out at 100 msg/s, below the knee, where an overhead shows in latency rather than drowning in a backlog.
   monitoring: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120, rounds: 2 },
+  // /ws beside /chat and a bare ws relay: the monitoring scenario's load, 100 msg/s below the knee.
+  gateway: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120 },
 };
 
 const QUICK: Sizes = {
@@ -79,16 +83,18 @@ const QUICK: Sizes = {
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
   multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
   monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
+  gateway: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|gateway]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
   --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/; with
                 --scenario (other than sweep), only those scenarios' sections of docs/benchmarks.md
-  --scenario    run only this scenario (repeatable); default: all six
+  --scenario    run only this scenario (repeatable); default: all seven
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
+                gateway: the fan-out through /ws beside /chat and a bare ws relay
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
     run(Scenario.compression) ? sizes.compression.clients : 0,
     run(Scenario.idle) ? sizes.idle.clients : 0,
     run(Scenario.monitoring) ? sizes.monitoring.clients : 0,
+    run(Scenario.gateway) ? sizes.gateway.clients : 0,
   );
   log(`registering ${accountsNeeded} accounts (throwaway server, lowest scrypt cost)`);
   const accounts = await createAccounts(accountsNeeded, 16, log);
@@ -210,6 +217,11 @@ async function main(): Promise<void> {
   if (run(Scenario.monitoring)) {
     log('— monitoring off vs on —');
     results.monitoring = await runMonitoring(accounts, sizes.monitoring, log);
+  }
+
+  if (run(Scenario.gateway)) {
+    log('— /ws beside /chat and a bare ws relay —');
+    results.gateway = await runGateway(accounts, sizes.gateway, log);
   }
 
   const finishedAt = new Date();
