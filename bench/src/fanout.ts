@@ -98,7 +98,7 @@ export function runFanout(
 ): Promise<LoadResult> {
   const { urlOf } = options;
   const clients: ClientSpec[] = Array.from({ length: size.clients }, (_, i) => ({
-    ...(kind === 'switchboard' ? { token: tokens[i] } : {}),
+    ...(kind === 'switchboard' || kind === 'gateway' ? { token: tokens[i] } : {}),
     ...(i < size.senders ? { sender: i } : {}),
     ...(urlOf ? { url: urlOf(i) } : {}),
   }));

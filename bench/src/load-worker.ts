@@ -1,6 +1,7 @@
 /**
  * A load worker, forked by the orchestrator: it opens real socket.io-client sockets (WebSocket
- * only, one connection each), optionally joins each to its bench room, and on `start` sends on
+ * only, one connection each) — or `ws` WebSockets for `/ws` and the bare-WebSocket baseline —
+ * optionally joins each to its bench room, and on `start` sends on
  * schedule and records every delivery. Several workers share the load because one Node process
  * cannot parse 100,000 deliveries a second; their clocks agree because send times are
  * CLOCK_MONOTONIC (`process.hrtime`), which is system-wide on Linux.
@@ -8,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChatClientToServer, ChatServerToClient } from '@switchboard/protocol';
 import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
 import type { BaselineClientToServer, BaselineServerToClient } from './baseline-server.js';
 import { nowUs } from './clock.js';
 import { Histogram } from './histogram.js';
@@ -138,6 +140,140 @@ async function connectBaseline(target: Target, spec: ClientSpec): Promise<BenchC
   };
 }
 
+/** A frame of `/ws` or of the bare-WebSocket baseline, as far as the bench reads it. */
+interface JsonFrame {
+  type: string;
+  id?: number;
+  ok?: boolean;
+  lastSeq?: number;
+  event?: string;
+  data?: { text: string; seq?: number };
+  error?: { code: string; message: string };
+}
+
+/**
+ * A WebSocket carrying JSON frames, `/ws`-style: requests with numeric ids answered by `reply`
+ * frames, and `event` frames. `first` is sent as soon as the connection opens (`/ws`'s auth frame);
+ * resolves once `readyType` arrives, or at once without one.
+ */
+async function jsonSocket(url: string, first: object | undefined, readyType: string | undefined) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const replies = new Map<number, (frame: JsonFrame) => void>();
+  const eventHandlers: Array<(frame: JsonFrame) => void> = [];
+  let nextId = 1;
+  let onReady: (() => void) | undefined;
+  ws.on('message', (data) => {
+    const frame = JSON.parse(String(data)) as JsonFrame;
+    if (frame.type === 'reply' && typeof frame.id === 'number') {
+      const answer = replies.get(frame.id);
+      replies.delete(frame.id);
+      answer?.(frame);
+    } else if (frame.type === 'event') {
+      for (const handler of eventHandlers) handler(frame);
+    } else if (frame.type === readyType) {
+      onReady?.();
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('close', (code) => reject(new Error(`closed with ${code} before it was ready`)));
+      ws.once('open', () => {
+        if (first) ws.send(JSON.stringify(first));
+        if (readyType === undefined) resolve();
+        else onReady = resolve;
+      });
+    });
+  } catch (err) {
+    ws.terminate();
+    throw err;
+  }
+  ws.removeAllListeners('error');
+  ws.removeAllListeners('close');
+  ws.on('error', () => undefined);
+  return {
+    ws,
+    request(frame: object): Promise<JsonFrame> {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        replies.set(id, resolve);
+        ws.send(JSON.stringify({ ...frame, id }));
+      });
+    },
+    onEvent(handler: (frame: JsonFrame) => void) {
+      eventHandlers.push(handler);
+    },
+  };
+}
+
+const wsUrl = (url: string) => `${url.replace(/^http/, 'ws')}/ws`;
+
+async function connectGateway(target: Target, spec: ClientSpec): Promise<BenchClient> {
+  const base = spec.url ?? target.url;
+  const socket = await jsonSocket(wsUrl(base), { type: 'auth', token: spec.token }, 'ready');
+  return {
+    spec,
+    async join() {
+      const roomId = roomOf(target, spec);
+      // `/ws` subscribes to rooms the user belongs to; joining a public room is a `/chat` request,
+      // made once beforehand as an app would, on a connection closed right after.
+      const chat: Socket<ChatServerToClient, ChatClientToServer> = io(`${base}/chat`, socketOptions({ ...target, kind: 'switchboard' }, spec.token));
+      try {
+        await connected(chat);
+        const joined = await chat.emitWithAck('room:join', { roomId });
+        if (!joined.ok) throw new Error(`room:join failed: ${joined.error.code} ${joined.error.message}`);
+      } finally {
+        chat.close();
+      }
+      const reply = await socket.request({ type: 'subscribe', roomId });
+      if (!reply.ok) throw new Error(`subscribe failed: ${reply.error?.code} ${reply.error?.message}`);
+      return reply.lastSeq ?? 0;
+    },
+    send(roomId, clientMsgId, text, onAck) {
+      void socket.request({ type: 'publish', roomId, clientMsgId, text }).then((reply) => onAck(reply.ok === true));
+    },
+    onDelivery(handler) {
+      socket.onEvent((frame) => {
+        if (frame.event === 'message:new' && frame.data) handler({ text: frame.data.text, seq: frame.data.seq });
+      });
+    },
+    onDrop(handler) {
+      socket.ws.on('close', handler);
+    },
+    close: () => socket.ws.close(),
+  };
+}
+
+async function connectWsBaseline(target: Target, spec: ClientSpec): Promise<BenchClient> {
+  const socket = await jsonSocket(wsUrl(target.url), undefined, undefined);
+  return {
+    spec,
+    async join() {
+      await socket.request({ type: 'join', roomId: roomOf(target, spec) });
+      return 0;
+    },
+    send(roomId, clientMsgId, text, onAck) {
+      void socket.request({ type: 'send', roomId, clientMsgId, text }).then((reply) => onAck(reply.ok === true));
+    },
+    onDelivery(handler) {
+      socket.onEvent((frame) => {
+        if (frame.event === 'new' && frame.data) handler({ text: frame.data.text });
+      });
+    },
+    onDrop(handler) {
+      socket.ws.on('close', handler);
+    },
+    close: () => socket.ws.close(),
+  };
+}
+
+const connectors: Record<Target['kind'], (target: Target, spec: ClientSpec) => Promise<BenchClient>> = {
+  switchboard: connectSwitchboard,
+  baseline: connectBaseline,
+  gateway: connectGateway,
+  'ws-baseline': connectWsBaseline,
+};
+
 let clients: BenchClient[] = [];
 /** Each client's room seq when it joined; the first message of the run is the one after it. */
 let baseSeqs: number[] = [];
@@ -146,7 +282,7 @@ let connectedCount = 0;
 
 async function connectAll(command: Extract<Command, { type: 'connect' }>): Promise<void> {
   target = command.target;
-  const connect = target.kind === 'switchboard' ? connectSwitchboard : connectBaseline;
+  const connect = connectors[target.kind];
   const opened: Array<{ client: BenchClient; baseSeq: number } | undefined> = new Array(command.clients.length);
   let failed = 0;
   let firstError: string | null = null;
@@ -182,7 +318,8 @@ async function connectAll(command: Extract<Command, { type: 'connect' }>): Promi
 /** Sends this worker's share of the plan on schedule, records deliveries, and reports once everything arrived or the deadline passed. */
 function runLoad(plan: LoadPlan): void {
   const roomIds = target?.roomIds ?? [];
-  const isSwitchboard = target?.kind === 'switchboard';
+  // Both Switchboard transports deliver seqs: their continuity is checked.
+  const isSwitchboard = target?.kind === 'switchboard' || target?.kind === 'gateway';
   const cpuAtStart = process.cpuUsage();
   const readAtStart = bytesRead();
   const latency = new Histogram();

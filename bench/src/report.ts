@@ -1,5 +1,6 @@
 /** Renders a bench run as docs/benchmarks.md. */
 import type { LoadResult } from './fanout.js';
+import { deliveredRatio } from './gateway.js';
 import type { PgCost } from './multinode.js';
 import { ROOM_CREATE_CONCURRENCY } from './rooms.js';
 import type { BenchResults, Scenario } from './results.js';
@@ -369,6 +370,7 @@ server CPU time ${ratios.cpuSeconds}×. With monitoring off, p99 moved by ${mon.
 `;
 }
 
+<<<<<<< HEAD
 function gameSection(results: BenchResults): string {
   const game = results.game;
   if (!game) return '';
@@ -405,6 +407,39 @@ ${table(
     row('server CPU', `${sb.server.cpuPercent} % (${sb.server.cpuSeconds} s)`, `${cy.server.cpuPercent} % (${cy.server.cpuSeconds} s)`),
   ],
 )}
+=======
+function gatewaySection(results: BenchResults): string {
+  const gw = results.gateway;
+  if (!gw) return '';
+  const size = results.sizes.gateway;
+  const runs = [gw.gateway, gw.chat, gw.bareWs];
+  const row = (label: string, pick: (r: LoadResult) => string) => [label, ...runs.map(pick)];
+  return `## 7. Plain WebSocket (\`/ws\`) fan-out
+
+The one-room fan-out (${n(size.clients)} clients, ${size.senders} senders × ${size.rate} msg/s for ${size.seconds} s, below the sweep's knee) through
+three paths, each on a fresh server in the same run: Switchboard's plain-WebSocket gateway **\`/ws\`** (\`ws\` clients:
+auth frame, \`subscribe\`, \`publish\` requests, \`message:new\` events), Switchboard's Socket.IO **\`/chat\`** (the
+fan-out of section 1), and a **bare \`ws\` relay** (\`bench/src/ws-baseline-server.ts\`: join and broadcast, no auth,
+no storage) with the same JSON framing.
+
+${table(
+  ['metric', '/ws', '/chat', 'bare ws'],
+  [
+    row('delivered (received ÷ expected)', (r) => `${(deliveredRatio(r) * 100).toFixed(2)} %`),
+    row('delivered msg/s', (r) => n(r.deliveriesPerSecond)),
+    row('latency p50', (r) => ms(r.latencyMs.p50)),
+    row('latency p99', (r) => ms(r.latencyMs.p99)),
+    row('send → ack p50', (r) => ms(r.ackMs.p50)),
+    row('lost deliveries', (r) => n(r.lost)),
+    row('duplicated deliveries', (r) => n(r.duplicates)),
+    row('receivers with every seq once, in order', (r) => (r.seq ? `${n(r.seq.gapFreeReceivers)} of ${n(r.clients)}` : '–')),
+    row('server CPU time during the load', (r) => `${r.server.cpuSeconds} s`),
+  ],
+)}
+
+\`/ws\` ÷ \`/chat\`: delivered ${gw.vsChat.delivered}×, p50 **${gw.vsChat.p50}×**, p99 **${gw.vsChat.p99}×**, server CPU time ${gw.vsChat.cpuSeconds}×.
+\`/ws\` ÷ bare \`ws\`: delivered ${gw.vsBareWs.delivered}×, p50 **${gw.vsBareWs.p50}×**, p99 **${gw.vsBareWs.p99}×**, server CPU time ${gw.vsBareWs.cpuSeconds}×.
+>>>>>>> wt-native
 `;
 }
 
@@ -449,7 +484,7 @@ npm ci
 npm run bench                          # everything at full size (about 15 minutes on 2 cores)
 npm run bench -- --write               # the same, and rewrites this file and docs/bench/
 npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
-npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression, multinode or monitoring (repeatable)
+npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression, multinode, monitoring or gateway (repeatable)
 npm run bench -- --scenario monitoring --write   # …and rewrite its section of this file (not for sweep)
 \`\`\`
 
@@ -465,7 +500,11 @@ ${idleSection(results)}
 ${compressionSection(results)}
 ${multinodeSection(results)}
 ${monitoringSection(results)}
+<<<<<<< HEAD
 ${gameSection(results)}`;
+=======
+${gatewaySection(results)}`;
+>>>>>>> wt-native
 }
 
 /** Each scenario's section of docs/benchmarks.md. */
@@ -476,7 +515,11 @@ const SECTIONS: Record<Scenario, (results: BenchResults) => string> = {
   compression: compressionSection,
   multinode: multinodeSection,
   monitoring: monitoringSection,
+<<<<<<< HEAD
   game: gameSection,
+=======
+  gateway: gatewaySection,
+>>>>>>> wt-native
 };
 
 /**

@@ -1,5 +1,5 @@
 /** The measured servers' lifecycles: each measurement gets a fresh process, stopped afterwards. */
-import { copyDir, removeDir, startBaseline, startSwitchboard, type ServerProcess, type SwitchboardEnv } from './procs.js';
+import { copyDir, removeDir, startBaseline, startSwitchboard, startWsBaseline, type ServerProcess, type SwitchboardEnv } from './procs.js';
 
 /** Starts Switchboard on a fresh copy of `dataDir` (accounts, perhaps rooms), runs `body`, stops it. */
 export async function withSwitchboard<T>(
@@ -22,6 +22,16 @@ export async function withSwitchboard<T>(
 
 export async function withBaseline<T>(body: (server: ServerProcess) => Promise<T>): Promise<T> {
   const server = await startBaseline();
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The bare-WebSocket baseline (bench/src/ws-baseline-server.ts), for the gateway scenario. */
+export async function withWsBaseline<T>(body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  const server = await startWsBaseline();
   try {
     return await body(server);
   } finally {

@@ -1,7 +1,11 @@
 /** What the orchestrator (run.ts) and its load workers (load-worker.ts) say to each other over IPC. */
 import type { HistogramData } from './histogram.js';
 
-export type TargetKind = 'switchboard' | 'baseline';
+/**
+ * `switchboard`: Socket.IO `/chat`; `baseline`: the bare Socket.IO server; `gateway`: Switchboard's
+ * plain-WebSocket `/ws`; `ws-baseline`: the bare `ws` relay (bench/src/ws-baseline-server.ts).
+ */
+export type TargetKind = 'switchboard' | 'baseline' | 'gateway' | 'ws-baseline';
 
 export interface Target {
   kind: TargetKind;
@@ -12,7 +16,7 @@ export interface Target {
 }
 
 export interface ClientSpec {
-  /** Switchboard access token; the baseline needs none. */
+  /** Switchboard access token (`switchboard`, `gateway`); the baselines need none. */
   token?: string;
   /** Index among all senders of the run (0-based) when this client sends. */
   sender?: number;

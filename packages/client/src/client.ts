@@ -12,6 +12,7 @@ import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { FilesApi } from './files.js';
+import { IntegrationsApi } from './integrations.js';
 import { MonitorApi } from './monitor.js';
 import { NotificationsApi } from './notifications.js';
 import { TokenSource, type Credentials } from './tokens.js';
@@ -71,6 +72,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly collab: CollabApi;
   /** A room's documents over HTTP (list, create, rename, delete, versions) and `changed` events. */
   readonly docs: DocsApi;
+  /** Bots (admins) and a room's webhooks over HTTP. */
+  readonly integrations: IntegrationsApi;
   private readonly tokens: TokenSource;
   private readonly conn: Connection;
   private synced = false;
@@ -98,6 +101,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.monitor = new MonitorApi(this.conn);
     this.collab = new CollabApi(() => this.conn.url, this.tokens);
     this.docs = new DocsApi(() => this.conn.url, this.tokens, this.conn);
+    this.integrations = new IntegrationsApi(() => this.conn.url, this.tokens);
 
     this.tokens.on('session', (session) => this.emit('session', session));
     this.conn.on('state', (state) => this.emit('state', state));

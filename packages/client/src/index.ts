@@ -6,6 +6,17 @@
 export { createClient, ClientDefaults, SwitchboardClient, type ClientEvents, type ClientOptions } from './client.js';
 export { login, logout, refresh, register } from './http.js';
 export { SwitchboardError } from './errors.js';
+export {
+  NativeSocket,
+  NativeSocketDefaults,
+  NativeSocketState,
+  type DisconnectInfo,
+  type NativeRequestFields,
+  type NativeSocketEvents,
+  type NativeSocketOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './native-socket.js';
 export type { ConnectionState } from './connection.js';
 export type { Credentials } from './tokens.js';
 export type {
@@ -21,6 +32,7 @@ export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
 export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
 export type { DocsApi, DocsApiEvents } from './docs.js';
+export type { IntegrationsApi } from './integrations.js';
 export type { CollabApi, CollabOpenOptions, CollabSession, CollabSessionEvents } from './collab.js';
 export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
@@ -30,6 +42,8 @@ export type {
   AlertRuleSetInput,
   AlertSeverity,
   Attachment,
+  BotCreated,
+  BotInfo,
   ClusterStats,
   Doc,
   DocChangedEvent,
@@ -54,4 +68,6 @@ export type {
   Stats,
   TypingEvent,
   User,
+  WebhookCreated,
+  WebhookInfo,
 } from '@switchboard/protocol';

@@ -53,6 +53,23 @@ describe.each(dialects)('bots and the publish API on %s', (dialect) => {
     expect((await http<{ user: User }>(t.url, 'GET', '/api/me', undefined, token)).body.user).toEqual(bot);
   });
 
+  it('lists live bots to admins only, newest first, without tokens', async () => {
+    const older = await createBot();
+    const newer = await createBot();
+    const listed = await http<{ bots: { bot: User; createdAt: number; createdBy: string }[] }>(t.url, 'GET', '/api/bots', undefined, admin.accessToken);
+    expect(listed.status).toBe(200);
+    const ids = listed.body.bots.map((b) => b.bot.id);
+    expect(ids.indexOf(newer.bot.id)).toBeLessThan(ids.indexOf(older.bot.id));
+    expect(listed.body.bots.find((b) => b.bot.id === newer.bot.id)).toEqual({ bot: newer.bot, createdAt: expect.any(Number), createdBy: admin.user.id });
+    expect(JSON.stringify(listed.body)).not.toContain(newer.token);
+    expect((await http(t.url, 'DELETE', `/api/bots/${older.bot.id}`, undefined, admin.accessToken)).status).toBe(204);
+    const after = await http<{ bots: { bot: User }[] }>(t.url, 'GET', '/api/bots', undefined, admin.accessToken);
+    expect(after.body.bots.map((b) => b.bot.id)).not.toContain(older.bot.id);
+    const user = await register(t.url);
+    expect((await http(t.url, 'GET', '/api/bots', undefined, user.accessToken)).status).toBe(403);
+    expect((await http(t.url, 'GET', '/api/bots')).status).toBe(401);
+  });
+
   it('publishes over HTTP to /chat, once per Idempotency-Key', async () => {
     const { bot, token } = await createBot();
     const { chat, room } = await roomWithBot(bot.id);

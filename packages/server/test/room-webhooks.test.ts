@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Message, Room, Session } from '@switchboard/protocol';
+import type { Message, Room, Session, WebhookInfo } from '@switchboard/protocol';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeSockets, connect, dialects, eventually, http, ok, register, startServer, uniqueName, type TestServer } from './helpers.js';
@@ -93,6 +93,23 @@ describe.each(dialects)('room webhooks on %s', (dialect) => {
     }
   });
 
+  it('delivers only what is sent after the webhook was added', async () => {
+    const chat = await connect(t.url, '/chat', owner.accessToken);
+    const { room } = await ok<{ room: Room }>(chat, 'room:create', { name: uniqueName('late'), kind: 'public' });
+    // Sending first puts the room in the membership cache, as it was before any message.
+    await send(chat, room.id, 'before the webhook');
+    const res = await http(t.url, 'POST', `/api/rooms/${room.id}/webhooks`, { url: hook.url }, owner.accessToken);
+    expect(res.status).toBe(201);
+    await send(chat, room.id, 'after the webhook');
+    await eventually(() => of(room.id).length >= 1, 10_000, 'the delivery');
+    await send(chat, room.id, 'later still');
+    await eventually(() => of(room.id).length >= 2, 10_000, 'the second delivery');
+    expect(of(room.id).map((d) => [d.message.seq, d.message.text])).toEqual([
+      [2, 'after the webhook'],
+      [3, 'later still'],
+    ]);
+  });
+
   it('retries a failing receiver without skipping or reordering anything', async () => {
     const { chat, room } = await roomWithWebhook();
     hook.failNext(2);
@@ -101,6 +118,33 @@ describe.each(dialects)('room webhooks on %s', (dialect) => {
     await eventually(() => of(room.id).length === 3, 20_000, 'every message after the retries');
     expect(of(room.id).map((d) => d.message.text)).toEqual(['r1', 'r2', 'r3']);
     expect(hook.requests() - before).toBe(5); // two refusals, then each message once
+  }, 30_000);
+
+  it("lists a room's webhooks to its members with where their deliveries stand, never the secret", async () => {
+    const { chat, room, id, secret } = await roomWithWebhook();
+    const list = () => http<{ webhooks: WebhookInfo[] }>(t.url, 'GET', `/api/rooms/${room.id}/webhooks`, undefined, owner.accessToken);
+    const fresh = await list();
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.webhooks).toEqual([
+      { id, roomId: room.id, url: hook.url, createdAt: expect.any(Number), createdBy: owner.user.id, deliveredSeq: 0, attempts: 0, nextAttemptAt: null, lastStatus: null, lastError: null, lastDeliveredAt: null },
+    ]);
+    expect(JSON.stringify(fresh.body)).not.toContain(secret);
+
+    await send(chat, room.id, 'listed');
+    await eventually(async () => (await list()).body.webhooks[0]?.deliveredSeq === 1, 10_000, 'the delivery to show');
+    expect((await list()).body.webhooks[0]).toMatchObject({ attempts: 0, lastStatus: 204, lastError: null, lastDeliveredAt: expect.any(Number) });
+
+    hook.failNext(1_000_000);
+    await send(chat, room.id, 'failing');
+    await eventually(async () => ((await list()).body.webhooks[0]?.attempts ?? 0) > 0, 10_000, 'the failure to show');
+    expect((await list()).body.webhooks[0]).toMatchObject({ deliveredSeq: 1, lastStatus: 500, lastError: 'answered 500', nextAttemptAt: expect.any(Number) });
+    hook.failNext(0);
+
+    const stranger = await register(t.url);
+    expect((await http(t.url, 'GET', `/api/rooms/${room.id}/webhooks`, undefined, stranger.accessToken)).status).toBe(403);
+    expect((await http(t.url, 'GET', '/api/rooms/no-such-room/webhooks', undefined, owner.accessToken)).status).toBe(404);
+    expect((await http(t.url, 'DELETE', `/api/webhooks/${id}`, undefined, owner.accessToken)).status).toBe(204);
+    expect((await list()).body.webhooks).toEqual([]);
   }, 30_000);
 
   it('delivers after a restart what was left undelivered', async () => {

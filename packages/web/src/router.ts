@@ -1,12 +1,13 @@
 /**
  * The app's routes, kept in the address so a reload or a shared link opens the same screen: the
- * open room (`/rooms/<id>`) and the admin view (`/admin`); the server answers every such path with
- * the app.
+ * open room (`/rooms/<id>`), the admin view (`/admin`) and the Integrations page (`/integrations`);
+ * the server answers every such path with the app.
  */
 import { useSyncExternalStore } from 'react';
 
 const ROOM_PATH = /^\/rooms\/([^/]+)\/?$/;
 const ADMIN_PATH = /^\/admin\/?$/;
+const INTEGRATIONS_PATH = /^\/integrations\/?$/;
 const CHANGE = 'switchboard:navigate';
 
 function currentRoom(): string | undefined {
@@ -31,6 +32,16 @@ export function useRoomRoute(): string | undefined {
 /** Whether the address is the admin view's. */
 export function useAdminRoute(): boolean {
   return useSyncExternalStore(subscribe, () => ADMIN_PATH.test(window.location.pathname));
+}
+
+/** Whether the address is the Integrations page's. */
+export function useIntegrationsRoute(): boolean {
+  return useSyncExternalStore(subscribe, () => INTEGRATIONS_PATH.test(window.location.pathname));
+}
+
+/** Opens the Integrations page and records it in the browser history. */
+export function navigateToIntegrations(): void {
+  go('/integrations', {});
 }
 
 /** Opens the admin view and records it in the browser history. */

@@ -1,6 +1,7 @@
 /**
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
- * members, invite, leave) — or, for admins at `/admin`, the monitoring view — and the notification
+ * members, invite, leave) — or, for admins, the monitoring view at `/admin` or the Integrations
+ * page at `/integrations` — and the notification
  * bell, the dialogs, the document title with the unread count, and browser notifications while the
  * tab is hidden.
  */
@@ -12,14 +13,14 @@ import { ConnectionBanner } from './connection-banner.js';
 import { CreateRoomDialog } from './chat/create-room-dialog.js';
 import { showDesktop } from './desktop-notifications.js';
 import { describeError } from './errors.js';
-import { ActivityIcon, DoorIcon, FileTextIcon, HashIcon, LockIcon, MenuIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
+import { ActivityIcon, DoorIcon, FileTextIcon, HashIcon, LockIcon, MenuIcon, PlugIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
 import { useMediaQuery } from './ui/media.js';
 import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
 import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
 import { ThreadPanel } from './chat/thread-panel.js';
-import { navigate, navigateToAdmin, useAdminRoute, useRoomRoute } from './router.js';
+import { navigate, navigateToAdmin, useAdminRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
@@ -27,6 +28,7 @@ type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
+const IntegrationsView = lazy(() => import('./integrations/integrations-view.js').then((m) => ({ default: m.IntegrationsView })));
 const DocsPanel = lazy(() => import('./docs/docs-panel.js').then((m) => ({ default: m.DocsPanel })));
 
 export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => void }) {
@@ -35,7 +37,10 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
   const routeRoom = useRoomRoute();
   const isAdmin = user.role === 'admin';
   // Anyone else at /admin falls back to a room, like at an unknown room's address.
-  const adminView = useAdminRoute() && isAdmin;
+  const monitorView = useAdminRoute() && isAdmin;
+  const integrationsView = useIntegrationsRoute() && isAdmin;
+  // Either admin page takes the room's place.
+  const adminView = monitorView || integrationsView;
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
@@ -65,9 +70,9 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
 
   const totalUnread = rooms.reduce((n, r) => n + r.unread, 0);
   useEffect(() => {
-    const where = adminView ? 'Monitoring' : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
+    const where = monitorView ? 'Monitoring' : integrationsView ? 'Integrations' : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where ? `${where} · Switchboard` : 'Switchboard'}`;
-  }, [adminView, room, totalUnread]);
+  }, [monitorView, integrationsView, room, totalUnread]);
 
   const openNotification = useCallback((n: Notification) => {
     if (n.kind === 'alert') {
@@ -127,7 +132,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           onCreate={() => setDialog('create')}
           onNewDm={() => setDialog('dm')}
           onSignOut={onSignOut}
-          admin={isAdmin ? { active: adminView } : undefined}
+          admin={isAdmin ? { active: monitorView, integrationsActive: integrationsView } : undefined}
         />
         {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
         <main className="main" id="composer-area">
@@ -144,10 +149,15 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
               {totalUnread > 0 && <span className="menu-dot" aria-hidden="true" />}
             </button>
             <div className="room-title">
-              {adminView ? (
+              {monitorView ? (
                 <h1>
                   <ActivityIcon size={18} />
                   <span>Monitoring</span>
+                </h1>
+              ) : integrationsView ? (
+                <h1>
+                  <PlugIcon size={18} />
+                  <span>Integrations</span>
                 </h1>
               ) : room ? (
                 <>
@@ -210,9 +220,13 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
               {error}
             </p>
           )}
-          {adminView ? (
+          {monitorView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
               <AdminView client={store.client} />
+            </Suspense>
+          ) : integrationsView ? (
+            <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
+              <IntegrationsView client={store.client} rooms={rooms.filter((r) => r.kind !== 'dm')} />
             </Suspense>
           ) : room ? (
             <RoomView key={room.id} room={room} me={user} jumpTo={jump?.roomId === room.id ? jump.seq : undefined} onJumped={onJumped} />

@@ -15,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { BOT_TOKEN_PREFIX, type BotCreateInput, type BotCreated, type LoginInput, type RegisterInput, type Session, type User } from '@switchboard/protocol';
+import { BOT_TOKEN_PREFIX, type BotCreateInput, type BotCreated, type BotInfo, type LoginInput, type RegisterInput, type Session, type User } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
 import { AppError, conflict, forbidden, notFound, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
@@ -199,6 +199,13 @@ export class AuthService {
       throw err;
     }
     return { bot: toUser(row), token };
+  }
+
+  /** Bots whose token works (admins only), newest first. */
+  async listBots(actor: Principal): Promise<BotInfo[]> {
+    if (actor.role !== 'admin') throw forbidden('only admins list bots');
+    const rows = await this.bots.list();
+    return rows.map((row) => ({ bot: toUser(row), createdAt: Number(row.token_created_at), createdBy: row.created_by }));
   }
 
   /** Deletes a bot (admins only): its token stops working at once, its sockets go on every node. */

@@ -31,6 +31,13 @@ const schemas = {
       ...docs.errors({ 400: 'invalid username or display name', 401: 'no valid token', 403: 'not an admin', 409: 'username taken' }),
     },
   },
+  list: {
+    tags: ['bots'],
+    summary: 'List bots (admins)',
+    description: 'Bots whose token works, newest first: `{ bots: [{ bot: User, createdAt, createdBy }] }`. Tokens are never listed.',
+    security: docs.bearer,
+    response: { 200: { description: '`{ bots }`', type: 'object' }, ...docs.errors({ 401: 'no valid token', 403: 'not an admin' }) },
+  },
   delete: {
     tags: ['bots'],
     summary: 'Delete a bot (admins)',
@@ -72,6 +79,18 @@ const schemas = {
       ...docs.errors({ 400: 'not http(s), or an internal address', 401: 'no valid token', 403: 'not a member of the room', 404: 'unknown room' }),
     },
   },
+  listWebhooks: {
+    tags: ['bots'],
+    summary: "List a room's webhooks (members)",
+    description:
+      '`{ webhooks: [{ id, roomId, url, createdAt, createdBy, deliveredSeq, attempts, nextAttemptAt, lastStatus, lastError, lastDeliveredAt }] }`, oldest first: where each one\'s deliveries stand (the last seq delivered, failed attempts at the next message, the latest HTTP status and error). Secrets are never listed.',
+    security: docs.bearer,
+    params: jsonSchema(PublishParams),
+    response: {
+      200: { description: '`{ webhooks }`', type: 'object' },
+      ...docs.errors({ 401: 'no valid token', 403: 'not a member of the room', 404: 'unknown room' }),
+    },
+  },
   deleteWebhook: {
     tags: ['bots'],
     summary: 'Remove a webhook (members of its room)',
@@ -94,6 +113,13 @@ export function botRoutes(
     return reply.status(201).send(await webhooks.create(userId, roomId, parse(WebhookCreateInput, req.body).url));
   });
 
+  app.get('/api/rooms/:roomId/webhooks', { schema: schemas.listWebhooks }, async (req) => {
+    const { userId } = await requireUser(auth, req);
+    await limiter.consume(userId, 'default');
+    const { roomId } = parse(PublishParams, req.params);
+    return { webhooks: await webhooks.list(userId, roomId) };
+  });
+
   app.delete('/api/webhooks/:id', { schema: schemas.deleteWebhook }, async (req, reply) => {
     const { userId } = await requireUser(auth, req);
     await limiter.consume(userId, 'default');
@@ -105,6 +131,12 @@ export function botRoutes(
     const actor = await requireUser(auth, req);
     await limiter.consume(actor.userId, 'default');
     return reply.status(201).send(await auth.createBot(actor, parse(BotCreateInput, req.body)));
+  });
+
+  app.get('/api/bots', { schema: schemas.list }, async (req) => {
+    const actor = await requireUser(auth, req);
+    await limiter.consume(actor.userId, 'default');
+    return { bots: await auth.listBots(actor) };
   });
 
   app.delete('/api/bots/:id', { schema: schemas.delete }, async (req, reply) => {

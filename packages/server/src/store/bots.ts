@@ -21,6 +21,17 @@ export class BotRepository {
     });
   }
 
+  /** Bots with a live token, newest first, with who created them. */
+  list(): Promise<(UserRow & { token_created_at: number; created_by: string })[]> {
+    return this.db
+      .selectFrom('bot_tokens')
+      .innerJoin('users', 'users.id', 'bot_tokens.user_id')
+      .selectAll('users')
+      .select(['bot_tokens.created_at as token_created_at', 'bot_tokens.created_by as created_by'])
+      .orderBy('bot_tokens.created_at', 'desc')
+      .execute();
+  }
+
   /** The bot and login a token hash belongs to, while the login is active. */
   byTokenHash(tokenHash: string): Promise<{ userId: string; sessionId: string } | undefined> {
     return this.db

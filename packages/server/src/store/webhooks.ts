@@ -13,6 +13,11 @@ export class WebhookRepository {
     return this.db.selectFrom('room_webhooks').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
   }
 
+  /** A room's live webhooks, oldest first. */
+  ofRoom(roomId: string): Promise<RoomWebhookRow[]> {
+    return this.db.selectFrom('room_webhooks').selectAll().where('room_id', '=', roomId).where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+  }
+
   async markDeleted(id: string, now: number): Promise<void> {
     await this.db.updateTable('room_webhooks').set({ deleted_at: now }).where('id', '=', id).execute();
   }

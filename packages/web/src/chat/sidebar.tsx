@@ -7,8 +7,8 @@
 import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
 import { Avatar } from '../ui/avatar.js';
-import { ActivityIcon, CloseIcon, HashIcon, LockIcon, LogOutIcon, PlusIcon, SearchIcon } from '../ui/icons.js';
-import { navigate, navigateToAdmin } from '../router.js';
+import { ActivityIcon, CloseIcon, HashIcon, LockIcon, LogOutIcon, PlugIcon, PlusIcon, SearchIcon } from '../ui/icons.js';
+import { navigate, navigateToAdmin, navigateToIntegrations } from '../router.js';
 import { useChatState } from '../use-store.js';
 
 interface SidebarProps {
@@ -20,8 +20,8 @@ interface SidebarProps {
   onCreate: () => void;
   onNewDm: () => void;
   onSignOut: () => void;
-  /** Admins only: the link to the admin view, and whether it is the one open. */
-  admin: { active: boolean } | undefined;
+  /** Admins only: the links to the admin view and the Integrations page, and which one is open. */
+  admin: { active: boolean; integrationsActive?: boolean } | undefined;
 }
 
 function UnreadBadge({ count }: { count: number }) {
@@ -102,6 +102,21 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
             }}
           >
             <ActivityIcon size={16} /> Monitoring
+          </a>
+        )}
+        {admin && (
+          <a
+            href="/integrations"
+            className={admin.integrationsActive ? 'sidebar-action active' : 'sidebar-action'}
+            aria-current={admin.integrationsActive ? 'page' : undefined}
+            onClick={(e) => {
+              if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab
+              e.preventDefault();
+              navigateToIntegrations();
+              onClose();
+            }}
+          >
+            <PlugIcon size={16} /> Integrations
           </a>
         )}
         <section className="sidebar-section" aria-labelledby="rooms-heading">

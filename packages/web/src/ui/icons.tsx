@@ -161,3 +161,9 @@ export const ActivityIcon = (p: P) => (
     <path d="M3 12h4l3-8 4 16 3-8h4" />
   </Icon>
 );
+
+export const PlugIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M9 2v6M15 2v6M6 8h12v4a6 6 0 0 1-12 0zM12 18v4" />
+  </Icon>
+);

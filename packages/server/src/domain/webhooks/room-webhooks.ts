@@ -9,7 +9,7 @@
  * A node takes a webhook with a lease before a pass, so two nodes never deliver the same one.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Message } from '@switchboard/protocol';
+import type { Message, WebhookInfo } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { WebhookRepository } from '../../store/webhooks.js';
 import type { RoomWebhookRow } from '../../store/schema.js';
@@ -61,10 +61,14 @@ export class RoomWebhookService {
 
   /** Adds a webhook to a room the caller belongs to; it gets the messages sent from now on. */
   async create(userId: string, roomId: string, url: string): Promise<{ webhook: { id: string; url: string }; secret: string }> {
-    const { room } = await this.rooms.requireMember(userId, roomId);
+    await this.rooms.requireMember(userId, roomId);
     if (!(await targetAllowed(new URL(url), this.options.allowPrivate))) {
       throw invalid('url: must be http(s) and reach no loopback, private or link-local address');
     }
+    // Where the room is now, read fresh: requireMember's row may come from the membership cache,
+    // whose `last_seq` lags, and starting from it would deliver messages sent before this webhook.
+    const room = (await this.rooms.readable(userId, [roomId])).rooms.get(roomId);
+    if (!room) throw notFound('room');
     const row: RoomWebhookRow = {
       id: newId(),
       room_id: roomId,
@@ -83,6 +87,25 @@ export class RoomWebhookService {
     };
     await this.webhooks.insert(row);
     return { webhook: { id: row.id, url }, secret: row.secret };
+  }
+
+  /** The webhooks of a room the caller belongs to, with where their deliveries stand (no secrets). */
+  async list(userId: string, roomId: string): Promise<WebhookInfo[]> {
+    await this.rooms.requireMember(userId, roomId);
+    const rows = await this.webhooks.ofRoom(roomId);
+    return rows.map((row) => ({
+      id: row.id,
+      roomId: row.room_id,
+      url: row.url,
+      createdAt: Number(row.created_at),
+      createdBy: row.created_by,
+      deliveredSeq: Number(row.delivered_seq),
+      attempts: row.attempts,
+      nextAttemptAt: row.attempts > 0 ? Number(row.next_attempt_at) : null,
+      lastStatus: row.last_status,
+      lastError: row.last_error,
+      lastDeliveredAt: row.last_delivered_at === null ? null : Number(row.last_delivered_at),
+    }));
   }
 
   /** Removes a webhook of a room the caller belongs to. */

@@ -1,0 +1,166 @@
+/**
+ * The Integrations page end to end: the web app built with Vite, served by a real Switchboard
+ * server, in Chromium. The admin opens Integrations from the sidebar, creates a bot and sees its
+ * token once (gone after Done and after a reload); the bot, invited to a room, publishes with
+ * `fetch`; the admin adds a webhook to the room (its secret shown once), a message is POSTed to a
+ * real receiver, signed with that secret, and the page lists the delivery; the admin revokes the
+ * bot and its token stops working. Screenshot: docs/screenshots/integrations.png under
+ * `npm run screenshots`.
+ */
+import { createHmac } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createClient, type SwitchboardClient } from '@switchboard/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWebApp } from './build-app.js';
+import { screenshot } from './screenshots.js';
+import { eventually, register, startServer, type TestServer } from '../../server/test/helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const WAIT = 15_000;
+const PASSWORD = 'correct horse battery';
+
+let webDir: string;
+let server: TestServer;
+let browser: Browser;
+let receiver: Server;
+let receiverUrl: string;
+const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+const contexts: BrowserContext[] = [];
+let admin: SwitchboardClient | undefined;
+
+beforeAll(async () => {
+  receiver = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/switchboard`;
+  webDir = await buildWebApp();
+  // The receiver runs on this machine: loopback targets are allowed for the test.
+  server = await startServer({ WEB_DIR: webDir, WEBHOOK_ALLOW_PRIVATE: 'true' });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  admin?.close();
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await server?.close();
+  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  rmSync(webDir, { recursive: true, force: true });
+});
+
+async function signIn(username: string): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (message) => {
+    if (/content security policy|refused to/i.test(message.text())) errors.push(`console: ${message.text()}`);
+  });
+  await page.goto(server.url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('navigation').waitFor();
+  return { page, errors };
+}
+
+const publish = (token: string, roomId: string, text: string) =>
+  fetch(`${server.url}/api/rooms/${roomId}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+  });
+
+describe('integrations page', () => {
+  it('creates a bot whose token is shown once, lists a webhook delivery, and revokes the bot', async () => {
+    const session = await register(server.url, 'admin', PASSWORD);
+    expect(session.user.role).toBe('admin');
+    admin = createClient({ url: server.url, session, transports: ['websocket'] });
+    await admin.ready();
+    const room = await admin.chat.createRoom({ name: 'deploys', kind: 'public' });
+
+    const { page, errors } = await signIn('admin');
+    await page.getByRole('navigation').getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/integrations');
+    await page.getByText('No bots yet.').waitFor();
+
+    // ---- a bot, its token shown once
+    const bots = page.getByRole('region', { name: 'Bots' });
+    await bots.getByLabel('Username').fill('deploy-bot');
+    await bots.getByLabel('Display name').fill('Deploy bot');
+    await bots.getByRole('button', { name: 'Create bot' }).click();
+    const token = (await bots.getByTestId('shown-once').textContent()) ?? '';
+    expect(token).toMatch(/^sbot_/);
+    await bots.getByRole('table', { name: 'Bots' }).getByRole('rowheader', { name: '@deploy-bot' }).waitFor();
+    await bots.getByRole('button', { name: 'Done' }).click();
+    expect(await page.content()).not.toContain(token);
+
+    // ---- the bot, invited to the room, publishes with fetch
+    const bot = (await admin.integrations.listBots()).find((b) => b.bot.username === 'deploy-bot');
+    expect(bot).toBeDefined();
+    await admin.chat.invite(room.id, bot!.bot.id);
+    const published = await publish(token, room.id, 'deploy 41 started');
+    expect(published.status).toBe(201);
+
+    // ---- a webhook: its secret shown once, a delivery listed
+    const hooks = page.getByRole('region', { name: 'Webhooks' });
+    await expect(hooks.getByRole('combobox', { name: 'Room' }).inputValue()).resolves.toBe(room.id);
+    await hooks.getByLabel('URL').fill(receiverUrl);
+    await hooks.getByRole('button', { name: 'Add webhook' }).click();
+    const secret = (await hooks.getByTestId('shown-once').textContent()) ?? '';
+    expect(secret.length).toBeGreaterThan(20);
+    const row = hooks.getByRole('table', { name: 'Webhooks' }).getByRole('row').filter({ hasText: receiverUrl });
+    await row.getByText('no messages yet').waitFor();
+
+    expect((await publish(token, room.id, 'deploy 41 finished')).status).toBe(201);
+    await eventually(() => received.length === 1, WAIT, 'the delivery');
+    const delivery = received[0]!;
+    expect(JSON.parse(delivery.body)).toMatchObject({ text: 'deploy 41 finished', seq: 2 });
+    expect(delivery.headers['x-switchboard-signature']).toBe(`sha256=${createHmac('sha256', secret).update(delivery.body).digest('hex')}`);
+    // The page fetches the delivery state again every few seconds.
+    await row.getByText('delivered', { exact: true }).waitFor();
+    await row.getByRole('cell', { name: '#2' }).waitFor();
+    await row.getByRole('cell', { name: '204' }).waitFor();
+    await screenshot(page, 'integrations');
+    await hooks.getByRole('button', { name: 'Done' }).click();
+
+    // ---- a reload shows neither credential again
+    await page.reload();
+    await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+    await page.getByRole('rowheader', { name: '@deploy-bot' }).waitFor();
+    const html = await page.content();
+    expect(html).not.toContain(token);
+    expect(html).not.toContain(secret);
+
+    // ---- revoked: gone from the list, and the token stops working
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Revoke @deploy-bot' }).click();
+    await page.getByText('No bots yet.').waitFor();
+    expect((await publish(token, room.id, 'after the revocation')).status).toBe(401);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('keeps the page from anyone but an admin', async () => {
+    await register(server.url, 'someone', PASSWORD);
+    const { page } = await signIn('someone');
+    expect(await page.getByRole('navigation').getByRole('link', { name: 'Integrations' }).count()).toBe(0);
+    await page.goto(`${server.url}/integrations`);
+    await page.getByRole('navigation').waitFor();
+    expect(await page.getByRole('heading', { name: 'Integrations', level: 1 }).count()).toBe(0);
+  }, 60_000);
+});
