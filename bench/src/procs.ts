@@ -219,15 +219,14 @@ export function startBaseline(): Promise<ServerProcess> {
   return startProcess('baseline', 'bench/src/baseline-server.ts', [], {});
 }
 
-<<<<<<< HEAD
 /** Starts the game scenario's Colyseus peer (bench/src/colyseus-game-server.ts) in its own process. */
 export function startColyseusGame(): Promise<ServerProcess> {
   return startProcess('colyseus', 'bench/src/colyseus-game-server.ts', [], {});
-=======
+}
+
 /** Starts the bare-WebSocket baseline (bench/src/ws-baseline-server.ts) in its own process. */
 export function startWsBaseline(): Promise<ServerProcess> {
   return startProcess('bare ws', 'bench/src/ws-baseline-server.ts', [], {});
->>>>>>> wt-native
 }
 
 /** Forks a load worker (bench/src/load-worker.ts); it inherits `--conditions=source --import tsx`. */

@@ -370,7 +370,6 @@ server CPU time ${ratios.cpuSeconds}×. With monitoring off, p99 moved by ${mon.
 `;
 }
 
-<<<<<<< HEAD
 function gameSection(results: BenchResults): string {
   const game = results.game;
   if (!game) return '';
@@ -407,7 +406,9 @@ ${table(
     row('server CPU', `${sb.server.cpuPercent} % (${sb.server.cpuSeconds} s)`, `${cy.server.cpuPercent} % (${cy.server.cpuSeconds} s)`),
   ],
 )}
-=======
+`;
+}
+
 function gatewaySection(results: BenchResults): string {
   const gw = results.gateway;
   if (!gw) return '';
@@ -439,7 +440,6 @@ ${table(
 
 \`/ws\` ÷ \`/chat\`: delivered ${gw.vsChat.delivered}×, p50 **${gw.vsChat.p50}×**, p99 **${gw.vsChat.p99}×**, server CPU time ${gw.vsChat.cpuSeconds}×.
 \`/ws\` ÷ bare \`ws\`: delivered ${gw.vsBareWs.delivered}×, p50 **${gw.vsBareWs.p50}×**, p99 **${gw.vsBareWs.p99}×**, server CPU time ${gw.vsBareWs.cpuSeconds}×.
->>>>>>> wt-native
 `;
 }
 
@@ -500,11 +500,8 @@ ${idleSection(results)}
 ${compressionSection(results)}
 ${multinodeSection(results)}
 ${monitoringSection(results)}
-<<<<<<< HEAD
+${gatewaySection(results)}
 ${gameSection(results)}`;
-=======
-${gatewaySection(results)}`;
->>>>>>> wt-native
 }
 
 /** Each scenario's section of docs/benchmarks.md. */
@@ -515,11 +512,8 @@ const SECTIONS: Record<Scenario, (results: BenchResults) => string> = {
   compression: compressionSection,
   multinode: multinodeSection,
   monitoring: monitoringSection,
-<<<<<<< HEAD
   game: gameSection,
-=======
   gateway: gatewaySection,
->>>>>>> wt-native
 };
 
 /**

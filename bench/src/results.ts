@@ -1,10 +1,7 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
 import type { FanoutSize, LoadResult } from './fanout.js';
-<<<<<<< HEAD
 import type { GameBenchResult, GameSize } from './game.js';
-=======
 import type { GatewayResult, GatewaySize } from './gateway.js';
->>>>>>> wt-native
 import type { IdleSize, IdleSummary } from './idle.js';
 import type { MonitoringResult, MonitoringSize } from './monitoring.js';
 import type { MultinodeResult, MultinodeSize } from './multinode.js';
@@ -18,11 +15,8 @@ export const Scenario = {
   compression: 'compression',
   multinode: 'multinode',
   monitoring: 'monitoring',
-<<<<<<< HEAD
   game: 'game',
-=======
   gateway: 'gateway',
->>>>>>> wt-native
 } as const;
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
 
@@ -60,11 +54,8 @@ export interface BenchResults {
     compression: FanoutSize;
     multinode: MultinodeSize;
     monitoring: MonitoringSize;
-<<<<<<< HEAD
     game: GameSize;
-=======
     gateway: GatewaySize;
->>>>>>> wt-native
   };
   sweep?: SweepResult;
   rooms?: RoomsResult;
@@ -77,11 +68,8 @@ export interface BenchResults {
   compression?: { variants: CompressionVariant[] };
   multinode?: MultinodeResult;
   monitoring?: MonitoringResult;
-<<<<<<< HEAD
   game?: GameBenchResult;
-=======
   gateway?: GatewayResult;
->>>>>>> wt-native
   goals: Goal[];
 }
 

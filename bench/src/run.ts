@@ -4,11 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and with --write to
  * docs/benchmarks.md and docs/bench/*.svg (a full run), or to the sections of the scenarios run.
  *
-<<<<<<< HEAD
- *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game]...
-=======
- *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|gateway]...
->>>>>>> wt-native
+ *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game|gateway]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,11 +14,8 @@ import { parseArgs } from 'node:util';
 import { createAccounts, createRoom } from './accounts.js';
 import { charts } from './chart.js';
 import { runFanout, type FanoutSize } from './fanout.js';
-<<<<<<< HEAD
 import { runGame, type GameSize } from './game.js';
-=======
 import { runGateway, type GatewaySize } from './gateway.js';
->>>>>>> wt-native
 import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.js';
 import { runMonitoring, type MonitoringSize } from './monitoring.js';
 import { checkMultinodeServices, runMultinode, type MultinodeSize } from './multinode.js';
@@ -40,11 +33,8 @@ interface Sizes {
   compression: FanoutSize;
   multinode: MultinodeSize;
   monitoring: MonitoringSize;
-<<<<<<< HEAD
   game: GameSize;
-=======
   gateway: GatewaySize;
->>>>>>> wt-native
 }
 
 // The issue's sizes: 500 clients; at the headline point 10 senders × 20 msg/s × 10 s = 2,000
@@ -73,13 +63,10 @@ const FULL: Sizes = {
   multinode: { nodes: 3, clients: 300, senders: 6, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
   // The fan-out at 100 msg/s, below the knee, where an overhead shows in latency rather than drowning in a backlog.
   monitoring: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120, rounds: 2 },
-<<<<<<< HEAD
   // 200 quad games on one process at 20 Hz; the bytes are counted on 20 of their clients.
   game: { games: 200, warmupSeconds: 5, seconds: 20, sampled: 20 },
-=======
   // /ws beside /chat and a bare ws relay: the monitoring scenario's load, 100 msg/s below the knee.
   gateway: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120 },
->>>>>>> wt-native
 };
 
 const QUICK: Sizes = {
@@ -100,29 +87,20 @@ const QUICK: Sizes = {
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
   multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
   monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
-<<<<<<< HEAD
   game: { games: 10, warmupSeconds: 2, seconds: 3, sampled: 5 },
-};
-
-const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game]...
-=======
   gateway: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|gateway]...
->>>>>>> wt-native
+const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game|gateway]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
   --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/; with
                 --scenario (other than sweep), only those scenarios' sections of docs/benchmarks.md
-  --scenario    run only this scenario (repeatable); default: all seven
+  --scenario    run only this scenario (repeatable); default: all eight
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
-<<<<<<< HEAD
                 game: 200 Light Cycles games at 20 Hz on Switchboard and on Colyseus
-=======
                 gateway: the fan-out through /ws beside /chat and a bare ws relay
->>>>>>> wt-native
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
@@ -176,11 +154,8 @@ async function main(): Promise<void> {
     run(Scenario.compression) ? sizes.compression.clients : 0,
     run(Scenario.idle) ? sizes.idle.clients : 0,
     run(Scenario.monitoring) ? sizes.monitoring.clients : 0,
-<<<<<<< HEAD
     run(Scenario.game) ? sizes.game.games : 0,
-=======
     run(Scenario.gateway) ? sizes.gateway.clients : 0,
->>>>>>> wt-native
   );
   log(`registering ${accountsNeeded} accounts (throwaway server, lowest scrypt cost)`);
   const accounts = await createAccounts(accountsNeeded, 16, log);
@@ -251,15 +226,14 @@ async function main(): Promise<void> {
     results.monitoring = await runMonitoring(accounts, sizes.monitoring, log);
   }
 
-<<<<<<< HEAD
   if (run(Scenario.game)) {
     log(`— game (${sizes.game.games} games at 20 Hz, Switchboard and Colyseus) —`);
     results.game = await runGame(accounts, sizes.game, log);
-=======
+  }
+
   if (run(Scenario.gateway)) {
     log('— /ws beside /chat and a bare ws relay —');
     results.gateway = await runGateway(accounts, sizes.gateway, log);
->>>>>>> wt-native
   }
 
   const finishedAt = new Date();
