@@ -1,6 +1,7 @@
 /** Renders a bench run as docs/benchmarks.md. */
 import type { LoadResult } from './fanout.js';
 import { deliveredRatio } from './gateway.js';
+import { difference, growth, sizeRatio } from './format.js';
 import type { PgCost } from './multinode.js';
 import { ROOM_CREATE_CONCURRENCY } from './rooms.js';
 import type { BenchResults, Scenario } from './results.js';
@@ -195,7 +196,7 @@ function idleSection(results: BenchResults): string {
     const label = i.switchboard.rounds.length > 1 ? `round ${k + 1}: ` : '';
     return [
       [`${label}server RSS before → after`, `${sb.rssBeforeMb} → ${sb.rssAfterMb} MB`, `${base.rssBeforeMb} → ${base.rssAfterMb} MB`, ''],
-      [`${label}RSS per idle connection`, `${sb.perConnectionKb} KB`, `${base.perConnectionKb} KB`, times(sb.perConnectionKb, base.perConnectionKb)],
+      [`${label}RSS per idle connection`, growth(sb.perConnectionKb), growth(base.perConnectionKb), sizeRatio(sb.perConnectionKb, base.perConnectionKb)],
     ];
   });
   return `## 3. Idle memory
@@ -209,7 +210,12 @@ ${table(
   ['metric', 'Switchboard', 'bare Socket.IO', 'Switchboard ÷ baseline'],
   [
     ...rows,
-    ['**mean RSS per idle connection**', `**${i.switchboard.perConnectionKb} KB**`, `**${i.baseline.perConnectionKb} KB**`, `**${i.ratio}×**`],
+    [
+      '**mean RSS per idle connection**',
+      `**${growth(i.switchboard.perConnectionKb)}**`,
+      `**${growth(i.baseline.perConnectionKb)}**`,
+      `**${sizeRatio(i.switchboard.perConnectionKb, i.baseline.perConnectionKb, 3)}**`,
+    ],
   ],
 )}
 
@@ -226,12 +232,16 @@ function compressionSection(results: BenchResults): string {
   const findings: string[] = [];
   if (off && defaultThreshold) {
     const perConnectionKb = ((defaultThreshold.server.rssBeforeMb - off.server.rssBeforeMb) * 1024) / size.clients;
-    // Below a few KB the difference is the noise of two processes' heaps, not zlib state.
+    // Below a few KiB the difference is the noise of two processes' heaps, not zlib state.
+    const held = difference(perConnectionKb, 2);
     findings.push(
       perConnectionKb >= 2
-        ? `With compression on, the server holds about ${Math.round(perConnectionKb)} KB more per connection before any ` +
+        ? `With compression on, the server holds ${held} per connection before any ` +
             'message is sent (RSS with the clients connected, on minus off): zlib state for each socket.'
-        : 'With the clients connected and before any message is sent, the server holds no measurably more memory ' +
+        : perConnectionKb <= -2
+          ? `With compression on, the server held ${held} per connection before any message was sent (RSS with ` +
+            'the clients connected, on minus off): no zlib state shows, and the gap is the noise between two processes\' heaps.'
+          : 'With the clients connected and before any message is sent, the server holds no measurably more memory ' +
             'with compression on than off (RSS, on minus off, within the noise between processes).',
     );
     if (off.wireBytesPerDelivery < 1024 && defaultThreshold.wireBytesPerDelivery < 0.8 * off.wireBytesPerDelivery) {

@@ -2,6 +2,7 @@
 import type { FanoutSize, LoadResult } from './fanout.js';
 import type { GameBenchResult, GameSize } from './game.js';
 import type { GatewayResult, GatewaySize } from './gateway.js';
+import { sizeRatio } from './format.js';
 import type { IdleSize, IdleSummary } from './idle.js';
 import type { MonitoringResult, MonitoringSize } from './monitoring.js';
 import type { MultinodeResult, MultinodeSize } from './multinode.js';
@@ -168,7 +169,7 @@ export function evaluateGoals(results: BenchResults): Goal[] {
     goals.push({
       name: 'RSS per idle connection vs baseline',
       target: '≤ 1.0×',
-      value: `${results.idle.ratio}×`,
+      value: sizeRatio(results.idle.switchboard.perConnectionKb, results.idle.baseline.perConnectionKb, 3),
       met: results.idle.ratio <= 1,
     });
   }

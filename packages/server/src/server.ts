@@ -38,7 +38,7 @@ import { metricsRoutes } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { defaultWebDir, webRoutes } from './http/web.js';
-import { createLogger } from './logger.js';
+import { createLogger, RequestLogController } from './logger.js';
 import { setupChat } from './realtime/chat.js';
 import { setupCollab } from './realtime/collab.js';
 import type { RealtimeContext, Services } from './realtime/context.js';
@@ -218,6 +218,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.MAX_BODY_BYTES,
     frameworkErrors,
+    logController: new RequestLogController(),
     ...edgeOptions(config),
   });
   registerErrorHandling(app, metrics && ((report) => metrics.onError(report)));

@@ -69,6 +69,32 @@ describe('web app serving', () => {
     expect((await get(t, '/.env')).body).not.toContain('SECRET');
   });
 
+  it('answers unknown API and metrics paths with the JSON 404, never the app', async () => {
+    const t = await startServer({ WEB_DIR: fakeBuild() });
+    servers.push(t);
+    const paths = ['/api', '/api/', '/api/nope', '/api/nope/deeper?x=1', '/apix', '/metricsx', '/metrics/foo', '/metrics/', '/ws/x', '/collab'];
+    for (const path of paths) {
+      for (const method of ['GET', 'HEAD', 'POST']) {
+        const res = await fetch(t.url + path, { method });
+        const body = await res.text();
+        expect(res.status, `${method} ${path}`).toBe(404);
+        expect(res.headers.get('content-type'), `${method} ${path}`).toMatch(/^application\/json/);
+        if (method !== 'HEAD') expect(JSON.parse(body), `${method} ${path}`).toMatchObject({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+      }
+    }
+    // The real endpoints are still there, and page paths still get the app.
+    expect((await get(t, '/metrics')).body).toContain('# HELP');
+    expect((await get(t, '/rooms/api')).body).toContain('/assets/app-1a2b3c.js');
+  });
+
+  it('answers /metrics with the JSON 404 when monitoring is off', async () => {
+    const t = await startServer({ WEB_DIR: fakeBuild(), MONITORING: 'off' });
+    servers.push(t);
+    const res = await get(t, '/metrics');
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+
   it('still starts without a build, and says how to make one', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'switchboard-webdir-'));
     dirs.push(empty);

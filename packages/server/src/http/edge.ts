@@ -8,6 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyHttpOptions, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { redactUrl } from '../logger.js';
 
 /** The route whose body is a streamed upload (http/files.ts): held to a rate, not a deadline. */
 const UPLOAD = { method: 'POST', path: '/api/files' };
@@ -49,7 +50,7 @@ function cut(req: IncomingMessage, res: ServerResponse, log: Logger, why: string
   const socket = req.socket;
   if (socket.destroyed) return;
   // Info, not error: a slow client is the client's affair, and clients must not be able to raise alarms.
-  log.info({ method: req.method, url: req.url, remoteAddress: socket.remoteAddress }, why);
+  log.info({ method: req.method, url: redactUrl(req.url), remoteAddress: socket.remoteAddress }, why);
   if (!res.headersSent && socket.writable) socket.write('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
   socket.destroy();
 }

@@ -14,8 +14,13 @@ import type { FastifyInstance } from 'fastify';
 /** packages/web/dist, from this file in packages/server/src/http or packages/server/dist/http. */
 export const defaultWebDir = (): string => fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
-/** Paths that belong to the server, never to the app: unknown ones there stay 404. */
-const SERVER_PATHS = /^\/(api|socket\.io|healthz|readyz)(\/|$|\?)/;
+/**
+ * Paths that belong to the server, never to the app: unknown ones there answer the protocol's JSON
+ * 404, so that an API client or a scraper with a wrong path gets an error it can read rather than
+ * a page with status 200. Everything under `/api…` and `/metrics…` counts (`/api`, `/apix`,
+ * `/metrics/foo`, `/metricsx`): the app has no page there.
+ */
+const SERVER_PATHS = /^\/(?:api|metrics|healthz|readyz)|^\/(?:socket\.io|collab|ws)(?:\/|$)/;
 
 /**
  * A path no page of the app has: undecodable, or, once decoded, holding `.`/`..` segments,
