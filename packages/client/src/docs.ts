@@ -5,11 +5,10 @@
  * request sent once more. Failures are SwitchboardErrors with the protocol's code. Editing the
  * content is `client.collab.open(docId)`.
  */
-import { ErrorCode, type Doc, type DocChangedEvent, type DocVersion } from '@switchboard/protocol';
+import type { Doc, DocChangedEvent, DocVersion } from '@switchboard/protocol';
 import type { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
-import { SwitchboardError } from './errors.js';
-import { baseUrl } from './http.js';
+import { authorizedCall } from './http.js';
 import type { TokenSource } from './tokens.js';
 
 export interface DocsApiEvents {
@@ -68,38 +67,8 @@ export class DocsApi extends Emitter<DocsApiEvents> {
     return (await this.request<{ version: DocVersion }>('POST', `/api/docs/${enc(docId)}/versions/${enc(versionId)}/restore`)).version;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const send = async (token: string) => {
-      try {
-        return await fetch(baseUrl(this.server()) + path, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-      } catch (err) {
-        throw SwitchboardError.noAnswer(`${method} ${path}`, err);
-      }
-    };
-    const token = await this.tokens.get();
-    let res = await send(token);
-    if (res.status === 401) {
-      this.tokens.invalidate(token);
-      res = await send(await this.tokens.get());
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (res.ok) return parsed as T;
-    const wire = SwitchboardError.fromWire((parsed as { error?: unknown } | undefined)?.error, `${method} ${path} failed with HTTP ${res.status}`);
-    const retryAfter = Number(res.headers.get('retry-after'));
-    if (wire.code === ErrorCode.RATE_LIMITED && wire.retryAfterMs === undefined && retryAfter > 0) {
-      throw new SwitchboardError(wire.code, wire.message, { retryAfterMs: retryAfter * 1000 });
-    }
-    throw wire;
+  private request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return authorizedCall<T>(this.server(), this.tokens, method, path, body);
   }
 }
 

@@ -20,6 +20,7 @@ export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
 export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
 export type { DocsApi, DocsApiEvents } from './docs.js';
+export type { AccountsApi } from './accounts.js';
 export type { CollabApi, CollabOpenOptions, CollabSession, CollabSessionEvents } from './collab.js';
 export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
@@ -27,6 +28,7 @@ export type {
   Alert,
   AlertRule,
   AlertRuleSetInput,
+  AdminUser,
   AlertSeverity,
   Attachment,
   ClusterStats,
@@ -37,6 +39,7 @@ export type {
   ErrorGroup,
   FileInfo,
   FileUrl,
+  Invite,
   Message,
   MonitorMetric,
   MonitorSnapshot,

@@ -1,11 +1,12 @@
 /**
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
- * members, invite, leave) — or, for admins at `/admin`, the monitoring view — and the notification
- * bell, the dialogs, the document title with the unread count, and browser notifications while the
+ * members, invite, leave) — or, for admins, the monitoring view (`/admin`) or the accounts view
+ * (`/admin/users`) — and the notification bell, the dialogs (account settings among them), the document title with the unread count, and browser notifications while the
  * tab is hidden.
  */
 import type { Notification, User } from '@switchboard/client';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { AccountDialog } from './account/account-dialog.js';
 import { PresenceDot } from './ui/avatar.js';
 import { BrowseRoomsDialog } from './chat/browse-rooms-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
@@ -22,19 +23,22 @@ import { navigate, navigateToAdmin, useAdminRoute, useRoomRoute } from './router
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
-type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
+type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
+const AdminUsersView = lazy(() => import('./admin/users-view.js').then((m) => ({ default: m.AdminUsersView })));
 const DocsPanel = lazy(() => import('./docs/docs-panel.js').then((m) => ({ default: m.DocsPanel })));
 
-export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSignOut: () => void; onUserChanged: (user: User) => void }) {
   const store = useStore();
   const state = useChatState();
   const routeRoom = useRoomRoute();
   const isAdmin = user.role === 'admin';
   // Anyone else at /admin falls back to a room, like at an unknown room's address.
-  const adminView = useAdminRoute() && isAdmin;
+  const adminRoute = useAdminRoute();
+  const adminView = isAdmin ? adminRoute : undefined;
+  const adminTitle = adminView === 'users' ? 'Users' : 'Monitoring';
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
@@ -64,9 +68,9 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
 
   const totalUnread = rooms.reduce((n, r) => n + r.unread, 0);
   useEffect(() => {
-    const where = adminView ? 'Monitoring' : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
+    const where = adminView ? adminTitle : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where ? `${where} · Switchboard` : 'Switchboard'}`;
-  }, [adminView, room, totalUnread]);
+  }, [adminView, adminTitle, room, totalUnread]);
 
   const openNotification = useCallback((n: Notification) => {
     if (n.kind === 'alert') {
@@ -126,6 +130,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           onCreate={() => setDialog('create')}
           onNewDm={() => setDialog('dm')}
           onSignOut={onSignOut}
+          onAccount={() => setDialog('account')}
           admin={isAdmin ? { active: adminView } : undefined}
         />
         {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
@@ -145,8 +150,8 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
             <div className="room-title">
               {adminView ? (
                 <h1>
-                  <ActivityIcon size={18} />
-                  <span>Monitoring</span>
+                  {adminView === 'users' ? <UsersIcon size={18} /> : <ActivityIcon size={18} />}
+                  <span>{adminTitle}</span>
                 </h1>
               ) : room ? (
                 <>
@@ -211,7 +216,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           )}
           {adminView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
-              <AdminView client={store.client} />
+              {adminView === 'users' ? <AdminUsersView client={store.client} me={user.id} /> : <AdminView client={store.client} />}
             </Suspense>
           ) : room ? (
             <RoomView key={room.id} room={room} me={user} jumpTo={jump?.roomId === room.id ? jump.seq : undefined} onJumped={onJumped} />
@@ -231,6 +236,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
       {dialog === 'browse' && <BrowseRoomsDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'dm' && <NewDmDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'invite' && room && <InviteDialog room={room} onClose={closeDialog} />}
+      {dialog === 'account' && <AccountDialog user={user} onClose={closeDialog} onUserChanged={onUserChanged} />}
       {dialog === 'leave' && room && (
         <Modal title={`Leave #${room.name}?`} onClose={closeDialog}>
           <div className="modal-body">
