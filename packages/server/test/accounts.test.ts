@@ -65,6 +65,17 @@ describe.each(dialects)('accounts on %s', (dialect) => {
     expect((await login(t.url, username, 'orchid-lantern-55')).status).toBe(200);
   });
 
+  it('counts wrong current passwords against the failed-login budget, so a stolen token cannot guess', async () => {
+    const user = await register(t.url);
+    const attempt = () =>
+      http<ErrorBody & { retryAfterMs?: number }>(t.url, 'POST', '/api/me/password', { currentPassword: 'guess-guess-guess', newPassword: 'orchid-lantern-55' }, user.accessToken);
+    for (let i = 0; i < 10; i++) expect((await attempt()).status).toBe(403);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
   it('creates invites: admins for any room or none, members for their room only', async () => {
     const member = await register(t.url);
     const outsider = await register(t.url);

@@ -99,8 +99,15 @@ describe.each(dialects)('administration on %s', (dialect) => {
     expect(promoted.status).toBe(200);
     expect(promoted.body.user.role).toBe('admin');
     expect((await http(t.url, 'GET', '/api/admin/users', undefined, user.accessToken)).status).toBe(200);
+    // What only admins may hold open closes when they stop being one; the chat stays.
+    const monitor = await connect(t.url, '/monitor', user.accessToken);
+    const chat = await connect(t.url, '/chat', user.accessToken);
+    const monitorGone = new Promise<string>((resolve) => monitor.on('disconnect', resolve));
     expect((await patch(user.user.id, { role: 'user' })).body.user.role).toBe('user');
+    expect(await monitorGone).toBe('io server disconnect');
     expect((await http(t.url, 'GET', '/api/admin/users', undefined, user.accessToken)).status).toBe(403);
+    expect(await connectError(t.url, '/monitor', { token: user.accessToken })).toBe('FORBIDDEN');
+    expect(chat.connected).toBe(true);
   });
 
   it('keeps one active admin: demoting or deactivating the last one is a CONFLICT, also in a race', async () => {

@@ -107,6 +107,7 @@ export class AccountService {
         throw conflict('this is the last active admin: make someone else admin first');
     }
     if (input.deactivated === true) await this.endLogins(userId, { deactivated: true });
+    if (input.role === 'user' && result.was === 'admin') this.bus.publish('user.demoted', { userId });
     return toAdminUser(result.row);
   }
 

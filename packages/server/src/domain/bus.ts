@@ -33,6 +33,8 @@ export interface DomainEvents {
    * on every node. `deactivated`: because its account was deactivated (`/ws` closes 4003, not 4001).
    */
   'session.revoked': { sessionId: string; userId: string; deactivated?: boolean };
+  /** An admin became a user: what only admins may hold open (`/monitor`) must close, on every node. */
+  'user.demoted': { userId: string };
   /** This node's monitoring report of the last second: for the other nodes. */
   'monitor.report': NodeReport;
   /** This node is shutting down cleanly: the other nodes forget it rather than count it down. */

@@ -52,7 +52,7 @@ export class UserRepository {
   async changeStanding(
     id: string,
     change: { role?: 'admin' | 'user' | undefined; deactivatedAt?: number | null | undefined },
-  ): Promise<{ outcome: 'changed'; row: UserRow } | { outcome: 'not-found' | 'bot' | 'last-admin' }> {
+  ): Promise<{ outcome: 'changed'; row: UserRow; was: UserRow['role'] } | { outcome: 'not-found' | 'bot' | 'last-admin' }> {
     const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
     return this.db.transaction().execute(async (trx) => {
       const admins = await trx
@@ -76,7 +76,7 @@ export class UserRepository {
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      return { outcome: 'changed' as const, row: updated };
+      return { outcome: 'changed' as const, row: updated, was: row.role };
     });
   }
 
