@@ -57,7 +57,8 @@ describe('switchboard command line', () => {
     expect(missing.stderr).toContain('--username is required');
   });
 
-  it('administers accounts on DATA_DIR (SQLite) while a server runs on it', { timeout: PROCESS_TEST_TIMEOUT_MS * 2 }, async () => {
+  // A dozen commands, each a process that compiles its TypeScript first: generous on a busy machine.
+  it('administers accounts on DATA_DIR (SQLite) while a server runs on it', { timeout: PROCESS_TEST_TIMEOUT_MS * 3 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cli-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const env = { DATA_DIR: dataDir };
