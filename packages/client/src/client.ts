@@ -7,6 +7,7 @@
 import { ErrorCode, type Session, type User } from '@switchboard/protocol';
 import { ChatApi, type SyncState } from './chat.js';
 import { CollabApi } from './collab.js';
+import { AccountsApi } from './accounts.js';
 import { DocsApi } from './docs.js';
 import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
@@ -74,6 +75,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly docs: DocsApi;
   /** Bots (admins) and a room's webhooks over HTTP. */
   readonly integrations: IntegrationsApi;
+  /** The user's display name and password, invite links, and (admins) account management. */
+  readonly accounts: AccountsApi;
   private readonly tokens: TokenSource;
   private readonly conn: Connection;
   private synced = false;
@@ -102,6 +105,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.collab = new CollabApi(() => this.conn.url, this.tokens);
     this.docs = new DocsApi(() => this.conn.url, this.tokens, this.conn);
     this.integrations = new IntegrationsApi(() => this.conn.url, this.tokens);
+    this.accounts = new AccountsApi(() => this.conn.url, this.tokens);
 
     this.tokens.on('session', (session) => this.emit('session', session));
     this.conn.on('state', (state) => this.emit('state', state));

@@ -6,9 +6,9 @@
  * content is `client.collab.open(docId)`.
  */
 import type { Doc, DocChangedEvent, DocVersion } from '@switchboard/protocol';
-import { authedRequest } from './authed-http.js';
 import type { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
+import { authorizedCall } from './http.js';
 import type { TokenSource } from './tokens.js';
 
 export interface DocsApiEvents {
@@ -68,7 +68,7 @@ export class DocsApi extends Emitter<DocsApiEvents> {
   }
 
   private request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return authedRequest<T>(this.server(), this.tokens, method, path, body);
+    return authorizedCall<T>(this.server(), this.tokens, method, path, body);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, type LoginInput, type RegisterInput, type Session, type User } from '@switchboard/protocol';
 import { SwitchboardError } from './errors.js';
+import type { TokenSource } from './tokens.js';
 
 /** `http://host:port` (or with a path prefix), without a trailing slash. */
 export function baseUrl(url: string): string {
@@ -64,4 +65,19 @@ export async function logout(url: string, refreshToken: string): Promise<void> {
 /** The user an access token speaks for. */
 export async function me(url: string, accessToken: string): Promise<User> {
   return (await call<{ user: User }>(url, 'GET', '/api/me', undefined, accessToken)).user;
+}
+
+/**
+ * A request with the client's current access token; one the server refuses (401) is renewed and
+ * the request sent once more. Failures are SwitchboardErrors with the protocol's code.
+ */
+export async function authorizedCall<T>(url: string, tokens: TokenSource, method: string, path: string, body?: unknown): Promise<T> {
+  const token = await tokens.get();
+  try {
+    return await call<T>(url, method, path, body, token);
+  } catch (err) {
+    if (!(err instanceof SwitchboardError) || err.code !== ErrorCode.UNAUTHENTICATED) throw err;
+    tokens.invalidate(token);
+    return call<T>(url, method, path, body, await tokens.get());
+  }
 }

@@ -33,6 +33,7 @@ export type { NotificationEvents, NotificationListOptions, NotificationsApi } fr
 export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
 export type { DocsApi, DocsApiEvents } from './docs.js';
 export type { IntegrationsApi } from './integrations.js';
+export type { AccountsApi } from './accounts.js';
 export type { CollabApi, CollabOpenOptions, CollabSession, CollabSessionEvents } from './collab.js';
 export { FilesDefaults, type FilesApi, type UploadOptions } from './files.js';
 export { ErrorCode } from '@switchboard/protocol';
@@ -40,6 +41,7 @@ export type {
   Alert,
   AlertRule,
   AlertRuleSetInput,
+  AdminUser,
   AlertSeverity,
   Attachment,
   BotCreated,
@@ -52,6 +54,7 @@ export type {
   ErrorGroup,
   FileInfo,
   FileUrl,
+  Invite,
   Message,
   MonitorMetric,
   MonitorSnapshot,

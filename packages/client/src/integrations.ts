@@ -5,7 +5,7 @@
  * with the client's current access token.
  */
 import type { BotCreated, BotCreateInput, BotInfo, WebhookCreated, WebhookInfo } from '@switchboard/protocol';
-import { authedRequest } from './authed-http.js';
+import { authorizedCall } from './http.js';
 import type { TokenSource } from './tokens.js';
 
 export class IntegrationsApi {
@@ -44,7 +44,7 @@ export class IntegrationsApi {
   }
 
   private request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return authedRequest<T>(this.server(), this.tokens, method, path, body);
+    return authorizedCall<T>(this.server(), this.tokens, method, path, body);
   }
 }
 

@@ -18,7 +18,7 @@ export const GatewayCloseCode = {
   TOO_LARGE: 1009,
   /** No auth frame in time, a bad one, the login ended, or the token expired without renewal. */
   UNAUTHENTICATED: 4001,
-  /** The account is gone. */
+  /** The account is gone, or was deactivated by an admin. */
   FORBIDDEN: 4003,
   /** The client kept sending while every request was refused as `RATE_LIMITED`. */
   RATE_LIMITED: 4008,

@@ -120,6 +120,8 @@ export const RegisterInput = z.object({
   username: Username,
   password: Password,
   displayName: DisplayName.optional(),
+  /** An invite's code (PROTOCOL §4.3): lets the account in even when registration is closed. */
+  inviteCode: Id.optional(),
 });
 export const LoginInput = z.object({
   username: z.string().min(1).max(Limits.usernameMax * 4),

@@ -3,15 +3,19 @@
  * The `switchboard` command. `switchboard start` (what `npm start` runs) reads the configuration
  * from the environment (flags mirror it) and starts one server process, or with WORKERS > 1 a
  * cluster primary and its workers (scale/cluster.ts). Every server process shuts down gracefully
- * on SIGTERM/SIGINT and exits within SHUTDOWN_TIMEOUT seconds whatever happens.
+ * on SIGTERM/SIGINT and exits within SHUTDOWN_TIMEOUT seconds whatever happens. `switchboard user …`
+ * and `switchboard export` administer the data (cli.ts).
  */
 import { parseArgs } from 'node:util';
+import { CLI_USAGE, runCli, UsageError } from './cli.js';
 import { loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { isClusterWorker, runPrimary, startWorker, workerCount } from './scale/cluster.js';
 import { createServer, type SwitchboardServer } from './server.js';
 
 const USAGE = `Usage: switchboard start [--port N] [--host ADDR] [--data-dir DIR] [--workers N|auto]
+
+${CLI_USAGE}
 
 Environment variables configure everything (see docs/operations.md); flags override them.`;
 
@@ -67,6 +71,10 @@ async function start(flags: Record<string, string | undefined>): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'user' || argv[0] === 'export') {
+    await runCli(argv, process.env);
+    return;
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -92,5 +100,6 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  if (err instanceof UsageError) console.error(`\n${USAGE}`);
+  process.exit(err instanceof UsageError ? 2 : 1);
 });

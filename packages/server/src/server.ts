@@ -9,6 +9,7 @@ import { Limits } from '@switchboard/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigSchema, type Config, type ConfigInput } from './config.js';
+import { AccountService } from './domain/accounts.js';
 import { AuthService } from './domain/auth.js';
 import { EventBus } from './domain/bus.js';
 import { DocumentService } from './domain/documents/documents.js';
@@ -16,6 +17,7 @@ import { LiveDocuments } from './domain/documents/live-docs.js';
 import { forbidden } from './domain/errors.js';
 import { FileService } from './domain/files.js';
 import { GameRecords } from './domain/game/records.js';
+import { InviteService } from './domain/invites.js';
 import { MessageService } from './domain/messages.js';
 import { NodeMetrics } from './domain/monitoring/metrics.js';
 import { MonitorService, newNodeId } from './domain/monitoring/monitor.js';
@@ -25,6 +27,7 @@ import { NotificationService } from './domain/notifications.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
+import { accountRoutes } from './http/accounts.js';
 import { authRoutes } from './http/auth.js';
 import { botRoutes } from './http/bots.js';
 import { documentRoutes } from './http/documents.js';
@@ -54,7 +57,7 @@ import { countPlainConnection } from './scale/cluster.js';
 import { clusterScraper } from './scale/cluster-metrics.js';
 import { RedisGameCluster } from './scale/game-cluster.js';
 import { createScaleMode } from './scale/mode.js';
-import { createRateLimiter } from './scale/rate-limit.js';
+import { createRateLimiter, type RateLimiter } from './scale/rate-limit.js';
 import { loadJwtSecret } from './secrets.js';
 import { BlobStore } from './store/blobs.js';
 import { BotRepository } from './store/bots.js';
@@ -62,13 +65,17 @@ import { WebhookRepository } from './store/webhooks.js';
 import { prepareDataDir, warnIfShared } from './store/data-dir.js';
 import { openDatabase, type Database } from './store/db.js';
 import { DocumentRepository } from './store/documents.js';
+import { ExportRepository } from './store/export.js';
 import { FileRepository } from './store/files.js';
 import { GameRepository } from './store/games.js';
+import { InviteRepository } from './store/invites.js';
 import { MessageRepository } from './store/messages.js';
 import { MonitoringRepository } from './store/monitoring.js';
 import { NotificationRepository } from './store/notifications.js';
 import { RoomRepository } from './store/rooms.js';
 import { SessionRepository, UserRepository } from './store/users.js';
+import type { Kysely } from 'kysely';
+import type { DB } from './store/schema.js';
 
 export interface SwitchboardServer {
   config: Config;
@@ -106,6 +113,35 @@ export type ServerOptions = Partial<ConfigInput> & {
    */
   clusterWorker?: boolean;
 };
+
+/**
+ * The account services over a database: what the server and the command line (cli.ts) share, so
+ * that both apply the same rules.
+ */
+export function accountServices(db: Kysely<DB>, config: Config, bus: EventBus, limiter: RateLimiter) {
+  const users = new UserRepository(db);
+  const sessions = new SessionRepository(db);
+  const hasher = new PasswordHasher({
+    cost: config.SCRYPT_COST,
+    concurrency: config.PASSWORD_HASH_CONCURRENCY,
+    maxQueued: config.PASSWORD_HASH_QUEUE,
+  });
+  const auth = new AuthService(
+    users,
+    sessions,
+    limiter,
+    hasher,
+    bus,
+    {
+      secret: loadJwtSecret(config.DATA_DIR, config.JWT_SECRET),
+      accessTokenTtl: config.ACCESS_TOKEN_TTL,
+      refreshTokenTtl: config.REFRESH_TOKEN_TTL,
+      allowRegistration: config.ALLOW_REGISTRATION,
+    },
+    new BotRepository(db),
+  );
+  return { users, sessions, auth, accounts: new AccountService(users, sessions, limiter, hasher, bus) };
+}
 
 /** Readiness fails when a store takes longer than this to answer. */
 const READY_TIMEOUT_MS = 2000;
@@ -154,10 +190,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       auth: { burst: config.LOGIN_IP_BURST, points: config.LOGIN_IP_PER_SECOND, seconds: 1 },
     },
   });
-  const users = new UserRepository(db);
+  const { users, sessions, auth, accounts } = accountServices(db, config, bus, limiter);
   const presence = new PresenceService(scale.presence, users, bus);
   const rooms = new RoomService(new RoomRepository(db), users, presence, bus, scale.memberships);
-  const sessions = new SessionRepository(db);
   const secret = loadJwtSecret(config.DATA_DIR, config.JWT_SECRET);
   warnIfShared(config.DATA_DIR, log);
   const maxUploadBytes = Math.floor(config.MAX_UPLOAD_MB * 1024 * 1024);
@@ -187,19 +222,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   );
 
   const services: Services = {
-    auth: new AuthService(
-      users,
-      sessions,
-      limiter,
-      new PasswordHasher({
-        cost: config.SCRYPT_COST,
-        concurrency: config.PASSWORD_HASH_CONCURRENCY,
-        maxQueued: config.PASSWORD_HASH_QUEUE,
-      }),
-      bus,
-      { secret, accessTokenTtl: config.ACCESS_TOKEN_TTL, refreshTokenTtl: config.REFRESH_TOKEN_TTL, allowRegistration: config.ALLOW_REGISTRATION },
-      new BotRepository(db),
-    ),
+    auth,
     presence,
     rooms,
     messages: new MessageService(new MessageRepository(db, database.dialect), rooms, bus, files),
@@ -242,6 +265,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     return true;
   });
   authRoutes(app, services.auth);
+  accountRoutes(app, {
+    auth,
+    accounts,
+    invites: new InviteService(new InviteRepository(db), new RoomRepository(db), rooms),
+    exports: new ExportRepository(db),
+    limiter,
+    publicUrl: config.PUBLIC_URL,
+  });
   const webhooks = new RoomWebhookService(new WebhookRepository(db), rooms, services.messages, bus, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, log });
   botRoutes(app, { auth: services.auth, messages: services.messages, webhooks, limiter });
   await fileRoutes(app, { auth: services.auth, files, limiter, maxBytes: maxUploadBytes, onUpload: metrics && ((bytes) => metrics.onUpload(bytes)) });

@@ -41,8 +41,17 @@ export class AppModel {
     this.begin(await login(this.url, { username, password }));
   }
 
-  async signUp(username: string, password: string, displayName: string | undefined): Promise<void> {
-    this.begin(await register(this.url, displayName ? { username, password, displayName } : { username, password }));
+  /** `inviteCode`: from an invite link; it lets the account in where sign-up is closed, and into the invite's room. */
+  async signUp(username: string, password: string, displayName: string | undefined, inviteCode?: string): Promise<void> {
+    this.begin(await register(this.url, { username, password, ...(displayName ? { displayName } : {}), ...(inviteCode ? { inviteCode } : {}) }));
+  }
+
+  /** The user changed their profile (display name): shown, and kept for the next visit. */
+  userChanged(user: User): void {
+    if (this.current.status !== 'signed-in' || this.current.user.id !== user.id) return;
+    const stored = loadSession();
+    if (stored?.user.id === user.id) saveSession({ ...stored, user });
+    this.set({ ...this.current, user });
   }
 
   /** Disconnects and ends the login on the server (locally at least, when the server is unreachable). */

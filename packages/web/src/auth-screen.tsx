@@ -1,8 +1,12 @@
-/** Sign in and create an account: one form with two modes, with the server's refusals explained in words. */
+/**
+ * Sign in and create an account: one form with two modes, with the server's refusals explained in
+ * words. Opened from an invite link (`/invite/<code>`), it starts in sign-up and sends the code.
+ */
 import { ErrorCode, SwitchboardError } from '@switchboard/client';
 import { Limits, forbiddenNameCharacter } from '@switchboard/protocol';
 import { useId, useState, type FormEvent } from 'react';
 import type { AppModel } from './app-model.js';
+import { navigate } from './router.js';
 
 type Mode = 'sign-in' | 'sign-up';
 
@@ -17,7 +21,7 @@ function waitFor(ms: number): string {
   return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
-function explain(err: unknown, mode: Mode): string {
+function explain(err: unknown, mode: Mode, invited: boolean): string {
   if (!(err instanceof SwitchboardError)) return 'Something went wrong. Please try again.';
   switch (err.code) {
     case ErrorCode.UNAUTHENTICATED:
@@ -27,7 +31,10 @@ function explain(err: unknown, mode: Mode): string {
     case ErrorCode.RATE_LIMITED:
       return `Too many attempts. Please try again in ${waitFor(err.retryAfterMs ?? 60_000)}.`;
     case ErrorCode.FORBIDDEN:
-      return mode === 'sign-up' ? 'This server does not accept new accounts. Ask an administrator for one.' : err.message;
+      if (mode !== 'sign-up') return err.message;
+      return invited
+        ? 'This invite link is unknown, used up or expired. Ask for a new one.'
+        : 'This server does not accept new accounts. Ask an administrator for one.';
     case ErrorCode.INVALID_ARGUMENT: {
       const policy = mode === 'sign-up' ? PASSWORD_POLICY.exec(err.message) : null;
       return policy ? `Please choose another password: it ${policy[1]}.` : `Please check the form: ${err.message}`;
@@ -42,8 +49,8 @@ function explain(err: unknown, mode: Mode): string {
   }
 }
 
-export function AuthScreen({ model, notice }: { model: AppModel; notice: string | undefined }) {
-  const [mode, setMode] = useState<Mode>('sign-in');
+export function AuthScreen({ model, notice, inviteCode }: { model: AppModel; notice: string | undefined; inviteCode: string | undefined }) {
+  const [mode, setMode] = useState<Mode>(inviteCode === undefined ? 'sign-in' : 'sign-up');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
@@ -63,10 +70,12 @@ export function AuthScreen({ model, notice }: { model: AppModel; notice: string 
     setBusy(true);
     setError(undefined);
     try {
-      if (signUp) await model.signUp(username.trim(), password, displayName.trim() || undefined);
+      if (signUp) await model.signUp(username.trim(), password, displayName.trim() || undefined, inviteCode);
       else await model.signIn(username.trim(), password);
+      // An invite link has done its work: the app goes on at its home address.
+      if (inviteCode !== undefined) navigate(undefined, { replace: true });
     } catch (err) {
-      setError(explain(err, mode));
+      setError(explain(err, mode, inviteCode !== undefined));
       setBusy(false);
     }
   };
@@ -85,7 +94,11 @@ export function AuthScreen({ model, notice }: { model: AppModel; notice: string 
         </div>
         <h1 className="auth-title">{signUp ? 'Create your account' : 'Sign in to your team'}</h1>
         <p className="auth-subtitle">
-          {signUp ? 'Pick a username your teammates will @mention.' : 'Welcome back. Your conversations are waiting.'}
+          {signUp
+            ? inviteCode !== undefined
+              ? 'You were invited. Pick a username your teammates will @mention.'
+              : 'Pick a username your teammates will @mention.'
+            : 'Welcome back. Your conversations are waiting.'}
         </p>
         {notice && !error && (
           <p className="notice" role="status">

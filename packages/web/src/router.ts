@@ -1,13 +1,16 @@
 /**
  * The app's routes, kept in the address so a reload or a shared link opens the same screen: the
- * open room (`/rooms/<id>`), the admin view (`/admin`) and the Integrations page (`/integrations`);
- * the server answers every such path with the app.
+ * open room (`/rooms/<id>`), the admin views (`/admin` monitoring, `/admin/users` accounts), the
+ * Integrations page (`/integrations`) and an invite link (`/invite/<code>`, which opens sign-up); the
+ * server answers every such path with the app.
  */
 import { useSyncExternalStore } from 'react';
 
 const ROOM_PATH = /^\/rooms\/([^/]+)\/?$/;
 const ADMIN_PATH = /^\/admin\/?$/;
 const INTEGRATIONS_PATH = /^\/integrations\/?$/;
+const ADMIN_USERS_PATH = /^\/admin\/users\/?$/;
+const INVITE_PATH = /^\/invite\/([A-Za-z0-9_-]+)\/?$/;
 const CHANGE = 'switchboard:navigate';
 
 function currentRoom(): string | undefined {
@@ -29,9 +32,12 @@ export function useRoomRoute(): string | undefined {
   return useSyncExternalStore(subscribe, currentRoom);
 }
 
-/** Whether the address is the admin view's. */
-export function useAdminRoute(): boolean {
-  return useSyncExternalStore(subscribe, () => ADMIN_PATH.test(window.location.pathname));
+/** Which admin view the address is, if any. */
+export function useAdminRoute(): 'monitoring' | 'users' | undefined {
+  return useSyncExternalStore(subscribe, () => {
+    const path = window.location.pathname;
+    return ADMIN_PATH.test(path) ? 'monitoring' : ADMIN_USERS_PATH.test(path) ? 'users' : undefined;
+  });
 }
 
 /** Whether the address is the Integrations page's. */
@@ -44,9 +50,14 @@ export function navigateToIntegrations(): void {
   go('/integrations', {});
 }
 
-/** Opens the admin view and records it in the browser history. */
-export function navigateToAdmin(): void {
-  go('/admin', {});
+/** The invite code of an invite link's address (`/invite/<code>`), if this is one. */
+export function inviteCodeInAddress(): string | undefined {
+  return INVITE_PATH.exec(window.location.pathname)?.[1];
+}
+
+/** Opens an admin view and records it in the browser history. */
+export function navigateToAdmin(view: 'monitoring' | 'users' = 'monitoring'): void {
+  go(view === 'users' ? '/admin/users' : '/admin', {});
 }
 
 /** Opens a room (or the home view) and records it in the browser history. */

@@ -1,12 +1,13 @@
 /**
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
- * members, invite, leave) — or, for admins, the monitoring view at `/admin` or the Integrations
- * page at `/integrations` — and the notification
- * bell, the dialogs, the document title with the unread count, and browser notifications while the
+ * members, invite, leave) — or, for admins, the monitoring view (`/admin`), the accounts view
+ * (`/admin/users`) or the Integrations page (`/integrations`) — and the notification bell, the dialogs
+ * (account settings among them), the document title with the unread count, and browser notifications while the
  * tab is hidden.
  */
 import type { Notification, User } from '@switchboard/client';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { AccountDialog } from './account/account-dialog.js';
 import { PresenceDot } from './ui/avatar.js';
 import { BrowseRoomsDialog } from './chat/browse-rooms-dialog.js';
 import { ConnectionBanner } from './connection-banner.js';
@@ -24,23 +25,27 @@ import { navigate, navigateToAdmin, useAdminRoute, useIntegrationsRoute, useRoom
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
-type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
+type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
 const IntegrationsView = lazy(() => import('./integrations/integrations-view.js').then((m) => ({ default: m.IntegrationsView })));
+const AdminUsersView = lazy(() => import('./admin/users-view.js').then((m) => ({ default: m.AdminUsersView })));
 const DocsPanel = lazy(() => import('./docs/docs-panel.js').then((m) => ({ default: m.DocsPanel })));
 
-export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSignOut: () => void; onUserChanged: (user: User) => void }) {
   const store = useStore();
   const state = useChatState();
   const routeRoom = useRoomRoute();
   const isAdmin = user.role === 'admin';
   // Anyone else at /admin falls back to a room, like at an unknown room's address.
-  const monitorView = useAdminRoute() && isAdmin;
-  const integrationsView = useIntegrationsRoute() && isAdmin;
-  // Either admin page takes the room's place.
-  const adminView = monitorView || integrationsView;
+  const adminRoute = useAdminRoute();
+  const integrationsRoute = useIntegrationsRoute();
+  // An admin page takes the room's place.
+  const adminView = !isAdmin ? undefined : integrationsRoute ? 'integrations' : adminRoute;
+  const monitorView = adminView === 'monitoring' || adminView === 'users';
+  const integrationsView = adminView === 'integrations';
+  const adminTitle = adminView === 'users' ? 'Users' : adminView === 'integrations' ? 'Integrations' : 'Monitoring';
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
@@ -70,9 +75,9 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
 
   const totalUnread = rooms.reduce((n, r) => n + r.unread, 0);
   useEffect(() => {
-    const where = monitorView ? 'Monitoring' : integrationsView ? 'Integrations' : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
+    const where = adminView ? adminTitle : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where ? `${where} · Switchboard` : 'Switchboard'}`;
-  }, [monitorView, integrationsView, room, totalUnread]);
+  }, [adminView, adminTitle, room, totalUnread]);
 
   const openNotification = useCallback((n: Notification) => {
     if (n.kind === 'alert') {
@@ -132,7 +137,8 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           onCreate={() => setDialog('create')}
           onNewDm={() => setDialog('dm')}
           onSignOut={onSignOut}
-          admin={isAdmin ? { active: monitorView, integrationsActive: integrationsView } : undefined}
+          onAccount={() => setDialog('account')}
+          admin={isAdmin ? { active: adminView } : undefined}
         />
         {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
         <main className="main" id="composer-area">
@@ -151,8 +157,8 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
             <div className="room-title">
               {monitorView ? (
                 <h1>
-                  <ActivityIcon size={18} />
-                  <span>Monitoring</span>
+                  {adminView === 'users' ? <UsersIcon size={18} /> : <ActivityIcon size={18} />}
+                  <span>{adminTitle}</span>
                 </h1>
               ) : integrationsView ? (
                 <h1>
@@ -222,7 +228,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
           )}
           {monitorView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
-              <AdminView client={store.client} />
+              {adminView === 'users' ? <AdminUsersView client={store.client} me={user.id} /> : <AdminView client={store.client} />}
             </Suspense>
           ) : integrationsView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
@@ -247,6 +253,7 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
       {dialog === 'browse' && <BrowseRoomsDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'dm' && <NewDmDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'invite' && room && <InviteDialog room={room} onClose={closeDialog} />}
+      {dialog === 'account' && <AccountDialog user={user} onClose={closeDialog} onUserChanged={onUserChanged} />}
       {dialog === 'leave' && room && (
         <Modal title={`Leave #${room.name}?`} onClose={closeDialog}>
           <div className="modal-body">

@@ -1,11 +1,13 @@
 /**
  * Accounts and logins (PROTOCOL §3): register, login, refresh with rotation and reuse detection,
- * logout, and access-token verification for HTTP and the Socket.IO handshake.
+ * logout, and access-token verification for HTTP and the Socket.IO handshake; accounts made with an
+ * invite (PROTOCOL §4.3) or by the command line.
  *
  * Access tokens are JWT, HS256 pinned, with `iss`/`aud`/`exp` checked and the login id in `sid`.
- * A login ends by logout or by refresh-token reuse; from then on its access tokens are refused
- * (every verification checks the session) and `session.revoked` tells the transports to drop
- * its sockets on every node.
+ * A login ends by logout, by refresh-token reuse, or by a change of password or deactivation
+ * (domain/accounts.ts); from then on its access tokens are refused (every verification checks the
+ * session and that its account is active, and takes the role as it is now) and `session.revoked`
+ * tells the transports to drop its sockets on every node.
  *
  * Against guessing and floods (PROTOCOL §2): every register, login and refresh first spends one
  * point of its client IP's budget; a login then spends one of its (username, IP) failure budget
@@ -22,7 +24,10 @@ import { newId } from './ids.js';
 import { checkPasswordPolicy, type PasswordHasher } from './passwords.js';
 import { ipKey, type RateLimiter } from '../scale/rate-limit.js';
 import { isUniqueViolation } from '../store/errors.js';
-import type { UserRow } from '../store/schema.js';
+import { claimInvite } from '../store/invites.js';
+import { addMembersIn } from '../store/rooms.js';
+import type { RoomRow, UserRow } from '../store/schema.js';
+import { toRoom } from './rooms.js';
 import type { BotRepository } from '../store/bots.js';
 import type { SessionRepository, UserRepository } from '../store/users.js';
 
@@ -84,29 +89,51 @@ export class AuthService {
 
   /** `ip` (already admitted) is the request's line in the hashing queue. */
   async register(input: RegisterInput, ip: string): Promise<Session> {
-    const source = ipKey(ip);
-    if (!this.options.allowRegistration) {
+    // An invite lets its holder in even where registration is closed (PROTOCOL §4.3).
+    if (!this.options.allowRegistration && input.inviteCode === undefined) {
       throw new AppError('FORBIDDEN', 'registration is closed on this server');
     }
+    const { row, joined } = await this.createAccount(input, ipKey(ip));
+    if (joined) this.bus.publish('room.members.added', { room: toRoom(joined), userIds: [row.id], by: row.id, reason: 'join' });
+    return this.startSession(row);
+  }
+
+  /**
+   * Creates an account under the password policy (registration, and the command line with
+   * `source` 'cli'). With `inviteCode`, one use of the invite is taken and its room joined in the
+   * same transaction, so a refused code stores nothing.
+   */
+  async createAccount(input: RegisterInput, source: string): Promise<{ row: UserRow; joined: RoomRow | undefined }> {
     checkPasswordPolicy(input.password, input.username);
     if (await this.users.byUsername(input.username)) throw conflict('username is taken');
     const passwordHash = await this.hasher.hash(input.password, source);
-    let row: UserRow;
+    const { inviteCode } = input;
+    let joined: RoomRow | undefined;
     try {
-      row = await this.users.create({
-        id: newId(),
-        username: input.username,
-        username_lower: input.username.toLowerCase(),
-        display_name: input.displayName?.trim() ?? input.username,
-        password_hash: passwordHash,
-        created_at: Date.now(),
-        last_seen_at: null,
-      });
+      const now = Date.now();
+      const row = await this.users.create(
+        {
+          id: newId(),
+          username: input.username,
+          username_lower: input.username.toLowerCase(),
+          display_name: input.displayName?.trim() ?? input.username,
+          password_hash: passwordHash,
+          created_at: now,
+          last_seen_at: null,
+        },
+        inviteCode === undefined
+          ? undefined
+          : async (trx, user) => {
+              const invite = await claimInvite(trx, inviteCode, now);
+              if (!invite) throw forbidden('this invite is unknown, used up or expired');
+              if (invite.room_id !== null) joined = (await addMembersIn(trx, invite.room_id, [user.id], now))?.room;
+            },
+      );
+      return { row, joined };
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('username is taken');
       throw err;
     }
-    return this.startSession(row);
   }
 
   /** `ip` (already admitted) keys the failed-login throttle together with the username. */
@@ -127,6 +154,7 @@ export class AuthService {
       throw err;
     }
     if (!row || row.role === 'bot' || !ok) throw unauthenticated('wrong username or password');
+    if (row.deactivated_at !== null) throw unauthenticated('this account is deactivated');
     await this.limiter.loginSucceeded(key);
     return this.startSession(row);
   }
@@ -146,6 +174,7 @@ export class AuthService {
     if (result.outcome === 'invalid') throw unauthenticated('invalid or expired refresh token');
     const row = await this.users.byId(result.userId);
     if (!row) throw unauthenticated('account no longer exists');
+    if (row.deactivated_at !== null) throw unauthenticated('this account is deactivated');
     return this.session(row, result.sessionId, next.token);
   }
 
@@ -169,11 +198,13 @@ export class AuthService {
       const reason = err instanceof joseErrors.JWTExpired ? 'access token expired' : 'invalid access token';
       throw new AppError('UNAUTHENTICATED', reason, { cause: err });
     }
-    const { sub, sid, role, exp } = payload;
+    const { sub, sid, exp } = payload;
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
       throw unauthenticated('invalid access token');
     }
-    if (!(await this.sessions.isActive(sid))) throw unauthenticated('session has ended');
+    // The role as it is now: an admin demoted a moment ago is no longer one, whatever the token says.
+    const role = await this.sessions.activeRole(sid);
+    if (role === undefined) throw unauthenticated('session has ended');
     return { userId: sub, sessionId: sid, role: role === 'admin' ? 'admin' : 'user', expiresAt: exp * 1000 };
   }
 
@@ -191,6 +222,7 @@ export class AuthService {
       role: 'bot',
       created_at: Date.now(),
       last_seen_at: null,
+      deactivated_at: null,
     };
     try {
       await this.bots.create(row, newId(), sha256(token), actor.userId);

@@ -28,8 +28,13 @@ export interface DomainEvents {
   'notification.unread': { userId: string; count: number };
   /** A user's first socket connected, or last socket went away (on any namespace). */
   'presence.changed': PresenceEvent;
-  /** A login ended (logout or refresh-token reuse): its sockets must go, on every node. */
-  'session.revoked': { sessionId: string; userId: string };
+  /**
+   * A login ended (logout, refresh-token reuse, a new password, deactivation): its sockets must go,
+   * on every node. `deactivated`: because its account was deactivated (`/ws` closes 4003, not 4001).
+   */
+  'session.revoked': { sessionId: string; userId: string; deactivated?: boolean };
+  /** An admin became a user: what only admins may hold open (`/monitor`) must close, on every node. */
+  'user.demoted': { userId: string };
   /** This node's monitoring report of the last second: for the other nodes. */
   'monitor.report': NodeReport;
   /** This node is shutting down cleanly: the other nodes forget it rather than count it down. */

@@ -14,13 +14,15 @@ const authSchemas = {
   register: {
     tags: ['auth'],
     summary: 'Create an account',
-    description: 'The first account of a fresh database is `admin`. The answer is also a new login.',
+    description:
+      'The first account of a fresh database is `admin`. The answer is also a new login. With `inviteCode`, ' +
+      'registration works even when closed, and the account joins the invite\'s room.',
     body: jsonSchema(RegisterInput),
     response: {
       201: docs.session('Created and logged in'),
       ...docs.errors({
         400: 'invalid input, or a password that is too common or contains the username',
-        403: 'registration is closed',
+        403: 'registration is closed (and no invite given), or the invite is unknown, used up or expired',
         409: 'username taken',
         429: 'too many registrations from this IP',
         503: 'too many password checks waiting',

@@ -14,7 +14,7 @@ import { channel, type SocketData } from './types.js';
 type AnyIoSocket = Socket<never, never, never, SocketData>;
 
 /** Namespaces only admins may join; others are refused with FORBIDDEN. */
-const ADMIN_NAMESPACES = new Set<string>([Namespace.monitor]);
+export const ADMIN_NAMESPACES = new Set<string>([Namespace.monitor]);
 
 /**
  * Handshake middleware: `auth.token` must be a valid access token of an active login, and an

@@ -28,8 +28,8 @@ export type FeedEvent =
   /** The user is no longer a member of the room: their subscriptions to it end. */
   | { kind: 'left'; roomId: string; userId: string }
   | { kind: 'notification:new'; userId: string; data: Notification }
-  /** The login ended: its connections close. */
-  | { kind: 'revoked'; sessionId: string };
+  /** The login ended (`deactivated`: its account was deactivated): its connections close. */
+  | { kind: 'revoked'; sessionId: string; deactivated?: boolean };
 
 /** A local connection (or one of its subscriptions) that hears feed events. */
 export interface FeedListener {
@@ -132,7 +132,7 @@ export function createFeed(io: IoServer, ctx: RealtimeContext, shared: boolean):
   bus.on('room.members.added', ({ room, userIds }) => publish({ kind: 'joined', roomId: room.id, userIds }));
   bus.on('room.member.left', ({ room, userId }) => publish({ kind: 'left', roomId: room.id, userId }));
   bus.on('notification.created', ({ userId, notification }) => publish({ kind: 'notification:new', userId, data: notification }));
-  bus.on('session.revoked', ({ sessionId }) => publish({ kind: 'revoked', sessionId }));
+  bus.on('session.revoked', ({ sessionId, deactivated }) => publish({ kind: 'revoked', sessionId, ...(deactivated ? { deactivated } : {}) }));
   bus.on('presence.changed', async (event) => {
     // Finding the user's rooms costs a query: only when someone, here or on another node, may listen.
     if (!shared && !feed.listensToRooms) return;

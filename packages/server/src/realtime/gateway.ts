@@ -214,7 +214,9 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
         if (event.userId === conn.userId) unsubscribe(conn, event.roomId);
         return;
       case 'revoked':
-        return conn.end(GatewayCloseCode.UNAUTHENTICATED, 'the login has ended');
+        return event.deactivated
+          ? conn.end(GatewayCloseCode.FORBIDDEN, 'the account was deactivated')
+          : conn.end(GatewayCloseCode.UNAUTHENTICATED, 'the login has ended');
       case 'notification:new':
       case 'joined':
         return;

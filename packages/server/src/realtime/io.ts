@@ -6,7 +6,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Namespace } from 'socket.io';
 import type { Config } from '../config.js';
 import type { AdapterChoice } from '../scale/adapter.js';
-import { bindSession, handshake } from './connection.js';
+import { ADMIN_NAMESPACES, bindSession, handshake } from './connection.js';
 import type { RealtimeContext } from './context.js';
 import { enforceSendBudgets } from './socket-budget.js';
 import { channel, type IoServer, type SocketData } from './types.js';
@@ -119,6 +119,9 @@ export function createRealtime(
 
   ctx.bus.on('session.revoked', ({ sessionId }) => {
     for (const nsp of all) nsp.in(channel.session(sessionId)).disconnectSockets(true);
+  });
+  ctx.bus.on('user.demoted', ({ userId }) => {
+    for (const nsp of all) if (ADMIN_NAMESPACES.has(nsp.name)) nsp.in(channel.user(userId)).disconnectSockets(true);
   });
 
   return {

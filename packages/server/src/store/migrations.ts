@@ -352,6 +352,21 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0012_accounts_admin': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('deactivated_at', 'bigint').execute();
+      await db.schema
+        .createTable('invites')
+        .addColumn('code', 'text', (c) => c.primaryKey())
+        .addColumn('room_id', 'text', (c) => c.references('rooms.id'))
+        .addColumn('created_by', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('max_uses', 'integer')
+        .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 /** Runs `work` in a transaction: the one the migrator opened (PostgreSQL), or a new one (SQLite). */

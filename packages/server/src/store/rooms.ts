@@ -136,25 +136,7 @@ export class RoomRepository {
    * and the ids actually added.
    */
   async addMembers(roomId: string, userIds: readonly string[], now: number): Promise<{ room: RoomRow; added: string[] } | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      if (!(await lockRoom(trx, roomId))) return undefined;
-      const added =
-        userIds.length === 0
-          ? []
-          : await trx
-              .insertInto('memberships')
-              .values(userIds.map((user_id) => ({ room_id: roomId, user_id, joined_at: now })))
-              .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
-              .returning('user_id')
-              .execute();
-      const room = await trx
-        .updateTable('rooms')
-        .set((eb) => ({ member_count: eb('member_count', '+', added.length) }))
-        .where('id', '=', roomId)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { room, added: added.map((r) => r.user_id) };
-    });
+    return this.db.transaction().execute((trx) => addMembersIn(trx, roomId, userIds, now));
   }
 
   /** Ends a membership (idempotent). Returns the room afterwards and whether the user was a member. */
@@ -205,4 +187,30 @@ async function lockRoom(trx: Transaction<DB>, roomId: string): Promise<boolean> 
     .where('id', '=', roomId)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** `RoomRepository.addMembers` inside a transaction of the caller's (registering with an invite). */
+export async function addMembersIn(
+  trx: Transaction<DB>,
+  roomId: string,
+  userIds: readonly string[],
+  now: number,
+): Promise<{ room: RoomRow; added: string[] } | undefined> {
+  if (!(await lockRoom(trx, roomId))) return undefined;
+  const added =
+    userIds.length === 0
+      ? []
+      : await trx
+          .insertInto('memberships')
+          .values(userIds.map((user_id) => ({ room_id: roomId, user_id, joined_at: now })))
+          .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+          .returning('user_id')
+          .execute();
+  const room = await trx
+    .updateTable('rooms')
+    .set((eb) => ({ member_count: eb('member_count', '+', added.length) }))
+    .where('id', '=', roomId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { room, added: added.map((r) => r.user_id) };
 }

@@ -15,6 +15,20 @@ export interface UsersTable {
   role: Role;
   created_at: number;
   last_seen_at: number | null;
+  /** Set while an admin has the account deactivated: no login, no connection. */
+  deactivated_at: Generated<number | null>;
+}
+
+/** An invite link: lets people register (even when registration is closed) and join `room_id`. */
+export interface InvitesTable {
+  code: string;
+  room_id: string | null;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  /** `null`: unlimited. */
+  max_uses: number | null;
+  uses: Generated<number>;
 }
 
 /** One login: what an access token's `sid` names. Revoked by logout or refresh-token reuse. */
@@ -267,6 +281,7 @@ export interface RatingsTable {
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
+  invites: InvitesTable;
   refresh_tokens: RefreshTokensTable;
   rooms: RoomsTable;
   memberships: MembershipsTable;

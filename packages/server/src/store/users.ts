@@ -1,18 +1,82 @@
 /** Users, sessions (logins) and refresh tokens. */
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { escapeLike } from './db.js';
 import type { DB, NewUser, UserRow } from './schema.js';
 
 export class UserRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** Inserts a user; the first user ever stored becomes admin (decided inside the transaction). */
-  async create(user: Omit<NewUser, 'role'>): Promise<UserRow> {
+  /**
+   * Inserts a user; the first user ever stored becomes admin (decided inside the transaction).
+   * `also` runs in the same transaction after the insert (an invite's use and room); if it throws,
+   * nothing is stored.
+   */
+  async create(user: Omit<NewUser, 'role'>, also?: (trx: Transaction<DB>, row: UserRow) => Promise<void>): Promise<UserRow> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
-      const row: UserRow = { ...user, role: existing ? 'user' : 'admin', last_seen_at: user.last_seen_at ?? null };
+      const row: UserRow = { ...user, role: existing ? 'user' : 'admin', last_seen_at: user.last_seen_at ?? null, deactivated_at: null };
       await trx.insertInto('users').values(row).execute();
+      await also?.(trx, row);
       return row;
+    });
+  }
+
+  async update(id: string, change: Pick<Partial<UserRow>, 'display_name' | 'password_hash'>): Promise<UserRow | undefined> {
+    return this.db.updateTable('users').set(change).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  /**
+   * People (never bots) whose username or display name contains `query`, for admins: the same
+   * order as `search`, deactivated accounts included.
+   */
+  adminSearch(query: string, limit: number): Promise<UserRow[]> {
+    const contains = `%${escapeLike(query.toLowerCase())}%`;
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('role', '!=', 'bot')
+      .where((eb) =>
+        eb.or([sql<boolean>`username_lower like ${contains} escape '\\'`, sql<boolean>`lower(display_name) like ${contains} escape '\\'`]),
+      )
+      .orderBy('username_lower')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Changes a person's role or deactivation, keeping at least one active admin: `last-admin` when
+   * the change would leave none. Race-safe: on PostgreSQL the active admins' rows are locked first
+   * (in id order, so two changes never deadlock) and re-read by whoever waited; SQLite transactions
+   * take the write lock when they begin (store/db.ts).
+   */
+  async changeStanding(
+    id: string,
+    change: { role?: 'admin' | 'user' | undefined; deactivatedAt?: number | null | undefined },
+  ): Promise<{ outcome: 'changed'; row: UserRow; was: UserRow['role'] } | { outcome: 'not-found' | 'bot' | 'last-admin' }> {
+    const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
+    return this.db.transaction().execute(async (trx) => {
+      const admins = await trx
+        .selectFrom('users')
+        .select('id')
+        .where('role', '=', 'admin')
+        .where('deactivated_at', 'is', null)
+        .orderBy('id')
+        .$if(postgres, (q) => q.forUpdate())
+        .execute();
+      const row = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return { outcome: 'not-found' as const };
+      if (row.role === 'bot') return { outcome: 'bot' as const };
+      const role = change.role ?? row.role;
+      const deactivatedAt = change.deactivatedAt === undefined ? row.deactivated_at : change.deactivatedAt;
+      const staysActiveAdmin = role === 'admin' && deactivatedAt === null;
+      if (admins.some((a) => a.id === id) && !staysActiveAdmin && admins.length === 1) return { outcome: 'last-admin' as const };
+      const updated = await trx
+        .updateTable('users')
+        .set({ role, deactivated_at: deactivatedAt })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { outcome: 'changed' as const, row: updated, was: row.role };
     });
   }
 
@@ -98,14 +162,35 @@ export class SessionRepository {
     });
   }
 
+  /** Whether the login is active: not ended, and its account not deactivated. */
   isActive(sessionId: string): Promise<boolean> {
+    return this.activeRole(sessionId).then((role) => role !== undefined);
+  }
+
+  /** The role of an active login's user now (it may have changed since the token was signed). */
+  activeRole(sessionId: string): Promise<UserRow['role'] | undefined> {
     return this.db
       .selectFrom('sessions')
-      .select('id')
-      .where('id', '=', sessionId)
-      .where('revoked_at', 'is', null)
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select('users.role')
+      .where('sessions.id', '=', sessionId)
+      .where('sessions.revoked_at', 'is', null)
+      .where('users.deactivated_at', 'is', null)
       .executeTakeFirst()
-      .then((row) => row !== undefined);
+      .then((row) => row?.role);
+  }
+
+  /** Ends every active login of the user but `keep`; returns the ids of those it ended. */
+  async revokeAllOf(userId: string, now: number, keep?: string): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .$if(keep !== undefined, (q) => q.where('id', '!=', keep ?? ''))
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /**

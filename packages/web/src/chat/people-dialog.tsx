@@ -175,6 +175,7 @@ export function InviteDialog({ room, onClose }: { room: Room; onClose: () => voi
         ) : (
           <PersonPicker people={candidates} chosen={chosen} onChange={setChosen} labelledBy="invite-people" exclude={members} />
         )}
+        <InviteLink roomId={room.id} />
         {error && (
           <p className="form-error" role="alert">
             {error}
@@ -190,6 +191,59 @@ export function InviteDialog({ room, onClose }: { room: Room; onClose: () => voi
         </div>
       </div>
     </Modal>
+  );
+}
+
+/**
+ * A link that lets people without an account sign up straight into the room (PROTOCOL §4.3), made
+ * on demand, with a button that copies it.
+ */
+function InviteLink({ roomId }: { roomId: string }) {
+  const { client } = useStore();
+  const [url, setUrl] = useState<string | undefined>();
+  const [copied, setCopied] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+
+  const create = async () => {
+    setError(undefined);
+    try {
+      setUrl((await client.accounts.createInvite({ roomId })).url);
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+  const copy = async (link: string) => {
+    try {
+      await navigator.clipboard.writeText(link);
+      setCopied(true);
+    } catch {
+      setError('The link could not be copied: select it and copy it by hand.');
+    }
+  };
+
+  return (
+    <div className="invite-link">
+      {url === undefined ? (
+        <button type="button" className="link-button" onClick={() => void create()}>
+          Or create an invite link for people without an account
+        </button>
+      ) : (
+        <label className="field">
+          <span>Invite link (valid for 7 days)</span>
+          <span className="invite-link-row">
+            <input readOnly value={url} name="inviteUrl" onFocus={(e) => e.target.select()} />
+            <button type="button" className="button" onClick={() => void copy(url)}>
+              {copied ? 'Copied' : 'Copy'}
+            </button>
+          </span>
+        </label>
+      )}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 

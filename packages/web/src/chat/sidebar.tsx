@@ -1,13 +1,13 @@
 /**
  * The sidebar: the user's rooms and direct messages with unread badges and presence, the ways
- * to browse, create and start conversations, the admin view's link for admins, and the signed-in
- * user with sign-out. On narrow
+ * to browse, create and start conversations, the admin views' links for admins, and the signed-in
+ * user with account settings and sign-out. On narrow
  * screens it slides in over the content.
  */
 import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
 import { Avatar } from '../ui/avatar.js';
-import { ActivityIcon, CloseIcon, HashIcon, LockIcon, LogOutIcon, PlugIcon, PlusIcon, SearchIcon } from '../ui/icons.js';
+import { ActivityIcon, CloseIcon, EditIcon, HashIcon, LockIcon, LogOutIcon, PlugIcon, PlusIcon, SearchIcon, UsersIcon } from '../ui/icons.js';
 import { navigate, navigateToAdmin, navigateToIntegrations } from '../router.js';
 import { useChatState } from '../use-store.js';
 
@@ -20,8 +20,10 @@ interface SidebarProps {
   onCreate: () => void;
   onNewDm: () => void;
   onSignOut: () => void;
-  /** Admins only: the links to the admin view and the Integrations page, and which one is open. */
-  admin: { active: boolean; integrationsActive?: boolean } | undefined;
+  /** Opens the account settings. */
+  onAccount: () => void;
+  /** Admins only: the links to the admin views and the Integrations page, and which one is open. */
+  admin: { active: 'monitoring' | 'users' | 'integrations' | undefined } | undefined;
 }
 
 function UnreadBadge({ count }: { count: number }) {
@@ -56,7 +58,7 @@ function RoomLink({ room, active, onChoose, children }: { room: RoomWithReadStat
   );
 }
 
-export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut, admin }: SidebarProps) {
+export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut, onAccount, admin }: SidebarProps) {
   const { rooms, presence, members } = useChatState();
   const closeButton = useRef<HTMLButtonElement>(null);
   // Slid in over the content (narrow screens): focus goes with it.
@@ -89,26 +91,36 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
         <button type="button" className="sidebar-action" onClick={onBrowse}>
           <SearchIcon size={16} /> Browse rooms
         </button>
-        {admin && (
-          <a
-            href="/admin"
-            className={admin.active ? 'sidebar-action active' : 'sidebar-action'}
-            aria-current={admin.active ? 'page' : undefined}
-            onClick={(e) => {
-              if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab
-              e.preventDefault();
-              navigateToAdmin();
-              onClose();
-            }}
-          >
-            <ActivityIcon size={16} /> Monitoring
-          </a>
-        )}
+        {admin &&
+          (['monitoring', 'users'] as const).map((view) => (
+            <a
+              key={view}
+              href={view === 'users' ? '/admin/users' : '/admin'}
+              className={admin.active === view ? 'sidebar-action active' : 'sidebar-action'}
+              aria-current={admin.active === view ? 'page' : undefined}
+              onClick={(e) => {
+                if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab
+                e.preventDefault();
+                navigateToAdmin(view);
+                onClose();
+              }}
+            >
+              {view === 'users' ? (
+                <>
+                  <UsersIcon size={16} /> Users
+                </>
+              ) : (
+                <>
+                  <ActivityIcon size={16} /> Monitoring
+                </>
+              )}
+            </a>
+          ))}
         {admin && (
           <a
             href="/integrations"
-            className={admin.integrationsActive ? 'sidebar-action active' : 'sidebar-action'}
-            aria-current={admin.integrationsActive ? 'page' : undefined}
+            className={admin.active === 'integrations' ? 'sidebar-action active' : 'sidebar-action'}
+            aria-current={admin.active === 'integrations' ? 'page' : undefined}
             onClick={(e) => {
               if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab
               e.preventDefault();
@@ -176,6 +188,9 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
           <span className="me-name">{user.displayName}</span>
           <span className="me-username">@{user.username}</span>
         </div>
+        <button type="button" className="icon-button" aria-label="Account settings" title="Account settings" onClick={onAccount}>
+          <EditIcon />
+        </button>
         <button type="button" className="icon-button" aria-label="Sign out" title="Sign out" onClick={onSignOut}>
           <LogOutIcon />
         </button>
