@@ -64,6 +64,16 @@ describe('Sequencer', () => {
     ]);
   });
 
+  it('reports each change of reactions and reply counts once, though no edit came with it', () => {
+    const { sequencer, updated } = recorder();
+    sequencer.accept(message(1));
+    const reacted = message(1, { text: 'reacted', reactions: [{ emoji: '👍', userIds: ['u'] }] });
+    const replied = message(1, { text: 'replied', reactions: [{ emoji: '👍', userIds: ['u'] }], replyCount: 1, lastReplyAt: 7 });
+    const unreacted = message(1, { text: 'unreacted', replyCount: 1, lastReplyAt: 7 });
+    for (const m of [reacted, reacted, replied, replied, unreacted, unreacted]) sequencer.update(m);
+    expect(updated.map(([, text]) => text)).toEqual(['reacted', 'replied', 'unreacted']);
+  });
+
   it('folds an edit of a held message into it instead of reporting it', () => {
     const { sequencer, texts, updated } = recorder();
     sequencer.accept(message(2));

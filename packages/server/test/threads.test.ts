@@ -21,6 +21,7 @@ import {
   type TestServer,
   uniqueName,
 } from './helpers.js';
+import { connectWs } from './plain-clients.js';
 
 type Thread = { root: Message; messages: Message[]; hasMore: boolean };
 
@@ -212,6 +213,36 @@ describe.each(dialects)('threads and reactions on %s', (dialect) => {
     await ok(a.socket, 'message:delete', { messageId: message.id });
     expect(await codeOf(a.socket, 'message:react', { messageId: message.id, emoji: '👍', on: true })).toBe('CONFLICT');
     expect(await codeOf(a.socket, 'message:react', { messageId: message.id, emoji: ':e0:', on: false })).toBe('CONFLICT');
+  });
+
+  it('takes replies from the HTTP publish API and the /ws gateway too, and tells /ws subscribers of the root’s change', async () => {
+    const [a, b] = [await chatUser(), await chatUser()];
+    const room = await createRoom(a, [b.id]);
+    const root = await send(a, room.id, 'root');
+    const ws = await connectWs(t.url, b.session.accessToken);
+    try {
+      expect(await ws.request('subscribe', { roomId: room.id })).toMatchObject({ ok: true });
+      const publish = (body: unknown) =>
+        fetch(`${t.url}/api/rooms/${room.id}/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${a.session.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const res = await publish({ text: 'over HTTP', threadId: root.id });
+      expect(res.status).toBe(201);
+      const { message: overHttp } = (await res.json()) as { message: Message };
+      expect(overHttp).toMatchObject({ threadId: root.id, seq: root.seq + 1 });
+      expect((await publish({ text: 'nested', threadId: overHttp.id })).status).toBe(400);
+
+      const overWs = await ws.request('publish', { roomId: room.id, clientMsgId: uniqueName('w'), text: 'over /ws', threadId: root.id });
+      expect(overWs).toMatchObject({ ok: true, message: { threadId: root.id, seq: root.seq + 2 } });
+      await ws.waitFor((f) => f.type === 'event' && f.event === 'message:updated' && (f.data as Message).replyCount === 2);
+      await react(a, root.id, '🚀');
+      const reacted = await ws.waitFor((f) => f.type === 'event' && f.event === 'message:updated' && (f.data as Message).reactions.length === 1);
+      expect((reacted.data as Message).reactions).toEqual([{ emoji: '🚀', userIds: [a.id] }]);
+    } finally {
+      ws.ws.close();
+    }
   });
 
   it('brings a reconnecting client every reaction and reply count it missed through sync', async () => {

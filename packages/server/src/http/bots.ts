@@ -8,7 +8,6 @@ import { BotCreateInput, IdempotencyKey, PublishInput, PublishParams, WebhookCre
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuthService } from '../domain/auth.js';
-import { invalid } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { MessageService } from '../domain/messages.js';
 import type { RoomWebhookService } from '../domain/webhooks/room-webhooks.js';
@@ -58,7 +57,7 @@ const schemas = {
       201: { description: '`{ message }`: stored and delivered', type: 'object' },
       200: { description: '`{ message }`: the message this key already created', type: 'object' },
       ...docs.errors({
-        400: 'invalid text or Idempotency-Key',
+        400: 'invalid text, threadId or Idempotency-Key',
         401: 'no valid token',
         403: 'not a member of the room',
         404: 'unknown room',
@@ -151,11 +150,10 @@ export function botRoutes(
     await limiter.consume(userId, 'message');
     const { roomId } = parse(PublishParams, req.params);
     const { text, threadId } = parse(PublishInput, req.body);
-    if (threadId !== undefined) throw invalid('threadId: threads are not available on this server yet');
     const header = req.headers['idempotency-key'];
     const key = header === undefined ? undefined : parse(IdempotencyKey, Array.isArray(header) ? header.join(',') : header);
     const startedAt = Date.now();
-    const message = await messages.send(userId, { roomId, clientMsgId: key ?? newId(), text }).stored;
+    const message = await messages.send(userId, { roomId, clientMsgId: key ?? newId(), text, threadId }).stored;
     // A message stored before this request began is the one the key created earlier.
     return reply.status(message.createdAt < startedAt ? 200 : 201).send({ message });
   });

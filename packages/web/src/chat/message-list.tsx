@@ -130,6 +130,9 @@ export function MessageList({ room, timeline, pending, members, me, jumpTo, onJu
     void store.loadUntil(room.id, jumpTo).then(() => {
       if (cancelled) return;
       requestAnimationFrame(() => {
+        // A reply is shown in its thread: open that beside the room.
+        const reply = store.state.timelines[room.id]?.messages.find((m) => m.seq === jumpTo && m.threadId !== null);
+        if (reply?.threadId) store.openThread(room.id, reply.threadId);
         const target = scroller.current?.querySelector(`[data-seq="${jumpTo}"]`);
         if (target) {
           atBottom.current = false;
@@ -207,7 +210,8 @@ export function MessageList({ room, timeline, pending, members, me, jumpTo, onJu
           {messages.map((m, i) => {
             const prev = messages[i - 1];
             const newDay = !prev || dayKey(prev.createdAt) !== dayKey(m.createdAt);
-            const newLine = unreadFrom !== undefined && m.seq === unreadFrom + 1 && m.senderId !== me.id;
+            // The first unread message shown: replies between are in their threads.
+            const newLine = unreadFrom !== undefined && m.seq > unreadFrom && (prev ? prev.seq <= unreadFrom : m.seq === unreadFrom + 1) && m.senderId !== me.id;
             const compact =
               !newDay && !newLine && prev !== undefined && prev.senderId === m.senderId && !prev.deleted && m.createdAt - prev.createdAt < GROUP_MS;
             return (

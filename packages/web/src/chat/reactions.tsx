@@ -23,8 +23,8 @@ export function emojiGlyph(emoji: string): string {
 }
 
 /** Who reacted, by name: "You, Ann and Bo reacted with :tada:". */
-function whoReacted(reaction: Reaction, meId: string, names: ReadonlyMap<string, string>): string {
-  const people = reaction.userIds.map((id) => (id === meId ? 'You' : (names.get(id) ?? 'someone who left')));
+function whoReacted(reaction: Reaction, meId: string, names: ReadonlyMap<string, string>, membersKnown: boolean): string {
+  const people = reaction.userIds.map((id) => (id === meId ? 'You' : (names.get(id) ?? (membersKnown ? 'someone who left' : 'someone'))));
   const name = nameOf.get(reaction.emoji);
   return `${nameList(people, 10)} reacted with ${name === undefined ? reaction.emoji : `:${name}:`}`;
 }
@@ -34,7 +34,8 @@ export function ReactionBar({ message }: { message: Message }) {
   const { me, members } = useChatState();
   const [error, setError] = useState<string | undefined>();
   if (message.reactions.length === 0 && !error) return null;
-  const names = new Map((members[message.roomId] ?? []).map((m) => [m.id, m.displayName]));
+  const list = members[message.roomId];
+  const names = new Map((list ?? []).map((m) => [m.id, m.displayName]));
   const toggle = (reaction: Reaction) => {
     setError(undefined);
     store.react(message.id, reaction.emoji, !reaction.userIds.includes(me.id)).catch((err: unknown) => {
@@ -44,7 +45,7 @@ export function ReactionBar({ message }: { message: Message }) {
   return (
     <div className="reactions" role="group" aria-label="Reactions">
       {message.reactions.map((r) => {
-        const who = whoReacted(r, me.id, names);
+        const who = whoReacted(r, me.id, names, list !== undefined);
         return (
           <button
             key={r.emoji}
