@@ -420,6 +420,13 @@ export function createGameArena(options: GameOptions): GameArena {
       }
     };
     if (cluster) {
+      cluster.onReady(() => {
+        for (const game of games.values()) {
+          if (game.ending) continue;
+          const people = game.seats.flatMap((s) => (s && !s.bot && !s.gone && s.userId !== null ? [s.userId] : []));
+          cluster.restore(entryOf(game, cluster.nodeId), people).catch((err: unknown) => log.warn({ err, gameId: game.id }, 'could not publish a game again'));
+        }
+      });
       sweepTimer = setInterval(() => void sweep(cluster).catch((err: unknown) => log.warn({ err }, 'could not look for dead nodes\' games')), SWEEP_MS);
     }
 
