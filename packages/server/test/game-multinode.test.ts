@@ -1,17 +1,19 @@
 /**
  * Light Cycles across several nodes sharing Redis and PostgreSQL: two players on different nodes
  * are matched through the one shared queue and play a game to its end, ratings stored; a spectator
- * on a third node sees the very ticks the players see, in order, and cannot steer; private games
- * by code are joined from another node; a player who reconnects to another node keeps the seat;
- * and (real processes, SIGKILL) the games of a node that dies end `aborted` for the clients of the
- * node that survives, stored without touching a rating.
+ * on a third node sees the very ticks the players see, in order, and cannot steer; players queued
+ * at once on every node are each matched exactly once; private games by code are joined from
+ * another node; a player who reconnects to another node keeps the seat; a Redis restarted empty
+ * gets the running games written back by their nodes; and (real processes, SIGKILL) the games of a
+ * node that dies end `aborted` for the clients of the node that survives, stored without touching
+ * a rating.
  */
 import { randomBytes } from 'node:crypto';
 import type { GameOverEvent, GameRecord, GameState, GameTick, LeaderboardEntry, LiveGame, MatchFoundEvent } from '@switchboard/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSockets, collect, connect, createPgDatabase, eventually, http, next, ok, register, request } from './helpers.js';
-import { REDIS_URL, deleteKeys, startCluster, uniquePrefix, type TestCluster } from './multinode.js';
+import { REDIS_URL, deleteKeys, startCluster, startRedis, uniquePrefix, type TestCluster } from './multinode.js';
 import { PROCESS_TEST_TIMEOUT_MS, killServers, spawnServer } from './processes.js';
 
 const code = async (socket: Socket, event: string, payload: unknown) => {
@@ -102,6 +104,37 @@ describe('games across nodes (in-process nodes)', () => {
     await ok(b, 'match:cancel', {});
   }, 90_000);
 
+  it('players queued at once on every node are each matched exactly once', async () => {
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => register(url(0))));
+    const sockets = await Promise.all(sessions.map((s, i) => connect(url(i % 3), '/game', s.accessToken)));
+    const found = sockets.map((socket) => collect<MatchFoundEvent>(socket, 'match:found'));
+    await Promise.all(sockets.map((socket) => ok(socket, 'match:queue', { mode: 'duel' })));
+    await eventually(() => found.every((f) => f.length >= 1), 10_000, 'everyone to be matched');
+    // Every node formed matches over the one queue: still, no player was seated twice.
+    const games = new Map<string, string[]>();
+    for (const [i, seen] of found.entries()) {
+      expect(seen).toHaveLength(1);
+      const match = seen[0] as MatchFoundEvent;
+      expect(match.players.every((p) => !p.bot)).toBe(true);
+      games.set(match.gameId, [...(games.get(match.gameId) ?? []), sessions[i]?.user.id as string]);
+    }
+    expect(games.size).toBe(3);
+    for (const [gameId, people] of games) {
+      const players = (found.flat().find((m) => m.gameId === gameId) as MatchFoundEvent).players;
+      expect(new Set(players.map((p) => p.userId))).toEqual(new Set(people));
+    }
+    // Each game ends when its players leave, wherever it runs.
+    await Promise.all(
+      found.map(async (seen, i) => {
+        const gameId = (seen[0] as MatchFoundEvent).gameId;
+        const res = await request(sockets[i] as Socket, 'game:leave', { gameId });
+        // The second player of a game may find it over already.
+        expect(res.ok || res.error.code === 'NOT_FOUND').toBe(true);
+      }),
+    );
+    expect(found.flat()).toHaveLength(6);
+  }, 60_000);
+
   it('a private game is joined by code from another node; a player who reconnects to a third node keeps the seat', async () => {
     const [alice, bob, dave] = await Promise.all([register(url(0)), register(url(0)), register(url(0))]);
     const a = await connect(url(0), '/game', alice.accessToken);
@@ -139,6 +172,36 @@ describe('games across nodes (in-process nodes)', () => {
     b.disconnect();
     expect(await overA).toMatchObject({ gameId, reason: 'forfeit', winnerSeat: 0 });
   }, 60_000);
+});
+
+describe('Redis restarted empty while a game runs', () => {
+  it('the node holding the game writes it back: another node finds it again, and its seats are still taken', async () => {
+    const redis = await startRedis();
+    // A countdown longer than the test: the game is still on whenever the outage ends.
+    const pair = await startCluster(2, { REDIS_URL: redis.url, GAME_COUNTDOWN_S: 30 });
+    try {
+      const [url0, url1] = [(pair.nodes[0] as { url: string }).url, (pair.nodes[1] as { url: string }).url];
+      const [alice, carol] = await Promise.all([register(url0), register(url0)]);
+      const a = await connect(url0, '/game', alice.accessToken);
+      const created = await ok<{ gameId: string }>(a, 'game:create', { mode: 'quad', bots: 3 });
+      const gameId = created.gameId;
+      const c = await connect(url1, '/game', carol.accessToken);
+      expect(await ok<{ state: GameState }>(c, 'game:watch', { gameId })).toMatchObject({ state: { gameId } });
+      await ok(c, 'game:leave', { gameId });
+
+      await redis.kill();
+      await redis.start();
+      // Nothing of the game was left in Redis; node 0 wrote it back once its connection returned.
+      await eventually(async () => (await request(c, 'game:watch', { gameId })).ok, 20_000, 'the game to be found from node 1 again');
+      const a1 = await connect(url1, '/game', alice.accessToken);
+      expect(await code(a1, 'match:queue', { mode: 'duel' })).toBe('CONFLICT');
+      await ok(a, 'game:leave', { gameId });
+    } finally {
+      closeSockets();
+      await pair.close();
+      await redis.kill();
+    }
+  }, 90_000);
 });
 
 const cleanups: (() => Promise<void> | void)[] = [];

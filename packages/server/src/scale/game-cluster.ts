@@ -120,6 +120,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** A Redis command whose failure (Redis unreachable) the client hears as UNAVAILABLE: worth a retry. */
+async function shared<T>(command: Promise<T>): Promise<T> {
+  try {
+    return await command;
+  } catch (err) {
+    throw unavailable('games across nodes are unavailable for a moment: try again', err);
+  }
+}
+
 export class RedisGameCluster {
   private readonly subscriber: Redis;
   private readonly pending = new Map<string, { resolve(value: unknown): void; reject(err: unknown): void; timer: NodeJS.Timeout }>();
@@ -169,78 +178,94 @@ export class RedisGameCluster {
 
   /** Publishes (or rewrites) the entry of a game this node holds. */
   async publish(entry: GameEntry): Promise<void> {
-    await this.redis.client.hset(this.redis.key('games'), entry.gameId, JSON.stringify(entry));
+    await shared(this.redis.client.hset(this.redis.key('games'), entry.gameId, JSON.stringify(entry)));
   }
 
   async entry(gameId: string): Promise<GameEntry | undefined> {
-    const text = await this.redis.client.hget(this.redis.key('games'), gameId);
+    const text = await shared(this.redis.client.hget(this.redis.key('games'), gameId));
     return text === null ? undefined : (JSON.parse(text) as GameEntry);
   }
 
   async entries(): Promise<GameEntry[]> {
-    return (await this.redis.client.hvals(this.redis.key('games'))).map((text) => JSON.parse(text) as GameEntry);
+    return (await shared(this.redis.client.hvals(this.redis.key('games')))).map((text) => JSON.parse(text) as GameEntry);
+  }
+
+  /**
+   * Writes a game of this node again, with its code and its players' seats: after Redis came back,
+   * perhaps restarted empty (what Redis holds is rebuilt by the nodes, never restored from a backup).
+   */
+  async restore(entry: GameEntry, seated: readonly string[]): Promise<void> {
+    const batch = this.redis.client.multi().hset(this.redis.key('games'), entry.gameId, JSON.stringify(entry));
+    if (entry.code !== null) batch.set(this.redis.key('gamecode', entry.code), entry.gameId);
+    for (const userId of seated) batch.set(this.redis.key('gameseat', userId), entry.gameId);
+    await shared(batch.exec());
+  }
+
+  /** Calls `listener` each time the Redis connection is ready again (and the first time). */
+  onReady(listener: () => void): void {
+    this.redis.onReady(listener);
   }
 
   /** Removes a game's entry, code and seats; true for the one caller that removed the entry. */
   async remove(entry: Pick<GameEntry, 'gameId' | 'code' | 'players'>): Promise<boolean> {
     const people = entry.players.flatMap((p) => (p.userId === null ? [] : [p.userId]));
-    return (await this.scripts.remove([], [this.redis.prefix, entry.gameId, entry.code ?? '', ...people])) === 1;
+    return (await shared(this.scripts.remove([], [this.redis.prefix, entry.gameId, entry.code ?? '', ...people]))) === 1;
   }
 
   /** Seats `userId` in `gameId` unless it is seated already. */
   async claimSeat(userId: string, gameId: string): Promise<boolean> {
-    return (await this.redis.client.set(this.redis.key('gameseat', userId), gameId, 'NX')) === 'OK';
+    return (await shared(this.redis.client.set(this.redis.key('gameseat', userId), gameId, 'NX'))) === 'OK';
   }
 
   async releaseSeat(userId: string, gameId: string): Promise<void> {
-    await this.scripts.release([this.redis.key('gameseat', userId)], [gameId]);
+    await shared(this.scripts.release([this.redis.key('gameseat', userId)], [gameId]));
   }
 
   async seatOf(userId: string): Promise<string | null> {
-    return this.redis.client.get(this.redis.key('gameseat', userId));
+    return shared(this.redis.client.get(this.redis.key('gameseat', userId)));
   }
 
   /** Reserves a private game's code; false when another game has it. */
   async claimCode(code: string, gameId: string): Promise<boolean> {
-    return (await this.redis.client.set(this.redis.key('gamecode', code), gameId, 'NX')) === 'OK';
+    return (await shared(this.redis.client.set(this.redis.key('gamecode', code), gameId, 'NX'))) === 'OK';
   }
 
   async gameOfCode(code: string): Promise<string | null> {
-    return this.redis.client.get(this.redis.key('gamecode', code));
+    return shared(this.redis.client.get(this.redis.key('gamecode', code)));
   }
 
   /** Queues a player; false when it is seated in a game. */
   async enqueue(player: QueuedPlayer): Promise<boolean> {
     const keys = [this.redis.key('gameseat', player.userId), this.redis.key('matchqueue')];
-    return (await this.scripts.enqueue(keys, [player.userId, JSON.stringify(player)])) === 1;
+    return (await shared(this.scripts.enqueue(keys, [player.userId, JSON.stringify(player)]))) === 1;
   }
 
   /** Takes a player out of the queue; with `node`, only an entry made on that node. */
   async cancel(userId: string, node?: string): Promise<void> {
-    await this.scripts.cancel([this.redis.key('matchqueue')], [userId, node ?? '']);
+    await shared(this.scripts.cancel([this.redis.key('matchqueue')], [userId, node ?? '']));
   }
 
   /** The queue as stored: each player with the exact entry text that `take` compares. */
   async queue(): Promise<{ player: QueuedPlayer; text: string }[]> {
-    const all = await this.redis.client.hvals(this.redis.key('matchqueue'));
+    const all = await shared(this.redis.client.hvals(this.redis.key('matchqueue')));
     return all.map((text) => ({ player: JSON.parse(text) as QueuedPlayer, text })).sort((a, b) => a.player.since - b.player.since);
   }
 
   /** Seats the queued players in `gameId` if every one is still queued as read and seated nowhere. */
   async take(gameId: string, players: readonly { player: QueuedPlayer; text: string }[]): Promise<boolean> {
     const args = players.flatMap(({ player, text }) => [player.userId, text]);
-    return (await this.scripts.take([], [this.redis.prefix, gameId, ...args])) === 1;
+    return (await shared(this.scripts.take([], [this.redis.prefix, gameId, ...args]))) === 1;
   }
 
   /** Drops the queue entries made on `node` (a node that died). */
   async forgetQueued(node: string): Promise<void> {
     const gone = (await this.queue()).filter((q) => q.player.node === node).map((q) => q.player.userId);
-    if (gone.length > 0) await this.redis.client.hdel(this.redis.key('matchqueue'), ...gone);
+    if (gone.length > 0) await shared(this.redis.client.hdel(this.redis.key('matchqueue'), ...gone));
   }
 
   /** Whether `node`'s presence heartbeat is current. */
   async alive(node: string): Promise<boolean> {
-    return (await this.redis.client.exists(this.redis.key('node', node, 'alive'))) === 1;
+    return (await shared(this.redis.client.exists(this.redis.key('node', node, 'alive')))) === 1;
   }
 
   async close(): Promise<void> {
