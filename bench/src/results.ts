@@ -1,4 +1,5 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
+import type { CollabResult, CollabSize } from './collab.js';
 import type { FanoutSize, LoadResult } from './fanout.js';
 import type { IdleSize, IdleSummary } from './idle.js';
 import type { MonitoringResult, MonitoringSize } from './monitoring.js';
@@ -13,6 +14,7 @@ export const Scenario = {
   compression: 'compression',
   multinode: 'multinode',
   monitoring: 'monitoring',
+  collab: 'collab',
 } as const;
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
 
@@ -50,6 +52,7 @@ export interface BenchResults {
     compression: FanoutSize;
     multinode: MultinodeSize;
     monitoring: MonitoringSize;
+    collab: CollabSize;
   };
   sweep?: SweepResult;
   rooms?: RoomsResult;
@@ -62,6 +65,7 @@ export interface BenchResults {
   compression?: { variants: CompressionVariant[] };
   multinode?: MultinodeResult;
   monitoring?: MonitoringResult;
+  collab?: CollabResult;
   goals: Goal[];
 }
 
@@ -153,6 +157,19 @@ export function evaluateGoals(results: BenchResults): Goal[] {
         target: `≤ ${Math.max(1, p99NoiseOff)}×`,
         value: `${ratios.p99}×`,
         met: ratios.p99 <= Math.max(1, p99NoiseOff),
+      },
+    );
+  }
+  if (results.collab) {
+    const { ratios, switchboard: sb } = results.collab;
+    goals.push(
+      { name: 'collab: update propagation p99 vs Hocuspocus', target: '≤ 1.0×', value: `${ratios.p99}×`, met: ratios.p99 <= 1 },
+      { name: 'collab: memory per open document vs Hocuspocus', target: '≤ 1.0×', value: `${ratios.perOpenDoc}×`, met: ratios.perOpenDoc <= 1 },
+      {
+        name: 'collab: changes arrived at every other editor (Switchboard)',
+        target: `${sb.propagation.expected}`,
+        value: `${sb.propagation.received}`,
+        met: sb.propagation.received === sb.propagation.expected,
       },
     );
   }

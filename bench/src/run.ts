@@ -4,7 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and with --write to
  * docs/benchmarks.md and docs/bench/*.svg (a full run), or to the sections of the scenarios run.
  *
- *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+ *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|collab]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccounts, createRoom } from './accounts.js';
 import { charts } from './chart.js';
+import { runCollab, type CollabSize } from './collab.js';
 import { runFanout, type FanoutSize } from './fanout.js';
 import { runIdle, summarizeIdle, type IdleResult, type IdleSize } from './idle.js';
 import { runMonitoring, type MonitoringSize } from './monitoring.js';
@@ -31,6 +32,7 @@ interface Sizes {
   compression: FanoutSize;
   multinode: MultinodeSize;
   monitoring: MonitoringSize;
+  collab: CollabSize;
 }
 
 // The issue's sizes: 500 clients; at the headline point 10 senders × 20 msg/s × 10 s = 2,000
@@ -59,6 +61,19 @@ const FULL: Sizes = {
   multinode: { nodes: 3, clients: 300, senders: 6, rate: 20, seconds: 10, workers: 2, drainSeconds: 10, textLength: 120 },
   // The fan-out at 100 msg/s, below the knee, where an overhead shows in latency rather than drowning in a backlog.
   monitoring: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120, rounds: 2 },
+  // The issue's sizes: 50 editors on one document, 20 changes a second in all; a document of 10,000 updates.
+  collab: {
+    editors: 50,
+    rate: 20,
+    seconds: 30,
+    drainSeconds: 10,
+    loadUpdates: 10_000,
+    loadRounds: 5,
+    docs: 200,
+    docChars: 2000,
+    settleSeconds: 4,
+    idleUnloadSeconds: 30,
+  },
 };
 
 const QUICK: Sizes = {
@@ -79,16 +94,29 @@ const QUICK: Sizes = {
   compression: { clients: 50, senders: 5, rate: 20, seconds: 1, workers: 2, drainSeconds: 3, textLength: 120 },
   multinode: { nodes: 3, clients: 30, senders: 3, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
   monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
+  collab: {
+    editors: 10,
+    rate: 20,
+    seconds: 3,
+    drainSeconds: 5,
+    loadUpdates: 500,
+    loadRounds: 2,
+    docs: 20,
+    docChars: 2000,
+    settleSeconds: 1,
+    idleUnloadSeconds: 1,
+  },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring]...
+const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|collab]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
   --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/; with
                 --scenario (other than sweep), only those scenarios' sections of docs/benchmarks.md
-  --scenario    run only this scenario (repeatable); default: all six
+  --scenario    run only this scenario (repeatable); default: all of them
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
+                collab: 50 editors on one document, loads and memory, beside Hocuspocus
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
@@ -142,6 +170,7 @@ async function main(): Promise<void> {
     run(Scenario.compression) ? sizes.compression.clients : 0,
     run(Scenario.idle) ? sizes.idle.clients : 0,
     run(Scenario.monitoring) ? sizes.monitoring.clients : 0,
+    run(Scenario.collab) ? sizes.collab.editors : 0,
   );
   log(`registering ${accountsNeeded} accounts (throwaway server, lowest scrypt cost)`);
   const accounts = await createAccounts(accountsNeeded, 16, log);
@@ -211,6 +240,8 @@ async function main(): Promise<void> {
     log('— monitoring off vs on —');
     results.monitoring = await runMonitoring(accounts, sizes.monitoring, log);
   }
+
+  if (run(Scenario.collab)) results.collab = await runCollab(accounts, sizes.collab, log);
 
   const finishedAt = new Date();
   results.finishedAt = finishedAt.toISOString();
