@@ -91,7 +91,15 @@ function switchboardEditor(url: string, tokens: readonly string[]): Opener {
       // Editors of one process would otherwise also sync through a BroadcastChannel, past the server.
       disableBc: true,
     });
-    return { doc, synced: () => provider.synced, destroy: () => provider.destroy() };
+    return {
+      doc,
+      synced: () => provider.synced,
+      destroy: () => {
+        provider.destroy();
+        // Also destroys the provider's awareness, whose timer would keep the bench process alive.
+        doc.destroy();
+      },
+    };
   };
 }
 
@@ -108,6 +116,7 @@ function hocuspocusEditor(url: string): Opener {
       destroy: () => {
         provider.destroy();
         socket.destroy();
+        doc.destroy();
       },
     };
   };
