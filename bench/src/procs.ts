@@ -151,10 +151,11 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function startProcess(name: string, script: string, args: string[], env: Record<string, string>): Promise<ServerProcess> {
+/** `sources`: workspace packages resolve to their TypeScript sources (the "source" export condition). */
+async function startProcess(name: string, script: string, args: string[], env: Record<string, string>, sources = true): Promise<ServerProcess> {
   const port = await freePort();
   const child = track(
-    spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
+    spawn(process.execPath, [...(sources ? ['--conditions=source'] : []), '--import', 'tsx', script, ...args], {
       cwd: repoRoot,
       env: { ...inheritedEnv(), ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -200,6 +201,9 @@ export interface SwitchboardEnv {
   JWT_SECRET?: string;
   /** `off`: no metrics, no snapshots (the monitoring scenario's comparison). */
   MONITORING?: 'on' | 'off';
+  /** The collab scenario: compaction on or off, and how soon a closed document leaves memory. */
+  COLLAB_COMPACT_AFTER?: string;
+  COLLAB_IDLE_UNLOAD_S?: string;
 }
 
 /** Starts `switchboard start` in its own process, with rate limits off, and waits for `/readyz`. */
@@ -207,7 +211,7 @@ export function startSwitchboard(env: SwitchboardEnv, name = 'switchboard'): Pro
   const vars: Record<string, string> = { RATE_LIMITS: 'off', LOG_LEVEL: 'warn', DATA_DIR: env.DATA_DIR };
   if (env.WS_COMPRESSION) vars.WS_COMPRESSION = env.WS_COMPRESSION;
   if (env.WS_COMPRESSION_THRESHOLD) vars.WS_COMPRESSION_THRESHOLD = env.WS_COMPRESSION_THRESHOLD;
-  for (const key of ['SCRYPT_COST', 'ACCESS_TOKEN_TTL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET', 'MONITORING'] as const) {
+  for (const key of ['SCRYPT_COST', 'ACCESS_TOKEN_TTL', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'JWT_SECRET', 'MONITORING', 'COLLAB_COMPACT_AFTER', 'COLLAB_IDLE_UNLOAD_S'] as const) {
     const value = env[key];
     if (value) vars[key] = value;
   }
@@ -227,6 +231,12 @@ export function startColyseusGame(): Promise<ServerProcess> {
 /** Starts the bare-WebSocket baseline (bench/src/ws-baseline-server.ts) in its own process. */
 export function startWsBaseline(): Promise<ServerProcess> {
   return startProcess('bare ws', 'bench/src/ws-baseline-server.ts', [], {});
+}
+
+/** Starts `@hocuspocus/server` (bench/src/hocuspocus-server.ts) in its own process, persisting to `db` as `store` says. */
+export function startHocuspocus(store: 'log' | 'snapshot', db: string): Promise<ServerProcess> {
+  // Hocuspocus's packages export their own sources under "source" too: it runs its published build.
+  return startProcess('hocuspocus', 'bench/src/hocuspocus-server.ts', [], { HOCUSPOCUS_STORE: store, HOCUSPOCUS_DB: db }, false);
 }
 
 /** Forks a load worker (bench/src/load-worker.ts); it inherits `--conditions=source --import tsx`. */

@@ -453,6 +453,38 @@ ${table(
 `;
 }
 
+function collabSection(results: BenchResults): string {
+  const collab = results.collab;
+  if (!collab) return '';
+  const size = results.sizes.collab;
+  const { switchboard: sb, hocuspocus: hp, ratios } = collab;
+  const arrivals = (side: typeof sb) => `${n(side.propagation.received)} of ${n(side.propagation.expected)}`;
+  return `## 8. Collaborative documents, beside Hocuspocus
+
+${size.editors} editors on one document make ${size.rate} changes a second in all for ${size.seconds} s; each change is timed
+from the editor's local edit to its arrival at every other editor. A document of ${n(size.loadUpdates)} updates is opened
+cold (not in the server's memory), ${size.loadRounds} times, median shown. Memory: ${n(size.docs)} documents open with one editor
+each (${n(size.docChars)} characters of text), then after everyone left and the unload delay passed. Switchboard is
+spoken to with the stock y-websocket provider, \`@hocuspocus/server\` v3 with \`@hocuspocus/provider\`, each on a fresh process.
+
+${table(
+  ['', 'Switchboard', 'Hocuspocus', 'Switchboard ÷ Hocuspocus'],
+  [
+    ['changes arrived', arrivals(sb), arrivals(hp), '–'],
+    ['propagation p50', ms(sb.propagation.latencyMs.p50), ms(hp.propagation.latencyMs.p50), `${ratios.p50}×`],
+    ['propagation p99', ms(sb.propagation.latencyMs.p99), ms(hp.propagation.latencyMs.p99), `**${ratios.p99}×**`],
+    ['propagation max', ms(sb.propagation.latencyMs.max), ms(hp.propagation.latencyMs.max), times(sb.propagation.latencyMs.max, hp.propagation.latencyMs.max)],
+    [`load, ${n(size.loadUpdates)} updates compacted`, ms(sb.loadMs.compacted), ms(hp.loadMs.compacted), `${ratios.loadCompacted}×`],
+    [`load, ${n(size.loadUpdates)} updates as a log`, ms(sb.loadMs.uncompacted), ms(hp.loadMs.uncompacted), `${ratios.loadUncompacted}×`],
+    ['RSS per open document', `${sb.memory.perOpenDocKb} KB`, `${hp.memory.perOpenDocKb} KB`, `**${ratios.perOpenDoc}×**`],
+    ['RSS per idle document', `${sb.memory.perIdleDocKb} KB`, `${hp.memory.perIdleDocKb} KB`, `${ratios.perIdleDoc}×`],
+  ],
+)}
+
+Storage — Switchboard: ${sb.storage}. Hocuspocus: ${hp.storage}.
+`;
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   const goals = results.goals.map((g) => [g.name, g.target, g.value, g.met ? 'met' : '**missed**']);
@@ -511,6 +543,7 @@ ${compressionSection(results)}
 ${multinodeSection(results)}
 ${monitoringSection(results)}
 ${gatewaySection(results)}
+${collabSection(results)}
 ${gameSection(results)}`;
 }
 
@@ -524,6 +557,7 @@ const SECTIONS: Record<Scenario, (results: BenchResults) => string> = {
   monitoring: monitoringSection,
   game: gameSection,
   gateway: gatewaySection,
+  collab: collabSection,
 };
 
 /**

@@ -1,4 +1,5 @@
 /** The shape of a bench run's results (the JSON document) and the goals they are held against. */
+import type { CollabResult, CollabSize } from './collab.js';
 import type { FanoutSize, LoadResult } from './fanout.js';
 import type { GameBenchResult, GameSize } from './game.js';
 import type { GatewayResult, GatewaySize } from './gateway.js';
@@ -18,6 +19,7 @@ export const Scenario = {
   monitoring: 'monitoring',
   game: 'game',
   gateway: 'gateway',
+  collab: 'collab',
 } as const;
 export type Scenario = (typeof Scenario)[keyof typeof Scenario];
 
@@ -57,6 +59,7 @@ export interface BenchResults {
     monitoring: MonitoringSize;
     game: GameSize;
     gateway: GatewaySize;
+    collab: CollabSize;
   };
   sweep?: SweepResult;
   rooms?: RoomsResult;
@@ -71,6 +74,7 @@ export interface BenchResults {
   monitoring?: MonitoringResult;
   game?: GameBenchResult;
   gateway?: GatewayResult;
+  collab?: CollabResult;
   goals: Goal[];
 }
 
@@ -162,6 +166,19 @@ export function evaluateGoals(results: BenchResults): Goal[] {
         target: `≤ ${Math.max(1, p99NoiseOff)}×`,
         value: `${ratios.p99}×`,
         met: ratios.p99 <= Math.max(1, p99NoiseOff),
+      },
+    );
+  }
+  if (results.collab) {
+    const { ratios, switchboard: sb } = results.collab;
+    goals.push(
+      { name: 'collab: update propagation p99 vs Hocuspocus', target: '≤ 1.0×', value: `${ratios.p99}×`, met: ratios.p99 <= 1 },
+      { name: 'collab: memory per open document vs Hocuspocus', target: '≤ 1.0×', value: `${ratios.perOpenDoc}×`, met: ratios.perOpenDoc <= 1 },
+      {
+        name: 'collab: changes arrived at every other editor (Switchboard)',
+        target: `${sb.propagation.expected}`,
+        value: `${sb.propagation.received}`,
+        met: sb.propagation.received === sb.propagation.expected,
       },
     );
   }

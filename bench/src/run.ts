@@ -4,7 +4,7 @@
  * JSON document, to bench/results/<timestamp>.json (with its charts beside it), and with --write to
  * docs/benchmarks.md and docs/bench/*.svg (a full run), or to the sections of the scenarios run.
  *
- *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game|gateway]...
+ *   npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|gateway|collab|game]...
  *   npm run --silent bench > run.json     (npm's banner would otherwise precede the JSON)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccounts, createRoom } from './accounts.js';
 import { charts } from './chart.js';
+import { runCollab, type CollabSize } from './collab.js';
 import { runFanout, type FanoutSize } from './fanout.js';
 import { runGame, type GameSize } from './game.js';
 import { runGateway, type GatewaySize } from './gateway.js';
@@ -35,6 +36,7 @@ interface Sizes {
   monitoring: MonitoringSize;
   game: GameSize;
   gateway: GatewaySize;
+  collab: CollabSize;
 }
 
 // The issue's sizes: 500 clients; at the headline point 10 senders × 20 msg/s × 10 s = 2,000
@@ -67,6 +69,19 @@ const FULL: Sizes = {
   game: { games: 200, warmupSeconds: 5, seconds: 20, sampled: 20 },
   // /ws beside /chat and a bare ws relay: the monitoring scenario's load, 100 msg/s below the knee.
   gateway: { clients: 500, senders: 10, rate: 10, seconds: 10, workers: 2, drainSeconds: 30, textLength: 120 },
+  // The issue's sizes: 50 editors on one document, 20 changes a second in all; a document of 10,000 updates.
+  collab: {
+    editors: 50,
+    rate: 20,
+    seconds: 30,
+    drainSeconds: 10,
+    loadUpdates: 10_000,
+    loadRounds: 5,
+    docs: 200,
+    docChars: 2000,
+    settleSeconds: 4,
+    idleUnloadSeconds: 30,
+  },
 };
 
 const QUICK: Sizes = {
@@ -89,18 +104,31 @@ const QUICK: Sizes = {
   monitoring: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120, rounds: 1 },
   game: { games: 10, warmupSeconds: 2, seconds: 3, sampled: 5 },
   gateway: { clients: 50, senders: 5, rate: 10, seconds: 2, workers: 2, drainSeconds: 5, textLength: 120 },
+  collab: {
+    editors: 10,
+    rate: 20,
+    seconds: 3,
+    drainSeconds: 5,
+    loadUpdates: 500,
+    loadRounds: 2,
+    docs: 20,
+    docChars: 2000,
+    settleSeconds: 1,
+    idleUnloadSeconds: 1,
+  },
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|game|gateway]...
+const USAGE = `Usage: npm run bench [-- --quick] [--write] [--scenario sweep|rooms|idle|compression|multinode|monitoring|gateway|collab|game]...
 
   --quick       small sizes, a smoke run of every scenario, one to two minutes (docs/ is left alone)
   --write       a full run of every scenario rewrites docs/benchmarks.md and docs/bench/; with
                 --scenario (other than sweep), only those scenarios' sections of docs/benchmarks.md
-  --scenario    run only this scenario (repeatable); default: all eight
+  --scenario    run only this scenario (repeatable); default: all of them
                 sweep: one room, 500 receivers, 50 to 400 msg/s; rooms: 1,000 rooms × 5 members
                 monitoring: the fan-out with MONITORING off and on (watched and scraped)
-                game: 200 Light Cycles games at 20 Hz on Switchboard and on Colyseus
                 gateway: the fan-out through /ws beside /chat and a bare ws relay
+                collab: 50 editors on one document, loads and memory, beside Hocuspocus
+                game: 200 Light Cycles games at 20 Hz on Switchboard and on Colyseus
                 (multinode needs PostgreSQL and Redis: BENCH_PG_URL, BENCH_REDIS_URL, local ones by default)`;
 
 const started = Date.now();
@@ -156,6 +184,7 @@ async function main(): Promise<void> {
     run(Scenario.monitoring) ? sizes.monitoring.clients : 0,
     run(Scenario.game) ? sizes.game.games : 0,
     run(Scenario.gateway) ? sizes.gateway.clients : 0,
+    run(Scenario.collab) ? sizes.collab.editors : 0,
   );
   log(`registering ${accountsNeeded} accounts (throwaway server, lowest scrypt cost)`);
   const accounts = await createAccounts(accountsNeeded, 16, log);
@@ -226,14 +255,16 @@ async function main(): Promise<void> {
     results.monitoring = await runMonitoring(accounts, sizes.monitoring, log);
   }
 
-  if (run(Scenario.game)) {
-    log(`— game (${sizes.game.games} games at 20 Hz, Switchboard and Colyseus) —`);
-    results.game = await runGame(accounts, sizes.game, log);
-  }
-
   if (run(Scenario.gateway)) {
     log('— /ws beside /chat and a bare ws relay —');
     results.gateway = await runGateway(accounts, sizes.gateway, log);
+  }
+
+  if (run(Scenario.collab)) results.collab = await runCollab(accounts, sizes.collab, log);
+
+  if (run(Scenario.game)) {
+    log(`— game (${sizes.game.games} games at 20 Hz, Switchboard and Colyseus) —`);
+    results.game = await runGame(accounts, sizes.game, log);
   }
 
   const finishedAt = new Date();

@@ -20,6 +20,7 @@ const FINAL_CLOSES: Record<number, ErrorCode> = {
   4401: ErrorCode.UNAUTHENTICATED,
   4403: ErrorCode.FORBIDDEN,
   4404: ErrorCode.NOT_FOUND,
+  4413: ErrorCode.PAYLOAD_TOO_LARGE,
 };
 
 export interface CollabOpenOptions {
@@ -32,7 +33,10 @@ export interface CollabOpenOptions {
 export interface CollabSessionEvents {
   /** Synced with the server (again after every reconnect). */
   synced: () => void;
-  /** The server closed the document for good: `FORBIDDEN` (left the room), `NOT_FOUND` (deleted), `UNAUTHENTICATED` (login ended). */
+  /**
+   * The server closed the document for good: `FORBIDDEN` (left the room), `NOT_FOUND` (deleted),
+   * `UNAUTHENTICATED` (login ended), `PAYLOAD_TOO_LARGE` (an edit would pass the document's size limit).
+   */
   closed: (error: SwitchboardError) => void;
 }
 

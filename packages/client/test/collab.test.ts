@@ -1,7 +1,8 @@
 /**
  * `client.collab` against a real server: two SDK clients edit one document and converge with each
  * other's awareness; a client whose access token was renewed reconnects with the new one (no
- * refused attempt); leaving the room closes the document with FORBIDDEN.
+ * refused attempt); leaving the room closes the document with FORBIDDEN, an edit past the size
+ * limit with PAYLOAD_TOO_LARGE.
  */
 import type { Doc, Session } from '@switchboard/protocol';
 import { WebSocket } from 'ws';
@@ -14,8 +15,8 @@ describe('client.collab', () => {
   let t: TestServer;
   const sessions = new Set<CollabSession>();
   beforeAll(async () => {
-    // Short-lived access tokens: the renewal test waits for one to be replaced.
-    t = await startServer({ ACCESS_TOKEN_TTL: 5 });
+    // Short-lived access tokens: the renewal test waits for one to be replaced; small documents.
+    t = await startServer({ ACCESS_TOKEN_TTL: 5, COLLAB_MAX_DOC_BYTES: 64 * 1024 });
   });
   afterEach(() => {
     for (const s of sessions) s.close();
@@ -93,5 +94,21 @@ describe('client.collab', () => {
     await bob.c.chat.leaveRoom(doc.roomId);
     expect(await closed).toBe('FORBIDDEN');
     expect(b.provider.shouldConnect).toBe(false);
+  });
+
+  it('reports PAYLOAD_TOO_LARGE and stops when an edit would pass the size limit, leaving the others editing', async () => {
+    const alice = await signedIn();
+    const bob = await signedIn();
+    const doc = await sharedDoc(alice, bob.c);
+    const a = await open(alice.c, doc.id);
+    const b = await open(bob.c, doc.id);
+    await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.on('synced', resolve))));
+    const closed = new Promise<string>((resolve) => b.on('closed', (err) => resolve(err.code)));
+    b.doc.getText('content').insert(0, 'x'.repeat(70 * 1024));
+    expect(await closed).toBe('PAYLOAD_TOO_LARGE');
+    expect(b.provider.shouldConnect).toBe(false);
+    a.doc.getText('content').insert(0, 'fine');
+    const c = await open(alice.c, doc.id);
+    await eventually(() => c.doc.getText('content').toString() === 'fine', 10_000, 'a fresh session to load the document without the refused edit');
   });
 });

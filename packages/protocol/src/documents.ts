@@ -6,10 +6,20 @@
 import { z } from 'zod';
 import { Id, nameText } from './schemas.js';
 
-/** Limits of documents, in Unicode code points. */
+/** Limits of documents: titles and names in Unicode code points, sizes in bytes. */
 export const DocLimits = {
   titleMax: 120,
   versionNameMax: 120,
+  /**
+   * Default largest document (COLLAB_MAX_DOC_BYTES): the size of its encoded Yjs state, what a
+   * client downloads when it opens it. An update that would grow it past this is refused (4413).
+   */
+  stateBytesMax: 8 * 1024 * 1024,
+  /**
+   * Default largest `/collab` frame (COLLAB_MAX_FRAME_BYTES; larger: close 1009). No frame can
+   * usefully carry more than a document may hold, plus its few bytes of framing.
+   */
+  frameBytesMax: 8 * 1024 * 1024 + 1024,
 } as const;
 export type DocLimits = typeof DocLimits;
 
@@ -79,5 +89,10 @@ export const CollabCloseCode = {
   forbidden: 4403,
   /** The document was deleted. */
   notFound: 4404,
+  /**
+   * The update would grow the document past its size limit (COLLAB_MAX_DOC_BYTES): it was neither
+   * stored nor relayed; the document is unchanged. Updates that only delete are still accepted.
+   */
+  tooLarge: 4413,
 } as const;
 export type CollabCloseCode = (typeof CollabCloseCode)[keyof typeof CollabCloseCode];

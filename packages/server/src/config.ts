@@ -3,6 +3,7 @@
  * its default (PROTOCOL §1 plus Switchboard's own); `docs/operations.md` repeats this table.
  */
 import { availableParallelism } from 'node:os';
+import { DocLimits } from '@switchboard/protocol';
 import { z } from 'zod';
 
 const onOff = z
@@ -191,9 +192,14 @@ export const ConfigSchema = z.object({
   /**
    * Collaborative documents (PROTOCOL §5): largest `/collab` WebSocket frame, in bytes (a larger one
    * closes the connection with 1009). A client's first sync carries its whole offline state, so
-   * this is generous: 16 MiB by default.
+   * this matches the largest document: 8 MiB (+ 1 KiB of framing) by default.
    */
-  COLLAB_MAX_FRAME_BYTES: z.coerce.number().int().min(64 * 1024).default(16 * 1024 * 1024),
+  COLLAB_MAX_FRAME_BYTES: z.coerce.number().int().min(64 * 1024).default(DocLimits.frameBytesMax),
+  /**
+   * Largest document, in bytes of its encoded Yjs state: an update that would grow a document past
+   * it is refused (close 4413), updates that only delete still pass; 8 MiB by default.
+   */
+  COLLAB_MAX_DOC_BYTES: z.coerce.number().int().min(1024).default(DocLimits.stateBytesMax),
   /** Updates in a document's log after which it is compacted into its snapshot; 200 by default. */
   COLLAB_COMPACT_AFTER: z.coerce.number().int().min(1).default(200),
   /** Seconds between automatic versions of a document while it is edited; 300 (5 minutes) by default, at most 300. */

@@ -214,6 +214,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         versionIntervalMs: config.COLLAB_VERSION_INTERVAL_S * 1000,
         idleMs: config.COLLAB_IDLE_UNLOAD_S * 1000,
         resyncMs: config.COLLAB_RESYNC_S * 1000,
+        maxDocBytes: config.COLLAB_MAX_DOC_BYTES,
       },
       log,
     ),

@@ -346,7 +346,8 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
 
 describe('a client that stops reading', () => {
   it('is disconnected once its unsent data passes the bound, and the others keep editing', async () => {
-    const t = await startServer({ MAX_SOCKET_BUFFER_BYTES: 64 * 1024 });
+    // 10 MiB of edits: past the default document size limit.
+    const t = await startServer({ MAX_SOCKET_BUFFER_BYTES: 64 * 1024, COLLAB_MAX_DOC_BYTES: 32 * 1024 * 1024 });
     try {
       const alice = await member(t.url);
       const { doc } = await roomWithDoc(t.url, alice);

@@ -6,12 +6,14 @@
  * (not a member of the document's room), 404 (no such document). After it, the connection speaks
  * sync and awareness as the y-websocket server does: the server sends sync step 1 and the
  * awareness states it knows, answers step 1 with step 2, relays updates and awareness changes to
- * the document's other clients, and removes a closed connection's awareness states. Updates are
+ * the document's other clients, and removes a closed connection's awareness states. A connection
+ * changes only the awareness states it introduced (collab-awareness.ts). Updates are
  * stored before they are applied or relayed (domain/documents/live-docs.ts).
  *
  * Every frame is parsed whole before anything is done with it: a malformed one (a text frame, an
  * unknown message type, a truncated or oversized length, trailing bytes, an update Yjs cannot
- * integrate) closes the connection with 4400 and changes nothing. Frames of one connection are
+ * integrate) closes the connection with 4400 and changes nothing; an update that would grow the
+ * document past COLLAB_MAX_DOC_BYTES, with 4413. Frames of one connection are
  * handled one after another; while too many wait, or while its unsent data is above
  * MAX_SOCKET_BUFFER_BYTES, the connection is not read (PROTOCOL §2).
  *
@@ -34,8 +36,9 @@ import type { EventBus } from '../domain/bus.js';
 import type { DocumentService } from '../domain/documents/documents.js';
 import type { LiveDoc } from '../domain/documents/live-docs.js';
 import { isValidStateVector, updateKind } from '../domain/documents/updates.js';
-import { notFound, toWireError, unauthenticated } from '../domain/errors.js';
+import { AppError, notFound, toWireError, unauthenticated } from '../domain/errors.js';
 import type { NodeMetrics } from '../domain/monitoring/metrics.js';
+import { AwarenessOwners, encodeAwarenessEntries, parseAwarenessUpdate, type AwarenessEntry } from './collab-awareness.js';
 import { originAllowed, type OriginPolicy } from './io.js';
 import { SendBudget } from './send-budget.js';
 import type { CollabCloseTarget, IoServer } from './types.js';
@@ -51,20 +54,8 @@ type Frame =
   | { kind: 'step1'; stateVector: Uint8Array }
   /** Sync step 2 or an update: both carry a Yjs update. */
   | { kind: 'update'; update: Uint8Array }
-  | { kind: 'awareness'; update: Uint8Array }
+  | { kind: 'awareness'; entries: AwarenessEntry[] }
   | { kind: 'query' };
-
-/** Reads an awareness update to its end without applying it: throws unless it is well formed. */
-function checkAwarenessUpdate(update: Uint8Array): void {
-  const decoder = decoding.createDecoder(update);
-  const count = decoding.readVarUint(decoder);
-  for (let i = 0; i < count; i++) {
-    decoding.readVarUint(decoder); // client id
-    decoding.readVarUint(decoder); // clock
-    JSON.parse(decoding.readVarString(decoder));
-  }
-  if (decoding.hasContent(decoder)) throw new Error('trailing bytes');
-}
 
 /** The frame, or undefined when it is malformed in any way. */
 function parseFrame(bytes: Uint8Array): Frame | undefined {
@@ -81,9 +72,7 @@ function parseFrame(bytes: Uint8Array): Frame | undefined {
         break;
       }
       case CollabMessageType.awareness: {
-        const update = decoding.readVarUint8Array(decoder);
-        checkAwarenessUpdate(update);
-        frame = { kind: 'awareness', update };
+        frame = { kind: 'awareness', entries: parseAwarenessUpdate(decoding.readVarUint8Array(decoder)) };
         break;
       }
       case CollabMessageType.queryAwareness:
@@ -114,8 +103,6 @@ function awarenessMessage(update: Uint8Array): Uint8Array {
 
 /** One client connection to one document. */
 class CollabConnection {
-  /** Awareness client ids this connection set, removed for the others when it closes. */
-  readonly awarenessIds = new Set<number>();
   live: LiveDoc | undefined;
   /** Frames are handled in order, each after the previous one. */
   turn: Promise<void> = Promise.resolve();
@@ -173,6 +160,8 @@ class CollabConnection {
 interface Channel {
   live: LiveDoc;
   conns: Set<CollabConnection>;
+  /** Which connection owns which awareness client id (collab-awareness.ts). */
+  owners: AwarenessOwners<CollabConnection>;
   stop(): void;
 }
 
@@ -226,11 +215,7 @@ export function setupCollab(deps: CollabDeps): Collab {
       const message = syncMessage((encoder) => sync.writeUpdate(encoder, update));
       for (const conn of members) if (conn !== origin) conn.send(message);
     };
-    const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      if (origin instanceof CollabConnection) {
-        for (const id of [...added, ...updated]) origin.awarenessIds.add(id);
-        for (const id of removed) origin.awarenessIds.delete(id);
-      }
+    const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
       const message = awarenessMessage(encodeAwarenessUpdate(docLive.awareness, [...added, ...updated, ...removed]));
       for (const conn of members) conn.send(message);
     };
@@ -239,6 +224,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     const channel: Channel = {
       live: docLive,
       conns: members,
+      owners: new AwarenessOwners(),
       stop: () => {
         docLive.doc.off('update', onUpdate);
         docLive.awareness.off('update', onAwareness);
@@ -265,14 +251,19 @@ export function setupCollab(deps: CollabDeps): Collab {
         try {
           await live.submit(docLive, frame.update, conn);
         } catch (err) {
+          if (err instanceof AppError && err.code === ErrorCode.PAYLOAD_TOO_LARGE) return conn.close(CollabCloseCode.tooLarge, err.message);
           log.error({ err, docId: conn.docId }, 'could not store a document update');
           conn.close(CollabCloseCode.unavailable, 'the update could not be stored; reconnect');
         }
         return;
       }
-      case 'awareness':
-        applyAwarenessUpdate(docLive.awareness, frame.update, conn);
+      case 'awareness': {
+        const owners = channels.get(conn.docId)?.owners;
+        if (!owners) return;
+        const permitted = owners.permitted(conn, frame.entries, (id) => docLive.awareness.getStates().has(id));
+        if (permitted.length > 0) applyAwarenessUpdate(docLive.awareness, encodeAwarenessEntries(permitted), conn);
         return;
+      }
       case 'query': {
         const ids = [...docLive.awareness.getStates().keys()];
         if (ids.length > 0) conn.send(awarenessMessage(encodeAwarenessUpdate(docLive.awareness, ids)));
@@ -318,7 +309,8 @@ export function setupCollab(deps: CollabDeps): Collab {
     if (!docLive) return;
     const channel = channels.get(conn.docId);
     channel?.conns.delete(conn);
-    if (conn.awarenessIds.size > 0) removeAwarenessStates(docLive.awareness, [...conn.awarenessIds], null);
+    const awarenessIds = channel?.owners.release(conn) ?? [];
+    if (awarenessIds.length > 0) removeAwarenessStates(docLive.awareness, awarenessIds, null);
     if (channel && channel.conns.size === 0) {
       channel.stop();
       channels.delete(conn.docId);

@@ -9,6 +9,12 @@
  * nothing: the state only ever grows by appended updates and by compactions that replace rows
  * with a snapshot containing them.
  *
+ * Size: a document may not grow past `maxDocBytes` of encoded state. Each document keeps a cheap
+ * upper bound of its size (the bytes loaded plus every update since); only when an update would
+ * pass the limit by that bound is the state encoded to measure it exactly, and the update refused
+ * (PAYLOAD_TOO_LARGE, nothing stored or applied) if it still would. Updates that only delete are
+ * always accepted, so a full document can be trimmed.
+ *
  * Background work per loaded document: compaction once the log holds `compactAfter` updates,
  * an automatic version at least every `versionIntervalMs` while it is edited (one node wins
  * each), and unloading after `idleMs` without users. With other nodes, also a resync every
@@ -20,7 +26,8 @@ import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protoc
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import { newId } from '../ids.js';
-import { notFound } from '../errors.js';
+import { ErrorCode } from '@switchboard/protocol';
+import { AppError, notFound } from '../errors.js';
 import type { DocumentRepository, NewDocUpdate } from '../../store/documents.js';
 import { compactState } from './updates.js';
 
@@ -42,6 +49,8 @@ export interface LiveDocumentOptions {
   idleMs: number;
   /** With other nodes: how often a loaded document applies the stored state again, ms. */
   resyncMs: number;
+  /** Largest encoded state of a document, bytes; updates that would grow one past it are refused. */
+  maxDocBytes: number;
 }
 
 /** One document in memory. */
@@ -53,6 +62,14 @@ export class LiveDoc {
   idleSince = Date.now();
   /** Updates in the log, as far as this node knows (its own and the ones it heard of). */
   logRows = 0;
+  /**
+   * At least the size of the encoded state, bytes: exact when `sizeExact`, else the exact size
+   * measured last plus every update applied since (merging never makes updates larger).
+   */
+  sizeBound = 0;
+  sizeExact = false;
+  /** Bytes of this node's updates being stored, not yet applied: counted against the limit too. */
+  pendingBytes = 0;
   /** Edited since the latest automatic version. */
   edited = false;
   autoVersionAt = 0;
@@ -131,11 +148,38 @@ export class LiveDocuments {
    * stored. Rejects (and applies nothing) when it cannot be stored.
    */
   async submit(live: LiveDoc, update: Uint8Array, origin: unknown): Promise<void> {
-    await this.append(live.id, update);
+    this.admit(live, update);
+    live.pendingBytes += update.length;
+    try {
+      await this.append(live.id, update);
+    } finally {
+      live.pendingBytes -= update.length;
+    }
     live.logRows++;
     live.edited = true;
+    this.grew(live, update.length);
     Y.applyUpdate(live.doc, update, origin);
     this.peers?.publishUpdate(live.id, update);
+  }
+
+  /** Throws PAYLOAD_TOO_LARGE when `update` would grow `live` past the size limit. */
+  private admit(live: LiveDoc, update: Uint8Array): void {
+    const max = this.options.maxDocBytes;
+    const fits = () => live.sizeBound + live.pendingBytes + update.length <= max;
+    if (fits()) return;
+    if (!live.sizeExact) {
+      live.sizeBound = Y.encodeStateAsUpdate(live.doc).length;
+      live.sizeExact = true;
+      if (fits()) return;
+    }
+    // Deleting adds a few bytes to the log, and frees the content once compacted.
+    if (Y.decodeUpdate(update).structs.length === 0) return;
+    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `the document is at its size limit of ${max} bytes`);
+  }
+
+  private grew(live: LiveDoc, bytes: number): void {
+    live.sizeBound += bytes;
+    live.sizeExact = false;
   }
 
   /** An update another node stored: applied if the document is here (or being loaded). */
@@ -144,6 +188,7 @@ export class LiveDocuments {
     if (live) {
       live.logRows++;
       live.edited = true;
+      this.grew(live, update.length);
       Y.applyUpdate(live.doc, update, REMOTE_ORIGIN);
       return;
     }
@@ -193,6 +238,7 @@ export class LiveDocuments {
           for (const update of entry.updates) Y.applyUpdate(live.doc, update);
         }, REMOTE_ORIGIN);
         live.logRows = stored.updates.length;
+        live.sizeBound = [stored.snapshot, ...stored.updates.map((u) => u.data), ...entry.updates].reduce((sum, u) => sum + (u?.length ?? 0), 0);
         live.autoVersionAt = stored.autoVersionAt;
         live.snapshotRev = stored.snapshotRev;
         this.watchAwareness(live);
@@ -283,10 +329,16 @@ export class LiveDocuments {
       const stored = await this.repo.load(live.id, live.snapshotRev);
       // Unloaded or dropped meanwhile: nothing to bring up to date.
       if (!stored || this.loaded.get(live.id) !== live) return;
+      const before = Y.encodeStateVector(live.doc);
       live.doc.transact(() => {
         if (stored.snapshot) Y.applyUpdate(live.doc, stored.snapshot);
         for (const { data } of stored.updates) Y.applyUpdate(live.doc, data);
       }, REMOTE_ORIGIN);
+      // Updates whose relay was lost arrived: the size bound did not count them, so measure again.
+      if (!Buffer.from(before).equals(Y.encodeStateVector(live.doc))) {
+        live.sizeBound = Y.encodeStateAsUpdate(live.doc).length;
+        live.sizeExact = true;
+      }
       live.snapshotRev = stored.snapshotRev;
       live.logRows = stored.updates.length;
     } finally {
