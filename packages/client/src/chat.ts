@@ -26,6 +26,7 @@ import {
   type RoomMember,
   type RoomMemberEvent,
   type RoomWithReadState,
+  type SearchResult,
   type SyncInput,
   type SyncRoomResult,
   type TypingEvent,
@@ -84,6 +85,14 @@ export interface SendOptions {
 export interface HistoryOptions {
   beforeSeq?: number;
   afterSeq?: number;
+  limit?: number;
+}
+
+export interface SearchOptions {
+  /** Only this room. */
+  roomId?: string;
+  /** The id of the last result already seen: continues with older matches. */
+  before?: string;
   limit?: number;
 }
 
@@ -249,6 +258,16 @@ export class ChatApi extends Emitter<ChatEvents> {
   async history(roomId: string, options: HistoryOptions = {}): Promise<{ messages: Message[]; hasMore: boolean }> {
     const { messages, hasMore } = await this.requests.send('message:history', { roomId, ...options });
     return { messages, hasMore };
+  }
+
+  /**
+   * Finds messages by their words in the user's rooms, newest first (`message:search`). The query
+   * is plain text: every word must occur; quotes and operators are searched as text. Each result's
+   * `snippet` marks the matches with `«` and `»`. Does not affect delivery.
+   */
+  async search(query: string, options: SearchOptions = {}): Promise<{ results: SearchResult[]; hasMore: boolean }> {
+    const { results, hasMore } = await this.requests.send('message:search', { query, ...options });
+    return { results, hasMore };
   }
 
   /** The raw `sync` request; the client's own delivery does not use this answer (see `resync()`). */

@@ -22,6 +22,7 @@ import type {
 import * as G from './game.js';
 import * as M from './monitor.js';
 import * as S from './schemas.js';
+import * as Search from './search.js';
 
 export const Namespace = {
   chat: '/chat',
@@ -58,6 +59,7 @@ export interface ChatClientToServer extends CommonClientToServer {
     payload: S.MessageHistoryInput,
     ack: Ack<{ messages: Message[]; hasMore: boolean }>,
   ) => void;
+  'message:search': (payload: Search.MessageSearchInput, ack: Ack<{ results: Search.SearchResult[]; hasMore: boolean }>) => void;
   sync: (payload: S.SyncInput, ack: Ack<{ serverTime: number; rooms: SyncRoomResult[] }>) => void;
   typing: (payload: S.TypingInput, ack?: Ack) => void;
   read: (payload: S.ReadInput, ack: Ack) => void;
@@ -111,6 +113,7 @@ export const RequestSchemas = {
     'message:edit': S.MessageEditInput,
     'message:delete': S.MessageDeleteInput,
     'message:history': S.MessageHistoryInput,
+    'message:search': Search.MessageSearchInput,
     sync: S.SyncInput,
     typing: S.TypingInput,
     read: S.ReadInput,

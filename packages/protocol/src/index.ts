@@ -13,3 +13,4 @@ export * from './game.js';
 export * from './documents.js';
 export * from './gateway.js';
 export * from './bots.js';
+export * from './search.js';

@@ -25,6 +25,7 @@ import { NotificationService } from './domain/notifications.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
+import { SearchService } from './domain/search.js';
 import { authRoutes } from './http/auth.js';
 import { botRoutes } from './http/bots.js';
 import { documentRoutes } from './http/documents.js';
@@ -67,6 +68,7 @@ import { MessageRepository } from './store/messages.js';
 import { MonitoringRepository } from './store/monitoring.js';
 import { NotificationRepository } from './store/notifications.js';
 import { RoomRepository } from './store/rooms.js';
+import { SearchRepository } from './store/search.js';
 import { SessionRepository, UserRepository } from './store/users.js';
 
 export interface SwitchboardServer {
@@ -203,6 +205,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     rooms,
     messages: new MessageService(new MessageRepository(db, database.dialect), rooms, bus, files),
     notifications: new NotificationService(new NotificationRepository(db), users, bus),
+    search: new SearchService(new SearchRepository(db, database.dialect), rooms),
   };
   const monitoring = metrics && {
     metrics,

@@ -19,10 +19,11 @@ import { NotificationBell } from './notification-bell.js';
 import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
 import { navigate, navigateToAdmin, useAdminRoute, useRoomRoute } from './router.js';
+import { SearchDialog } from './chat/search-dialog.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
-type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | undefined;
+type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'search' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
@@ -202,6 +203,11 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
                 )}
               </div>
             )}
+            {!adminView && (
+              <button type="button" className="icon-button" aria-label="Search messages" title="Search messages" onClick={() => setDialog('search')}>
+                <SearchIcon />
+              </button>
+            )}
             <NotificationBell onOpen={openNotification} />
           </header>
           {error && (
@@ -229,6 +235,16 @@ export function Workspace({ user, onSignOut }: { user: User; onSignOut: () => vo
       </div>
       {dialog === 'create' && <CreateRoomDialog onClose={closeDialog} onCreated={(r) => openRoom(r.id)} />}
       {dialog === 'browse' && <BrowseRoomsDialog onClose={closeDialog} onOpen={openRoom} />}
+      {dialog === 'search' && (
+        <SearchDialog
+          room={room && room.kind !== 'dm' ? room : undefined}
+          onClose={closeDialog}
+          onOpen={(message) => {
+            openRoom(message.roomId);
+            setJump({ roomId: message.roomId, seq: message.seq });
+          }}
+        />
+      )}
       {dialog === 'dm' && <NewDmDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'invite' && room && <InviteDialog room={room} onClose={closeDialog} />}
       {dialog === 'leave' && room && (

@@ -170,6 +170,7 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
       return {};
     },
     'message:history': (input, { data }) => messages.history(data.userId, input),
+    'message:search': (input, { data }) => services.search.messages(data.userId, input),
     sync: (input, { data }) => messages.sync(data.userId, input),
     typing: async ({ roomId, typing: isTyping }, { data }) => {
       await rooms.requireMember(data.userId, roomId);
