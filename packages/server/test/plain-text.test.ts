@@ -6,7 +6,7 @@ const plain = (markdown: string) => markdownToPlainText(markdown).replace(/\s+/g
 
 describe('markdownToPlainText', () => {
   it('keeps the words and drops the markup', () => {
-    expect(plain('# Release **1.2** is ~~late~~ _out_')).toBe('Release 1.2 is late out');
+    expect(plain('# Release **1.2** is ~~late~~, _out_.')).toBe('Release 1.2 is late, out.');
     expect(plain('- [x] tests\n- [ ] docs\n\n> quoted')).toBe('[x] tests [ ] docs quoted');
     expect(plain('see [the docs](https://example.com) and ![a chart](https://example.com/c.png)')).toBe('see the docs and a chart');
     expect(plain('run `npm test`:\n```js\nconst a = 1;\n```')).toBe('run npm test: const a = 1;');

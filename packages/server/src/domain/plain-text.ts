@@ -17,7 +17,7 @@ function collect(tokens: readonly Token[], out: string[]): void {
     if (token.type === 'inline' && token.children) collect(token.children, out);
     else if (TEXT_TOKENS.has(token.type)) out.push(token.content);
     // Breaks and block boundaries separate words; whitespace is collapsed by the caller.
-    else if (token.type === 'softbreak' || token.type === 'hardbreak' || token.nesting !== 0) out.push(' ');
+    else if (token.type === 'softbreak' || token.type === 'hardbreak' || (token.block && token.nesting !== 0)) out.push(' ');
   }
 }
 
