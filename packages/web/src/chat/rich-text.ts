@@ -8,42 +8,33 @@
  * addresses (`validateLink`) and open in a new tab without access to this one; images are off (the
  * Content-Security-Policy would block other origins' images anyway, and they would tell a stranger's
  * server who read the message); every text the renderer writes is escaped by markdown-it, the
- * mentions' too. The task-list checkboxes are disabled inputs, and highlight.js emits only
- * `<span class>` markup, which the CSP (no inline script) permits.
+ * mentions' too. The task-list checkboxes are disabled inputs, and highlight.js (highlight.ts) emits
+ * only `<span class>` markup around escaped text, which the CSP (no inline script) permits.
  */
-import hljs from 'highlight.js/lib/core';
-import bash from 'highlight.js/lib/languages/bash';
-import c from 'highlight.js/lib/languages/c';
-import cpp from 'highlight.js/lib/languages/cpp';
-import csharp from 'highlight.js/lib/languages/csharp';
-import css from 'highlight.js/lib/languages/css';
-import diff from 'highlight.js/lib/languages/diff';
-import dockerfile from 'highlight.js/lib/languages/dockerfile';
-import go from 'highlight.js/lib/languages/go';
-import ini from 'highlight.js/lib/languages/ini';
-import java from 'highlight.js/lib/languages/java';
-import javascript from 'highlight.js/lib/languages/javascript';
-import json from 'highlight.js/lib/languages/json';
-import kotlin from 'highlight.js/lib/languages/kotlin';
-import markdown from 'highlight.js/lib/languages/markdown';
-import php from 'highlight.js/lib/languages/php';
-import python from 'highlight.js/lib/languages/python';
-import ruby from 'highlight.js/lib/languages/ruby';
-import rust from 'highlight.js/lib/languages/rust';
-import shell from 'highlight.js/lib/languages/shell';
-import sql from 'highlight.js/lib/languages/sql';
-import swift from 'highlight.js/lib/languages/swift';
-import typescript from 'highlight.js/lib/languages/typescript';
-import xml from 'highlight.js/lib/languages/xml';
-import yaml from 'highlight.js/lib/languages/yaml';
 import MarkdownIt, { type StateCore, type Token } from 'markdown-it';
 import { full as emoji } from 'markdown-it-emoji';
 import taskLists from 'markdown-it-task-lists';
 
-// The core and the languages teams paste most: all of highlight.js would triple the app's bundle.
-// Each language brings its usual aliases (js, ts, py, sh, html, yml, …).
-const LANGUAGES = { bash, c, cpp, csharp, css, diff, dockerfile, go, ini, java, javascript, json, kotlin, markdown, php, python, ruby, rust, shell, sql, swift, typescript, xml, yaml };
-for (const [name, language] of Object.entries(LANGUAGES)) hljs.registerLanguage(name, language);
+/** highlight.js, once loaded: it is its own chunk, fetched when the first code block with a language shows. */
+let highlighter: ((code: string, language: string) => string) | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads the highlighter (once); messages rendered before it arrived must be rendered again. */
+export function loadHighlighter(): Promise<void> {
+  loading ??= import('./highlight.js').then(
+    (m) => {
+      highlighter = m.highlight;
+    },
+    // Offline or a failed chunk: code stays plain rather than breaking the message.
+    () => undefined,
+  );
+  return loading;
+}
+
+/** True when `text` has a fenced code block naming a language and the highlighter is not here (yet). */
+export function awaitsHighlighter(text: string): boolean {
+  return highlighter === undefined && /^ {0,3}(?:```|~~~)[ \t]*[^\s`~]/m.test(text);
+}
 
 /** Addresses a link may have: anything else (javascript:, data:, relative paths) stays text. */
 const SAFE_LINK = /^(?:https?:\/\/|mailto:)/i;
@@ -62,11 +53,8 @@ const md = new MarkdownIt('default', {
   linkify: true,
   // Chat messages are typed line by line: a line break is a line break.
   breaks: true,
-  highlight(code, lang) {
-    const language = lang.trim().toLowerCase();
-    if (!language || !hljs.getLanguage(language)) return '';
-    return hljs.highlight(code, { language, ignoreIllegals: true }).value;
-  },
+  // '' leaves the block to markdown-it, which escapes it: no language, an unknown one, or not loaded yet.
+  highlight: (code, lang) => highlighter?.(code, lang.trim().toLowerCase()) ?? '',
 })
   .disable('image')
   .use(emoji)
