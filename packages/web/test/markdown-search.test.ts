@@ -72,10 +72,13 @@ describe('Markdown and search in the web app', () => {
     clients.push(sdk);
     await sdk.ready();
     const room = await sdk.chat.createRoom({ name: 'releases', kind: 'public', topic: 'Shipping notes' });
-    // An old message, far above the latest page the room opens with.
-    const texts = ['Kickoff: the **zebra** migration starts today', 'Plan agreed', 'The zebra rollout plan is in the wiki'];
-    for (let i = 0; i < 60; i++) texts.push(`Status update ${i + 1}: all green`);
-    for (const text of texts) await sdk.chat.send(room.id, text);
+    // An old message, hundreds above the latest page the room opens with.
+    for (const text of ['Kickoff: the **zebra** migration starts today', 'Plan agreed', 'The zebra rollout plan is in the wiki']) {
+      await sdk.chat.send(room.id, text);
+    }
+    const fillers = Array.from({ length: 240 }, (_, i) => `Status update ${i + 1}: all green`);
+    // In batches, so the test does not wait for each one alone; their order does not matter.
+    for (let i = 0; i < fillers.length; i += 20) await Promise.all(fillers.slice(i, i + 20).map((text) => sdk.chat.send(room.id, text)));
     const rich = [
       '```ts\nconst answer: number = 42;\nexport function twice(n: number) { return n * 2; }\n```',
       '<script>alert(1)</script> and <img src=x onerror=alert(2)>',
