@@ -26,6 +26,7 @@ import {
   type RoomMember,
   type RoomMemberEvent,
   type RoomWithReadState,
+  type SearchResult,
   type SyncInput,
   type SyncRoomResult,
   type TypingEvent,
@@ -92,6 +93,14 @@ export interface ThreadOptions {
 export interface HistoryOptions {
   beforeSeq?: number;
   afterSeq?: number;
+  limit?: number;
+}
+
+export interface SearchOptions {
+  /** Only this room. */
+  roomId?: string;
+  /** The id of the last result already seen: continues with older matches. */
+  before?: string;
   limit?: number;
 }
 
@@ -273,6 +282,16 @@ export class ChatApi extends Emitter<ChatEvents> {
   /** Adds (`on`, the default) or takes back the user's reaction; the change arrives as `messageUpdated`. */
   async react(messageId: string, emoji: string, on = true): Promise<void> {
     await this.requests.send('message:react', { messageId, emoji, on });
+  }
+
+  /**
+   * Finds messages by their words in the user's rooms, newest first (`message:search`). The query
+   * is plain text: every word must occur; quotes and operators are searched as text. Each result's
+   * `snippet` marks the matches with `«` and `»`. Does not affect delivery.
+   */
+  async search(query: string, options: SearchOptions = {}): Promise<{ results: SearchResult[]; hasMore: boolean }> {
+    const { results, hasMore } = await this.requests.send('message:search', { query, ...options });
+    return { results, hasMore };
   }
 
   /** The raw `sync` request; the client's own delivery does not use this answer (see `resync()`). */

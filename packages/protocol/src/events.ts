@@ -22,6 +22,7 @@ import type {
 import * as G from './game.js';
 import * as M from './monitor.js';
 import * as S from './schemas.js';
+import * as Search from './search.js';
 
 export const Namespace = {
   chat: '/chat',
@@ -63,6 +64,7 @@ export interface ChatClientToServer extends CommonClientToServer {
     ack: Ack<{ root: Message; messages: Message[]; hasMore: boolean }>,
   ) => void;
   'message:react': (payload: S.MessageReactInput, ack: Ack) => void;
+  'message:search': (payload: Search.MessageSearchInput, ack: Ack<{ results: Search.SearchResult[]; hasMore: boolean }>) => void;
   sync: (payload: S.SyncInput, ack: Ack<{ serverTime: number; rooms: SyncRoomResult[] }>) => void;
   typing: (payload: S.TypingInput, ack?: Ack) => void;
   read: (payload: S.ReadInput, ack: Ack) => void;
@@ -118,6 +120,7 @@ export const RequestSchemas = {
     'message:history': S.MessageHistoryInput,
     'thread:history': S.ThreadHistoryInput,
     'message:react': S.MessageReactInput,
+    'message:search': Search.MessageSearchInput,
     sync: S.SyncInput,
     typing: S.TypingInput,
     read: S.ReadInput,

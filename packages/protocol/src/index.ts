@@ -14,3 +14,4 @@ export * from './documents.js';
 export * from './gateway.js';
 export * from './bots.js';
 export * from './accounts.js';
+export * from './search.js';

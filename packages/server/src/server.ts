@@ -28,6 +28,7 @@ import { PasswordHasher } from './domain/passwords.js';
 import { PresenceService } from './domain/presence.js';
 import { RoomService } from './domain/rooms.js';
 import { accountRoutes } from './http/accounts.js';
+import { SearchService } from './domain/search.js';
 import { authRoutes } from './http/auth.js';
 import { botRoutes } from './http/bots.js';
 import { documentRoutes } from './http/documents.js';
@@ -73,6 +74,7 @@ import { MessageRepository } from './store/messages.js';
 import { MonitoringRepository } from './store/monitoring.js';
 import { NotificationRepository } from './store/notifications.js';
 import { RoomRepository } from './store/rooms.js';
+import { SearchRepository } from './store/search.js';
 import { SessionRepository, UserRepository } from './store/users.js';
 import type { Kysely } from 'kysely';
 import type { DB } from './store/schema.js';
@@ -228,6 +230,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     rooms,
     messages: new MessageService(new MessageRepository(db, database.dialect), rooms, bus, files),
     notifications: new NotificationService(new NotificationRepository(db), users, bus),
+    search: new SearchService(new SearchRepository(db, database.dialect), rooms),
   };
   const monitoring = metrics && {
     metrics,

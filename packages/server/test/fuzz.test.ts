@@ -102,6 +102,16 @@ function templates(known: Known): Templates {
         emoji: fc.oneof(fc.constantFrom('👍', '❤', '👩‍💻', ':tada:', ':+1:'), fc.string({ maxLength: 8 })),
         on: fc.boolean(),
       }),
+      // Queries full of FTS syntax and odd Unicode, so the fuzzing reaches the search engines themselves.
+      'message:search': fc.record(
+        {
+          query: fc.oneof(text, fc.stringMatching(/^[ "*^:()\-ANDORTNE\u00e9\u6771\u{1F600}]{1,30}$/u)),
+          roomId: room,
+          before: message,
+          limit,
+        },
+        { requiredKeys: ['query'] },
+      ),
       sync: fc.record({ rooms: fc.dictionary(room, seq, { maxKeys: 3 }), updatedSince: fc.nat() }, { requiredKeys: ['rooms'] }),
       typing: fc.record({ roomId: room, typing: fc.boolean() }),
       read: fc.record({ roomId: room, seq }),

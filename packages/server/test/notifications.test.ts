@@ -138,6 +138,11 @@ describe.each(dialects)('/notifications on %s', (dialect) => {
     const back = next<Notification>(aliceBox.socket, 'notification:new');
     await send(bob, room.id, 'yes');
     expect(await back).toMatchObject({ kind: 'dm', title: `${bob.name} sent you a message`, body: 'yes' });
+
+    // Bodies are plain text: the Markdown goes, the words stay, and HTML stays text.
+    const formatted = next<Notification>(aliceBox.socket, 'notification:new');
+    await send(bob, room.id, '**Deploy** is _done_, see [the log](https://example.com/log)\n\n```sh\nnpm run ship\n```\n<b>ok</b>');
+    expect(await formatted).toMatchObject({ body: 'Deploy is done, see the log npm run ship <b>ok</b>' });
   });
 
   it('sends an invite for a private room created with members and for room:invite, but not for public rooms', async () => {

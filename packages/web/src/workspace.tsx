@@ -22,10 +22,11 @@ import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
 import { ThreadPanel } from './chat/thread-panel.js';
 import { navigate, navigateToAdmin, useAdminRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
+import { SearchDialog } from './chat/search-dialog.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
-type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | undefined;
+type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | 'search' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
@@ -219,6 +220,11 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
                 )}
               </div>
             )}
+            {!adminView && (
+              <button type="button" className="icon-button" aria-label="Search messages" title="Search messages" onClick={() => setDialog('search')}>
+                <SearchIcon />
+              </button>
+            )}
             <NotificationBell onOpen={openNotification} />
           </header>
           {error && (
@@ -251,6 +257,16 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
       </div>
       {dialog === 'create' && <CreateRoomDialog onClose={closeDialog} onCreated={(r) => openRoom(r.id)} />}
       {dialog === 'browse' && <BrowseRoomsDialog onClose={closeDialog} onOpen={openRoom} />}
+      {dialog === 'search' && (
+        <SearchDialog
+          room={room && room.kind !== 'dm' ? room : undefined}
+          onClose={closeDialog}
+          onOpen={(message) => {
+            openRoom(message.roomId);
+            setJump({ roomId: message.roomId, seq: message.seq });
+          }}
+        />
+      )}
       {dialog === 'dm' && <NewDmDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'invite' && room && <InviteDialog room={room} onClose={closeDialog} />}
       {dialog === 'account' && <AccountDialog user={user} onClose={closeDialog} onUserChanged={onUserChanged} />}

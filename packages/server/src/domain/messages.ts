@@ -52,7 +52,8 @@ function parseChangeCursor(cursor: string): ChangeCursor {
   return { at: Number(cursor.slice(0, dot)), id: cursor.slice(dot + 1) };
 }
 
-function toMessage(row: MessageView): Message {
+/** A stored message as the wire has it. */
+export function toMessage(row: MessageView): Message {
   return {
     id: row.id,
     roomId: row.room_id,

@@ -9,6 +9,7 @@ import type { Message, Notification, NotificationListInput, NotificationReadInpu
 import { Limits } from '@switchboard/protocol';
 import type { DomainEvents, EventBus } from './bus.js';
 import { newId } from './ids.js';
+import { markdownToPlainText } from './plain-text.js';
 import type { NotificationRepository } from '../store/notifications.js';
 import type { NotificationRow } from '../store/schema.js';
 import type { UserRepository } from '../store/users.js';
@@ -25,7 +26,8 @@ function preview(text: string): string {
 const roomLabel = (room: Room) => `#${room.name}`;
 
 function messageBody(message: Message): string {
-  if (message.text.trim().length > 0) return preview(message.text);
+  const text = markdownToPlainText(message.text);
+  if (text.trim().length > 0) return preview(text);
   const files = message.attachments.map((a) => a.name).join(', ');
   return preview(files.length > 0 ? `Sent ${files}` : 'Sent an attachment');
 }

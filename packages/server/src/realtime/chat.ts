@@ -175,6 +175,7 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
       await messages.react(data.userId, input);
       return {};
     },
+    'message:search': (input, { data }) => services.search.messages(data.userId, input),
     sync: (input, { data }) => messages.sync(data.userId, input),
     typing: async ({ roomId, typing: isTyping }, { data }) => {
       await rooms.requireMember(data.userId, roomId);

@@ -8,6 +8,7 @@ import type { MonitorService } from '../domain/monitoring/monitor.js';
 import type { NotificationService } from '../domain/notifications.js';
 import type { PresenceService } from '../domain/presence.js';
 import type { RoomService } from '../domain/rooms.js';
+import type { SearchService } from '../domain/search.js';
 import type { RateLimiter } from '../scale/rate-limit.js';
 import type { TypingStore } from '../scale/typing-store.js';
 import type { InFlight } from './in-flight.js';
@@ -18,6 +19,7 @@ export interface Services {
   rooms: RoomService;
   messages: MessageService;
   notifications: NotificationService;
+  search: SearchService;
 }
 
 export interface RealtimeContext {

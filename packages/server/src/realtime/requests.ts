@@ -52,7 +52,7 @@ type AnyHandler<S> = (payload: unknown, socket: S) => Promise<object> | object;
  * them at once would have them all answered together, past the budget's hard limit, and be closed
  * although it reads. Small requests (sends, typing, reads) are not held back by them.
  */
-const LARGE_ANSWERS = new Set(['message:history', 'sync', 'room:list', 'room:browse', 'room:members', 'user:search', 'notification:list']);
+const LARGE_ANSWERS = new Set(['message:history', 'message:search', 'sync', 'room:list', 'room:browse', 'room:members', 'user:search', 'notification:list']);
 
 /** Event class of a request for rate limiting: sending messages has its own, smaller budget. */
 const classOf = (event: string): EventClass => (event === 'message:send' ? 'message' : 'default');

@@ -367,6 +367,51 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0013_message_search': {
+    async up(db: Kysely<unknown>) {
+      // Full-text search over messages (store/search.ts). The index follows every insert, edit and
+      // delete by itself, so no write path has to remember it, and this migration fills it from
+      // the messages stored so far.
+      if (db.getExecutor().adapter instanceof PostgresAdapter) {
+        // An expression index rather than a stored tsvector column: the column would ride along in
+        // every `messages.*` read (each history page and sync) for nothing. The 'simple'
+        // configuration lowercases but neither stems nor drops stop words, which suits a team
+        // writing in several languages (an English stemmer mangles German or French words) and
+        // matches what SQLite's unicode61 tokenizer does. Building the index reads every message.
+        await sql`create index messages_search on messages using gin (to_tsvector('simple', text))`.execute(db);
+        return;
+      }
+      await inTransaction(db, async (trx) => {
+        // FTS5 rows are keyed by an integer rowid. The messages table has none of its own (its key
+        // is a text id), and an implicit rowid may change on VACUUM, which would silently point the
+        // index at other messages; this table gives each message a stable integer key instead.
+        await sql`create table message_search_keys (
+          key integer primary key,
+          message_id text not null unique references messages(id)
+        )`.execute(trx);
+        // remove_diacritics 2: "cafe" finds "café". The table keeps its own copy of each text, which
+        // snippet() reads.
+        await sql`create virtual table message_search using fts5(text, tokenize = 'unicode61 remove_diacritics 2')`.execute(trx);
+        await sql`create trigger message_search_insert after insert on messages begin
+          insert into message_search_keys (message_id) values (new.id);
+          insert into message_search (rowid, text)
+            select key, new.text from message_search_keys where message_id = new.id and new.deleted = 0;
+        end`.execute(trx);
+        await sql`create trigger message_search_update after update of text, deleted on messages begin
+          delete from message_search where rowid = (select key from message_search_keys where message_id = old.id);
+          insert into message_search (rowid, text)
+            select key, new.text from message_search_keys where message_id = new.id and new.deleted = 0;
+        end`.execute(trx);
+        await sql`create trigger message_search_delete before delete on messages begin
+          delete from message_search where rowid = (select key from message_search_keys where message_id = old.id);
+          delete from message_search_keys where message_id = old.id;
+        end`.execute(trx);
+        await sql`insert into message_search_keys (message_id) select id from messages order by id`.execute(trx);
+        await sql`insert into message_search (rowid, text)
+          select k.key, m.text from message_search_keys k join messages m on m.id = k.message_id where m.deleted = 0`.execute(trx);
+      });
+    },
+  },
 };
 
 /** Runs `work` in a transaction: the one the migrator opened (PostgreSQL), or a new one (SQLite). */

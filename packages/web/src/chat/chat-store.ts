@@ -327,8 +327,8 @@ export class ChatStore {
     }
   }
 
-  /** Fetches the page before the oldest loaded message; resolves false when nothing is left. */
-  async loadOlder(roomId: string): Promise<boolean> {
+  /** Fetches the page (of `limit`) before the oldest loaded message; resolves false when nothing is left. */
+  async loadOlder(roomId: string, limit = PAGE): Promise<boolean> {
     const t = this.current.timelines[roomId];
     if (!t?.loaded || !t.hasMore || t.loadingOlder) return false;
     const oldest = t.messages[0];
@@ -338,7 +338,7 @@ export class ChatStore {
     }
     this.setTimeline(roomId, (tl) => ({ ...tl, loadingOlder: true }));
     try {
-      const { messages, hasMore } = await this.client.chat.history(roomId, { beforeSeq: oldest.seq, limit: PAGE });
+      const { messages, hasMore } = await this.client.chat.history(roomId, { beforeSeq: oldest.seq, limit });
       this.setTimeline(roomId, (tl) => ({ ...tl, messages: mergeMessages(tl.messages, messages), hasMore, loadingOlder: false }));
       return hasMore;
     } catch {
@@ -347,7 +347,11 @@ export class ChatStore {
     }
   }
 
-  /** Loads older pages until message `seq` of the room is on hand (for jumping to a notification). */
+  /**
+   * Loads older pages until message `seq` of the room is on hand, with some of the messages before
+   * it for context (for jumping to a notification or a search result). Pages are as large as the
+   * server allows, so even a message thousands back arrives in a few requests.
+   */
   async loadUntil(roomId: string, seq: number): Promise<void> {
     for (let i = 0; i < 40; i++) {
       const t = this.current.timelines[roomId];
@@ -356,8 +360,10 @@ export class ChatStore {
         if (!this.current.timelines[roomId]?.loaded) return;
         continue;
       }
-      if ((t.messages[0]?.seq ?? 0) <= seq || !t.hasMore) return;
-      if (!(await this.loadOlder(roomId)) && (this.current.timelines[roomId]?.messages[0]?.seq ?? 0) > seq) return;
+      const oldest = t.messages[0]?.seq ?? 0;
+      if (oldest <= seq || !t.hasMore) return;
+      const limit = Math.min(Limits.pageMax, Math.max(PAGE, oldest - seq + PAGE / 2));
+      if (!(await this.loadOlder(roomId, limit)) && (this.current.timelines[roomId]?.messages[0]?.seq ?? 0) > seq) return;
     }
   }
 

@@ -78,7 +78,7 @@ export const MessageItem = memo(function MessageItem(props: MessageItemProps) {
         ) : (
           <>
             {message.text && (
-              <p className="message-text">
+              <div className="message-text">
                 <MessageText text={message.text} me={username} />
                 {message.editedAt !== null && (
                   <span className="edited" title={`Edited ${formatFull(message.editedAt)}`}>
@@ -86,7 +86,7 @@ export const MessageItem = memo(function MessageItem(props: MessageItemProps) {
                     (edited)
                   </span>
                 )}
-              </p>
+              </div>
             )}
             {message.attachments.length > 0 && <AttachmentList attachments={message.attachments} />}
           </>
@@ -201,9 +201,9 @@ export function PendingItem({ entry, username, onRetry, onDiscard }: { entry: Ou
       </div>
       <div className="message-body">
         {entry.text && (
-          <p className="message-text">
+          <div className="message-text">
             <MessageText text={entry.text} me={username} />
-          </p>
+          </div>
         )}
         {entry.attachmentIds && entry.attachmentIds.length > 0 && (
           <p className="hint">

@@ -1,29 +1,21 @@
-/** Message text as React text nodes: links for http(s) URLs, highlighted mentions, never HTML. */
-import { memo } from 'react';
-import { splitText } from './rich-text.js';
+/** Message text rendered as Markdown (rich-text.ts explains why its HTML is safe to insert). */
+import { memo, useEffect, useMemo, useState } from 'react';
+import { awaitsHighlighter, loadHighlighter, renderMarkdown } from './rich-text.js';
+import './markdown.css';
 
 export const MessageText = memo(function MessageText({ text, me }: { text: string; me: string }) {
-  const lower = me.toLowerCase();
-  return (
-    <>
-      {splitText(text).map((part, i) => {
-        switch (part.kind) {
-          case 'link':
-            return (
-              <a key={i} href={part.href} target="_blank" rel="noopener noreferrer">
-                {part.text}
-              </a>
-            );
-          case 'mention':
-            return (
-              <span key={i} className={part.username.toLowerCase() === lower ? 'mention mention-me' : 'mention'}>
-                {part.text}
-              </span>
-            );
-          default:
-            return <span key={i}>{part.text}</span>;
-        }
-      })}
-    </>
-  );
+  // A code block renders plain at once, and again highlighted when highlight.js has arrived (if
+  // it cannot be loaded, `waiting` stays true and the code stays plain).
+  const waiting = awaitsHighlighter(text);
+  const [, setArrivals] = useState(0);
+  useEffect(() => {
+    if (!waiting) return;
+    let live = true;
+    void loadHighlighter().then(() => live && setArrivals((n) => n + 1));
+    return () => {
+      live = false;
+    };
+  }, [waiting]);
+  const html = useMemo(() => renderMarkdown(text, me), [text, me, waiting]);
+  return <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
 });
