@@ -152,7 +152,7 @@ describe('client address (TRUST_PROXY)', () => {
   });
 
   it('with one trusted hop, takes the last X-Forwarded-For entry: rotating the first does not reset the login throttle', async () => {
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger('debug');
     const t = await start({ TRUST_PROXY: '1', logger });
     await http(t.url, 'GET', '/healthz'); // warm up, so the probe's log line is the one below
     await rawRequest(t.url, '/healthz?probe=hops', { headers: { 'x-forwarded-for': '1.2.3.4, 5.6.7.8' } });
@@ -169,7 +169,7 @@ describe('client address (TRUST_PROXY)', () => {
   });
 
   it('with proxy addresses, trusts only those hops', async () => {
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger('debug');
     const t = await start({ TRUST_PROXY: '127.0.0.1, 10.1.0.0/16', logger });
     await rawRequest(t.url, '/healthz?probe=cidr', { headers: { 'x-forwarded-for': '1.2.3.4, 5.6.7.8, 10.1.2.3' } });
     await eventually(() => lines.some((l) => l.req?.url === '/healthz?probe=cidr'));
@@ -178,7 +178,7 @@ describe('client address (TRUST_PROXY)', () => {
   });
 
   it('unset, ignores X-Forwarded-For altogether', async () => {
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger('debug');
     const t = await start({ logger });
     await rawRequest(t.url, '/healthz?probe=none', { headers: { 'x-forwarded-for': '1.2.3.4, 5.6.7.8' } });
     await eventually(() => lines.some((l) => l.req?.url === '/healthz?probe=none'));
