@@ -117,10 +117,15 @@ describe.each(dialects)('collaborative documents on %s', (dialect) => {
   it('counts document requests against the user\'s rate limit', async () => {
     const alice = await member(t.url);
     const { roomId } = await roomWithDoc(t.url, alice);
-    const answers = await Promise.all(
-      Array.from({ length: 80 }, () => http<{ error?: { code: string } }>(t.url, 'GET', `/api/rooms/${roomId}/docs`, undefined, alice.token)),
-    );
-    const limited = answers.filter((a) => a.status === 429);
+    // Batches of 80 at once until one is refused: a busy machine may answer the first batch slower
+    // than the budget refills, but not every batch.
+    const limited: { status: number; body: { error?: { code: string } }; headers: Headers }[] = [];
+    for (let batch = 0; batch < 10 && limited.length === 0; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 80 }, () => http<{ error?: { code: string } }>(t.url, 'GET', `/api/rooms/${roomId}/docs`, undefined, alice.token)),
+      );
+      limited.push(...answers.filter((a) => a.status === 429));
+    }
     expect(limited.length).toBeGreaterThan(0);
     expect(limited[0]!.body.error?.code).toBe('RATE_LIMITED');
     expect(limited[0]!.headers.get('retry-after')).not.toBeNull();
