@@ -66,6 +66,8 @@ export interface ChatEvents {
   /** A room left the list (left here or elsewhere, or no longer readable). */
   roomRemoved: (roomId: string) => void;
   member: (event: RoomMemberEvent) => void;
+  /** A known room's name, topic, archived state or mute changed (here or elsewhere). */
+  roomUpdated: (room: RoomWithReadState) => void;
   /** The unread count or read mark of a room changed. */
   unread: (event: UnreadEvent) => void;
   /** An outbox entry changed; `entries` are all pending and failed entries, in send order. */
@@ -168,6 +170,7 @@ export class ChatApi extends Emitter<ChatEvents> {
       this.emit('read', event);
     });
     socket.on('room:added', (room) => this.addRoom(room));
+    socket.on('room:updated', (room) => this.applyRoomUpdate(room));
     socket.on('room:member', (event) => {
       if (event.userId === options.me()) {
         if (event.action === 'left') this.removeRoom(event.roomId);
@@ -322,6 +325,34 @@ export class ChatApi extends Emitter<ChatEvents> {
     return room;
   }
 
+  /** Renames the room and/or sets its topic (its creator or an admin; `room:update`). */
+  async updateRoom(roomId: string, changes: { name?: string; topic?: string }): Promise<Room> {
+    const { room } = await this.requests.send('room:update', { roomId, ...changes });
+    this.applyRoomUpdate(room);
+    return room;
+  }
+
+  /** Archives (read-only) or unarchives the room (its creator or an admin; `room:archive`). */
+  async archiveRoom(roomId: string, archived: boolean): Promise<Room> {
+    const { room } = await this.requests.send('room:archive', { roomId, archived });
+    this.applyRoomUpdate(room);
+    return room;
+  }
+
+  /** Removes a member from the room (its creator or an admin; `room:remove`). */
+  async removeMember(roomId: string, userId: string): Promise<void> {
+    await this.requests.send('room:remove', { roomId, userId });
+  }
+
+  /** Turns the room's notifications off (`muted: true`) or on again for this user (`room:mute`). */
+  async muteRoom(roomId: string, muted: boolean): Promise<void> {
+    await this.requests.send('room:mute', { roomId, muted });
+    const known = this.rooms.get(roomId);
+    if (!known || known.muted === muted) return;
+    known.muted = muted;
+    this.emit('roomUpdated', { ...known });
+  }
+
   /** Stops retrying; pending sends reject with `error`. */
   close(error: SwitchboardError): void {
     clearTimeout(this.syncTimer);
@@ -385,12 +416,20 @@ export class ChatApi extends Emitter<ChatEvents> {
       Object.assign(known, room, { lastSeq: Math.max(known.lastSeq, room.lastSeq) });
     } else {
       // Nothing read yet in a room one has just entered.
-      const state: RoomWithReadState = { ...room, lastReadSeq: 0, unread: room.lastSeq };
+      const state: RoomWithReadState = { ...room, lastReadSeq: 0, unread: room.lastSeq, muted: false };
       this.rooms.set(room.id, state);
       this.emit('roomAdded', { ...state });
     }
     this.sequencer.track(room.id, room.lastSeq);
     if ((this.sequencer.cursor(room.id) ?? 0) < room.lastSeq) this.catchUpInBackground();
+  }
+
+  /** A known room as `room:updated` (or an answer) has it now; read state and mute are the client's own. */
+  private applyRoomUpdate(room: Room): void {
+    const known = this.rooms.get(room.id);
+    if (!known) return;
+    Object.assign(known, room, { lastSeq: Math.max(known.lastSeq, room.lastSeq) });
+    this.emit('roomUpdated', { ...known });
   }
 
   private removeRoom(roomId: string): void {
