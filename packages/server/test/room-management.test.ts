@@ -6,16 +6,25 @@
  * stopping delivery, mute suppressing notifications, reading clearing notifications, and the
  * `general` room every new account joins.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import * as encoding from 'lib0/encoding';
+import pg from 'pg';
 import type { Message, Notification, Room, RoomMemberEvent, RoomWithReadState, Session, User } from '@switchboard/protocol';
 import type { Socket } from 'socket.io-client';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { migrationProvider } from '../src/store/migrations.js';
 import { closeCollab, converged, openProvider, openRaw, roomWithDoc, textOf } from './collab-client.js';
 import {
   chatUser as newChatUser,
+  closeSockets,
   collect,
   connect,
+  createPgDatabase,
   dialects,
   eventually,
   http,
@@ -286,5 +295,91 @@ describe.each(dialects)('room management on %s', (dialect) => {
     writer.doc.getText('content').insert(0, 'welcome back');
     expect(await converged([writer, watcher])).toBe('welcome back');
     expect(textOf(watcher)).toBe('welcome back');
+  });
+});
+
+/**
+ * A database from before room management, opened by a server: the migration makes `created_by`
+ * nullable (rebuilding the table on SQLite), creates `general` with every person (not bots) in it —
+ * or, when a public room of that name exists, makes that one the room new accounts join — and
+ * keeps every room, membership, message, index and foreign key as it was.
+ */
+describe.each(dialects)('the room-management migration on %s', (dialect) => {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+  afterEach(closeSockets);
+
+  /** A database migrated to just before room management, filled by `fill`, then opened by a server. */
+  async function migratedFrom(fill: (db: Kysely<unknown>, now: number) => Promise<void>): Promise<TestServer> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
+    const created = dialect === 'postgres' ? await createPgDatabase() : undefined;
+    const db =
+      created === undefined
+        ? new Kysely<unknown>({ dialect: new SqliteDialect({ database: new SQLite(join(dataDir, 'switchboard.db')) }) })
+        : new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: created.url }) }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0009_room_webhooks');
+    if (error) throw error;
+    const now = Date.now();
+    await sql`insert into users (id, username, username_lower, display_name, password_hash, role, created_at)
+              values ('u-admin', 'oldadmin', 'oldadmin', 'Old Admin', 'x', 'admin', ${now}),
+                     ('u-bot', 'oldbot', 'oldbot', 'Old Bot', 'x', 'bot', ${now})`.execute(db);
+    await sql`insert into rooms (id, name, name_lower, name_key, kind, topic, created_by, created_at, last_seq, member_count)
+              values ('room-1', 'Lobby', 'lobby', 'lobby', 'public', 'old topic', 'u-admin', ${now}, 1, 2)`.execute(db);
+    await sql`insert into memberships (room_id, user_id, joined_at, last_read_seq)
+              values ('room-1', 'u-admin', ${now}, 1), ('room-1', 'u-bot', ${now}, 0)`.execute(db);
+    await sql`insert into messages (id, room_id, seq, sender_id, text, client_msg_id, created_at, updated_at)
+              values ('msg-1', 'room-1', 1, 'u-admin', 'kept', 'c-1', ${now}, ${now})`.execute(db);
+    await fill(db, now);
+    await db.destroy();
+    const t = await startServer({ dialect, dataDir, ...(created ? { databaseUrl: created.url, dropDatabase: created.drop } : {}) });
+    servers.push(t);
+    return t;
+  }
+
+  it('creates general with the existing people and keeps everything else', async () => {
+    const t = await migratedFrom(async () => undefined);
+    const db = t.server.database.db;
+    const general = await db.selectFrom('rooms').selectAll().where('name', '=', 'general').executeTakeFirstOrThrow();
+    expect(general).toMatchObject({ kind: 'public', created_by: null, archived: 0, auto_join: 1, member_count: 1 });
+    const members = await db.selectFrom('memberships').select(['room_id', 'user_id', 'last_read_seq', 'muted']).orderBy('room_id').orderBy('user_id').execute();
+    expect(members).toEqual([
+      { room_id: general.id, user_id: 'u-admin', last_read_seq: 0, muted: 0 },
+      { room_id: 'room-1', user_id: 'u-admin', last_read_seq: 1, muted: 0 },
+      { room_id: 'room-1', user_id: 'u-bot', last_read_seq: 0, muted: 0 },
+    ]);
+    expect(await db.selectFrom('rooms').selectAll().where('id', '=', 'room-1').executeTakeFirstOrThrow()).toMatchObject({
+      name: 'Lobby',
+      topic: 'old topic',
+      created_by: 'u-admin',
+      last_seq: 1,
+      member_count: 2,
+      archived: 0,
+      auto_join: 0,
+    });
+    // Indexes and foreign keys survived the rebuild.
+    await expect(
+      db.insertInto('rooms').values({ id: 'dup', name: 'LOBBY', name_lower: 'lobby', name_key: 'lobby', kind: 'public', topic: '', created_by: null, created_at: 0, dm_key: null }).execute(),
+    ).rejects.toThrow();
+    await expect(db.insertInto('memberships').values({ room_id: 'no-such-room', user_id: 'u-admin', joined_at: 0 }).execute()).rejects.toThrow();
+    // New accounts join it; the old messages are still there.
+    const u = await newChatUser(t.url);
+    const { rooms } = await ok<{ rooms: Room[] }>(u.socket, 'room:list', {});
+    expect(rooms.map((r) => r.id)).toEqual([general.id]);
+    expect((await db.selectFrom('messages').select('text').where('id', '=', 'msg-1').executeTakeFirstOrThrow()).text).toBe('kept');
+  });
+
+  it('makes an existing public room named general the one new accounts join, members as they were', async () => {
+    const t = await migratedFrom(async (db, now) => {
+      await sql`insert into rooms (id, name, name_lower, name_key, kind, topic, created_by, created_at, last_seq, member_count)
+                values ('room-g', 'General', 'general', 'general', 'public', '', 'u-admin', ${now}, 0, 0)`.execute(db);
+    });
+    const db = t.server.database.db;
+    const named = await db.selectFrom('rooms').select(['id', 'created_by', 'auto_join', 'member_count']).where('name_key', '=', 'general').execute();
+    expect(named).toEqual([{ id: 'room-g', created_by: 'u-admin', auto_join: 1, member_count: 0 }]);
+    const u = await newChatUser(t.url);
+    const { rooms } = await ok<{ rooms: Room[] }>(u.socket, 'room:list', {});
+    expect(rooms).toMatchObject([{ id: 'room-g', name: 'General', memberCount: 1 }]);
   });
 });

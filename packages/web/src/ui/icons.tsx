@@ -161,3 +161,12 @@ export const ActivityIcon = (p: P) => (
     <path d="M3 12h4l3-8 4 16 3-8h4" />
   </Icon>
 );
+
+export const SlidersIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />
+    <circle cx="16" cy="6" r="2" />
+    <circle cx="10" cy="12" r="2" />
+    <circle cx="18" cy="18" r="2" />
+  </Icon>
+);
