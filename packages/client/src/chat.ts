@@ -119,6 +119,8 @@ export class ChatApi extends Emitter<ChatEvents> {
   private syncAgain = false;
   private syncFailures = 0;
   private syncTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts `room:updated`s applied, so a `room:list` answer sent before one cannot undo it. */
+  private roomUpdates = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -286,8 +288,9 @@ export class ChatApi extends Emitter<ChatEvents> {
 
   /** The user's rooms from the server (`room:list`); the client's room list follows it. */
   async listRooms(): Promise<RoomWithReadState[]> {
+    const updatesBefore = this.roomUpdates;
     const { rooms } = await this.requests.send('room:list', {});
-    this.reconcile(rooms);
+    this.reconcile(rooms, updatesBefore);
     return rooms;
   }
 
@@ -428,6 +431,7 @@ export class ChatApi extends Emitter<ChatEvents> {
   private applyRoomUpdate(room: Room): void {
     const known = this.rooms.get(room.id);
     if (!known) return;
+    this.roomUpdates++;
     Object.assign(known, room, { lastSeq: Math.max(known.lastSeq, room.lastSeq) });
     this.emit('roomUpdated', { ...known });
   }
@@ -440,7 +444,9 @@ export class ChatApi extends Emitter<ChatEvents> {
   }
 
   /** Takes in a `room:list` answer: new rooms are added; known ones get the server's read state. */
-  private reconcile(rooms: RoomWithReadState[]): void {
+  private reconcile(rooms: RoomWithReadState[], updatesBefore: number): void {
+    // A `room:updated` arrived while the list was on its way: the rooms' own fields we hold are newer.
+    const stale = updatesBefore !== this.roomUpdates;
     const first = this.held !== undefined;
     const resume = this.options.resumeFrom?.cursors;
     for (const room of rooms) {
@@ -451,7 +457,7 @@ export class ChatApi extends Emitter<ChatEvents> {
       if (known) {
         // An answer older than what live events already told (it raced them) must not undo it.
         const fresh = room.lastSeq >= known.lastSeq && room.lastReadSeq >= known.lastReadSeq;
-        Object.assign(known, room, {
+        Object.assign(known, stale ? { memberCount: room.memberCount } : room, {
           lastSeq: Math.max(known.lastSeq, room.lastSeq),
           unread: known.unread,
           lastReadSeq: known.lastReadSeq,
@@ -506,9 +512,10 @@ export class ChatApi extends Emitter<ChatEvents> {
 
   private async syncOnce(): Promise<void> {
     if (this.needRoomList) {
+      const updatesBefore = this.roomUpdates;
       const { rooms } = await this.requests.send('room:list', {});
       this.needRoomList = false;
-      this.reconcile(rooms);
+      this.reconcile(rooms, updatesBefore);
     }
     const since = this.updatedSince;
     let serverTime: number | undefined;

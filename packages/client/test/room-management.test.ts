@@ -27,13 +27,11 @@ describe('SDK: room management', () => {
     await member.chat.joinRoom(room.id);
     const heard: RoomWithReadState[] = [];
     member.chat.on('roomUpdated', (r) => heard.push(r));
-    (member as unknown as { conn: { chat: { onAny: (f: (...a: unknown[]) => void) => void } } }).conn.chat.onAny((...a) => console.log('EVT', JSON.stringify(a)));
 
     const name = uniqueName('renamed');
     const updated = await owner.chat.updateRoom(room.id, { name, topic: 'Roadmap' });
     expect(updated).toMatchObject({ id: room.id, name, topic: 'Roadmap', archived: false });
     expect(owner.chat.room(room.id)).toMatchObject({ name, topic: 'Roadmap' });
-    await new Promise((r) => setTimeout(r, 500)); console.log('ROOM', JSON.stringify(member.chat.room(room.id)), name, heard.length);
     await eventually(() => member.chat.room(room.id)?.name === name, 5000, 'the rename on the other client');
     expect(heard.at(-1)).toMatchObject({ id: room.id, name, topic: 'Roadmap', muted: false });
 
