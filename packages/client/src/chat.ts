@@ -67,6 +67,8 @@ export interface ChatEvents {
   /** A room left the list (left here or elsewhere, or no longer readable). */
   roomRemoved: (roomId: string) => void;
   member: (event: RoomMemberEvent) => void;
+  /** A known room's name, topic, archived state or mute changed (here or elsewhere). */
+  roomUpdated: (room: RoomWithReadState) => void;
   /** The unread count or read mark of a room changed. */
   unread: (event: UnreadEvent) => void;
   /** An outbox entry changed; `entries` are all pending and failed entries, in send order. */
@@ -134,6 +136,8 @@ export class ChatApi extends Emitter<ChatEvents> {
   private syncAgain = false;
   private syncFailures = 0;
   private syncTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts `room:updated`s applied, so a `room:list` answer sent before one cannot undo it. */
+  private roomUpdates = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -186,6 +190,7 @@ export class ChatApi extends Emitter<ChatEvents> {
       this.emit('read', event);
     });
     socket.on('room:added', (room) => this.addRoom(room));
+    socket.on('room:updated', (room) => this.applyRoomUpdate(room));
     socket.on('room:member', (event) => {
       if (event.userId === options.me()) {
         if (event.action === 'left') this.removeRoom(event.roomId);
@@ -326,8 +331,9 @@ export class ChatApi extends Emitter<ChatEvents> {
 
   /** The user's rooms from the server (`room:list`); the client's room list follows it. */
   async listRooms(): Promise<RoomWithReadState[]> {
+    const updatesBefore = this.roomUpdates;
     const { rooms } = await this.requests.send('room:list', {});
-    this.reconcile(rooms);
+    this.reconcile(rooms, updatesBefore);
     return rooms;
   }
 
@@ -363,6 +369,34 @@ export class ChatApi extends Emitter<ChatEvents> {
     const { room } = await this.requests.send('dm:open', { userId });
     this.addRoom(room);
     return room;
+  }
+
+  /** Renames the room and/or sets its topic (its creator or an admin; `room:update`). */
+  async updateRoom(roomId: string, changes: { name?: string; topic?: string }): Promise<Room> {
+    const { room } = await this.requests.send('room:update', { roomId, ...changes });
+    this.applyRoomUpdate(room);
+    return room;
+  }
+
+  /** Archives (read-only) or unarchives the room (its creator or an admin; `room:archive`). */
+  async archiveRoom(roomId: string, archived: boolean): Promise<Room> {
+    const { room } = await this.requests.send('room:archive', { roomId, archived });
+    this.applyRoomUpdate(room);
+    return room;
+  }
+
+  /** Removes a member from the room (its creator or an admin; `room:remove`). */
+  async removeMember(roomId: string, userId: string): Promise<void> {
+    await this.requests.send('room:remove', { roomId, userId });
+  }
+
+  /** Turns the room's notifications off (`muted: true`) or on again for this user (`room:mute`). */
+  async muteRoom(roomId: string, muted: boolean): Promise<void> {
+    await this.requests.send('room:mute', { roomId, muted });
+    const known = this.rooms.get(roomId);
+    if (!known || known.muted === muted) return;
+    known.muted = muted;
+    this.emit('roomUpdated', { ...known });
   }
 
   /** Stops retrying; pending sends reject with `error`. */
@@ -428,12 +462,21 @@ export class ChatApi extends Emitter<ChatEvents> {
       Object.assign(known, room, { lastSeq: Math.max(known.lastSeq, room.lastSeq) });
     } else {
       // Nothing read yet in a room one has just entered.
-      const state: RoomWithReadState = { ...room, lastReadSeq: 0, unread: room.lastSeq };
+      const state: RoomWithReadState = { ...room, lastReadSeq: 0, unread: room.lastSeq, muted: false };
       this.rooms.set(room.id, state);
       this.emit('roomAdded', { ...state });
     }
     this.sequencer.track(room.id, room.lastSeq);
     if ((this.sequencer.cursor(room.id) ?? 0) < room.lastSeq) this.catchUpInBackground();
+  }
+
+  /** A known room as `room:updated` (or an answer) has it now; read state and mute are the client's own. */
+  private applyRoomUpdate(room: Room): void {
+    const known = this.rooms.get(room.id);
+    if (!known) return;
+    this.roomUpdates++;
+    Object.assign(known, room, { lastSeq: Math.max(known.lastSeq, room.lastSeq) });
+    this.emit('roomUpdated', { ...known });
   }
 
   private removeRoom(roomId: string): void {
@@ -444,7 +487,9 @@ export class ChatApi extends Emitter<ChatEvents> {
   }
 
   /** Takes in a `room:list` answer: new rooms are added; known ones get the server's read state. */
-  private reconcile(rooms: RoomWithReadState[]): void {
+  private reconcile(rooms: RoomWithReadState[], updatesBefore: number): void {
+    // A `room:updated` arrived while the list was on its way: the rooms' own fields we hold are newer.
+    const stale = updatesBefore !== this.roomUpdates;
     const first = this.held !== undefined;
     const resume = this.options.resumeFrom?.cursors;
     for (const room of rooms) {
@@ -455,7 +500,7 @@ export class ChatApi extends Emitter<ChatEvents> {
       if (known) {
         // An answer older than what live events already told (it raced them) must not undo it.
         const fresh = room.lastSeq >= known.lastSeq && room.lastReadSeq >= known.lastReadSeq;
-        Object.assign(known, room, {
+        Object.assign(known, stale ? { memberCount: room.memberCount } : room, {
           lastSeq: Math.max(known.lastSeq, room.lastSeq),
           unread: known.unread,
           lastReadSeq: known.lastReadSeq,
@@ -510,9 +555,10 @@ export class ChatApi extends Emitter<ChatEvents> {
 
   private async syncOnce(): Promise<void> {
     if (this.needRoomList) {
+      const updatesBefore = this.roomUpdates;
       const { rooms } = await this.requests.send('room:list', {});
       this.needRoomList = false;
-      this.reconcile(rooms);
+      this.reconcile(rooms, updatesBefore);
     }
     const since = this.updatedSince;
     let serverTime: number | undefined;

@@ -52,6 +52,10 @@ export interface ChatClientToServer extends CommonClientToServer {
   'room:invite': (payload: S.RoomInviteInput, ack: Ack) => void;
   'room:members': (payload: S.RoomIdInput, ack: Ack<{ members: RoomMember[] }>) => void;
   'dm:open': (payload: S.DmOpenInput, ack: Ack<{ room: Room }>) => void;
+  'room:update': (payload: S.RoomUpdateInput, ack: Ack<{ room: Room }>) => void;
+  'room:archive': (payload: S.RoomArchiveInput, ack: Ack<{ room: Room }>) => void;
+  'room:remove': (payload: S.RoomRemoveInput, ack: Ack) => void;
+  'room:mute': (payload: S.RoomMuteInput, ack: Ack) => void;
   'message:send': (payload: S.MessageSendInput, ack: Ack<{ message: Message }>) => void;
   'message:edit': (payload: S.MessageEditInput, ack: Ack<{ message: Message }>) => void;
   'message:delete': (payload: S.MessageDeleteInput, ack: Ack) => void;
@@ -78,6 +82,8 @@ export interface ChatServerToClient extends CommonServerToClient {
   presence: (event: PresenceEvent) => void;
   'room:added': (room: Room) => void;
   'room:member': (event: RoomMemberEvent) => void;
+  /** A room's name, topic or archived state changed (`room:update`, `room:archive`). */
+  'room:updated': (room: Room) => void;
   /** A document of one of the user's rooms was created, renamed or deleted (PROTOCOL §5). */
   'doc:changed': (event: DocChangedEvent) => void;
 }
@@ -114,6 +120,10 @@ export const RequestSchemas = {
     'room:invite': S.RoomInviteInput,
     'room:members': S.RoomMembersInput,
     'dm:open': S.DmOpenInput,
+    'room:update': S.RoomUpdateInput,
+    'room:archive': S.RoomArchiveInput,
+    'room:remove': S.RoomRemoveInput,
+    'room:mute': S.RoomMuteInput,
     'message:send': S.MessageSendInput,
     'message:edit': S.MessageEditInput,
     'message:delete': S.MessageDeleteInput,

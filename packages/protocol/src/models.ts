@@ -32,16 +32,21 @@ export interface Room {
   name: string;
   kind: RoomKind;
   topic: string;
-  createdBy: string;
+  /** null for a room nobody owns (`general`): admins manage it. */
+  createdBy: string | null;
   createdAt: number;
   lastSeq: number;
   memberCount: number;
+  /** Archived: read-only (no sends, edits, reactions or document edits) until unarchived. */
+  archived: boolean;
 }
 
 /** A room as `room:list` returns it: with the caller's read mark and unread count. */
 export interface RoomWithReadState extends Room {
   lastReadSeq: number;
   unread: number;
+  /** The caller gets no notifications from this room (`room:mute`). */
+  muted: boolean;
 }
 
 export interface Attachment {

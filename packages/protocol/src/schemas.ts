@@ -166,6 +166,12 @@ export const RoomLeaveInput = RoomIdInput;
 export const RoomMembersInput = RoomIdInput;
 export const RoomInviteInput = z.object({ roomId: Id, userId: Id });
 export const DmOpenInput = z.object({ userId: Id });
+export const RoomUpdateInput = z
+  .object({ roomId: Id, name: RoomName.optional(), topic: text(0, Limits.roomTopicMax).optional() })
+  .refine((r) => r.name !== undefined || r.topic !== undefined, { message: 'give name or topic' });
+export const RoomArchiveInput = z.object({ roomId: Id, archived: z.boolean() });
+export const RoomRemoveInput = z.object({ roomId: Id, userId: Id });
+export const RoomMuteInput = z.object({ roomId: Id, muted: z.boolean() });
 
 export const ClientMsgId = z
   .string()
@@ -268,6 +274,10 @@ export type UserSearchInput = z.input<typeof UserSearchInput>;
 export type RoomIdInput = z.input<typeof RoomIdInput>;
 export type RoomInviteInput = z.input<typeof RoomInviteInput>;
 export type DmOpenInput = z.input<typeof DmOpenInput>;
+export type RoomUpdateInput = z.input<typeof RoomUpdateInput>;
+export type RoomArchiveInput = z.input<typeof RoomArchiveInput>;
+export type RoomRemoveInput = z.input<typeof RoomRemoveInput>;
+export type RoomMuteInput = z.input<typeof RoomMuteInput>;
 export type MessageSendInput = z.input<typeof MessageSendInput>;
 export type MessageEditInput = z.input<typeof MessageEditInput>;
 export type MessageDeleteInput = z.input<typeof MessageDeleteInput>;

@@ -313,6 +313,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     peers: scale.adapter ? realtime.io : undefined,
     countConnection: clusterWorker ? countPlainConnection : undefined,
+    roomArchived: (roomId) => services.rooms.isArchived(roomId),
     auditMs: config.COLLAB_RESYNC_S * 1000,
   });
   if (scale.adapter) shareMembershipDrops(realtime.io, scale.memberships);

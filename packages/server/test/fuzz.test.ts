@@ -86,6 +86,10 @@ function templates(known: Known): Templates {
       'room:invite': fc.record({ roomId: room, userId: user }),
       'room:members': fc.record({ roomId: room }),
       'dm:open': fc.record({ userId: user }),
+      'room:update': fc.record({ roomId: room, name, topic: text }, { requiredKeys: ['roomId'] }),
+      'room:archive': fc.record({ roomId: room, archived: fc.boolean() }),
+      'room:remove': fc.record({ roomId: room, userId: user }),
+      'room:mute': fc.record({ roomId: room, muted: fc.boolean() }),
       'message:send': fc.record(
         { roomId: room, clientMsgId: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), text, threadId: message },
         { requiredKeys: ['roomId', 'clientMsgId', 'text'] },

@@ -14,19 +14,20 @@ import { ConnectionBanner } from './connection-banner.js';
 import { CreateRoomDialog } from './chat/create-room-dialog.js';
 import { showDesktop } from './desktop-notifications.js';
 import { describeError } from './errors.js';
-import { ActivityIcon, DoorIcon, FileTextIcon, HashIcon, LockIcon, MenuIcon, PlugIcon, PlusIcon, SearchIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
+import { ActivityIcon, DoorIcon, FileTextIcon, HashIcon, LockIcon, MenuIcon, PlugIcon, PlusIcon, SearchIcon, SlidersIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
 import { useMediaQuery } from './ui/media.js';
 import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
 import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
 import { ThreadPanel } from './chat/thread-panel.js';
+import { RoomSettingsDialog } from './chat/room-settings-dialog.js';
 import { navigate, navigateToAdmin, useAdminRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
 import { SearchDialog } from './chat/search-dialog.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
 
-type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | 'search' | undefined;
+type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | 'search' | 'settings' | undefined;
 
 // Loaded when an admin opens it: nobody else downloads the charts.
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
@@ -74,7 +75,8 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
     navigate(first?.id, { replace: true });
   }, [ready, adminView, routeRoom, room, rooms]);
 
-  const totalUnread = rooms.reduce((n, r) => n + r.unread, 0);
+  // Muted rooms do not call for attention: they count neither in the title nor on the menu button.
+  const totalUnread = rooms.reduce((n, r) => n + (r.muted ? 0 : r.unread), 0);
   useEffect(() => {
     const where = adminView ? adminTitle : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where ? `${where} · Switchboard` : 'Switchboard'}`;
@@ -172,6 +174,7 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
                     {room.kind === 'dm' ? null : room.kind === 'private' ? <LockIcon size={18} /> : <HashIcon size={18} />}
                     <span>{room.name}</span>
                     {peer && <PresenceDot online={state.presence[peer.id] ?? peer.online} />}
+                    {room.archived && <span className="badge archived-badge">Archived</span>}
                   </h1>
                   {room.topic && <p className="room-topic" title={room.topic}>{room.topic}</p>}
                 </>
@@ -212,6 +215,9 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
                   <span className="count" aria-hidden="true">
                     {members?.length ?? room.memberCount}
                   </span>
+                </button>
+                <button type="button" className="icon-button" aria-label="Room settings" title="Room settings" onClick={() => setDialog('settings')}>
+                  <SlidersIcon />
                 </button>
                 {room.kind !== 'dm' && (
                   <button type="button" className="icon-button" aria-label={`Leave #${room.name}`} title="Leave room" onClick={() => setDialog('leave')}>
@@ -270,6 +276,7 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
       {dialog === 'dm' && <NewDmDialog onClose={closeDialog} onOpen={openRoom} />}
       {dialog === 'invite' && room && <InviteDialog room={room} onClose={closeDialog} />}
       {dialog === 'account' && <AccountDialog user={user} onClose={closeDialog} onUserChanged={onUserChanged} />}
+      {dialog === 'settings' && room && <RoomSettingsDialog room={room} me={user} onClose={closeDialog} />}
       {dialog === 'leave' && room && (
         <Modal title={`Leave #${room.name}?`} onClose={closeDialog}>
           <div className="modal-body">

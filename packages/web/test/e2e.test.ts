@@ -122,7 +122,8 @@ async function signUp(displayName: string): Promise<Person> {
   await page.getByLabel('Display name').fill(displayName);
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: `Welcome to Switchboard, ${displayName}` }).waitFor();
+  // Every new account is in #general, which opens first.
+  await page.getByRole('combobox', { name: 'Message #general' }).waitFor();
   return { ...opened, username, displayName };
 }
 
@@ -178,12 +179,13 @@ describe('Switchboard web app', () => {
     const aliceTab = await alice.page.context().newPage();
     aliceTab.setDefaultTimeout(WAIT);
     await aliceTab.goto(server.url);
-    await aliceTab.getByRole('heading', { name: 'Welcome to Switchboard, Alice' }).waitFor();
+    await aliceTab.getByRole('combobox', { name: 'Message #general' }).waitFor();
     const storedToken = () => aliceTab.evaluate(() => (JSON.parse(localStorage.getItem('switchboard.session') ?? '{}') as { accessToken?: string }).accessToken);
     const firstToken = await storedToken();
     const bob = await signUp('Bob');
-    const general = 'general';
-    await alice.page.getByRole('main').getByRole('button', { name: 'Create a room' }).click();
+    // #general exists already (every account is in it): the two meet in a room of their own.
+    const general = 'lobby';
+    await alice.page.getByRole('navigation').getByRole('button', { name: 'Create a room' }).click();
     await alice.page.getByLabel('Name').fill(general);
     await alice.page.getByLabel('Topic').fill('Everything, every day');
     await alice.page.getByRole('button', { name: 'Create room' }).click();

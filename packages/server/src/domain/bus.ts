@@ -21,6 +21,8 @@ export interface DomainEvents {
    */
   'room.members.added': { room: Room; userIds: string[]; by: string; reason: 'create' | 'join' | 'invite' | 'dm' };
   'room.member.left': { room: Room; userId: string };
+  /** A room's name, topic or archived state changed; `room` as it is now. */
+  'room.updated': { room: Room };
   'read.moved': { roomId: string; userId: string; seq: number };
   /** A user started or stopped typing in a room (published by the transports, which keep typing state). */
   'typing.changed': TypingEvent;

@@ -221,6 +221,8 @@ export class MessageService {
         if (outcome.created) this.announce(send, message);
         if (outcome.root) roots.set(outcome.root.id, toMessage(outcome.root));
         send.resolve(message);
+      } else if (outcome?.kind === 'archived') {
+        send.reject(forbidden('this room is archived'));
       } else if (outcome?.kind === 'attachments-taken') {
         send.reject(conflict('a file was attached to another message or deleted meanwhile'));
       } else {
@@ -251,6 +253,7 @@ export class MessageService {
   async edit(userId: string, messageId: string, text: string): Promise<Message> {
     const row = await this.readable(userId, messageId);
     if (row.sender_id !== userId) throw forbidden('only the sender can edit a message');
+    await this.rooms.assertWritable(row.room_id);
     if (row.deleted === 1) throw conflict('a deleted message cannot be edited');
     const edited = await this.messages.edit(messageId, text, Date.now());
     // Deleted between the check and the write.

@@ -64,6 +64,7 @@ export class NotificationService {
   ) {
     bus.on('message.created', (event) => this.onMessage(event));
     bus.on('room.members.added', (event) => this.onMembersAdded(event));
+    bus.on('read.moved', (event) => this.onRead(event));
   }
 
   /** The user's notifications, newest first; `before` is the id of the last one already seen. */
@@ -114,7 +115,17 @@ export class NotificationService {
       if (userId === message.senderId || drafts.has(userId)) continue;
       drafts.set(userId, { userId, kind: 'mention', title: `${message.senderName} mentioned you in ${roomLabel(room)}`, body, data });
     }
+    for (const userId of await this.notifications.mutedAmong(room.id, [...drafts.keys()])) drafts.delete(userId);
     await this.create([...drafts.values()]);
+  }
+
+  /**
+   * Reading clears notifications (PROTOCOL §4.3): once a user's read mark passes a message, their
+   * unread `mention` and `dm` notifications about it are read too, and the new count follows.
+   */
+  private async onRead({ roomId, userId, seq }: DomainEvents['read.moved']): Promise<void> {
+    const cleared = await this.notifications.markReadUpTo(userId, roomId, seq, Date.now());
+    if (cleared > 0) await this.publishUnread(userId);
   }
 
   private async onMembersAdded({ room, userIds, by, reason }: DomainEvents['room.members.added']): Promise<void> {

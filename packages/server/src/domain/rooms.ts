@@ -7,6 +7,7 @@
  */
 import type { Room, RoomCreateInput, RoomMember, RoomWithReadState, UserSummary } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
+import type { Actor } from './messages.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
 import { newId } from './ids.js';
 import type { PresenceService } from './presence.js';
@@ -37,7 +38,13 @@ export function toRoom(row: RoomRow, name = row.name): Room {
     createdAt: row.created_at,
     lastSeq: row.last_seq,
     memberCount: row.member_count,
+    archived: row.archived === 1,
   };
+}
+
+/** Who may rename, archive and remove members of a room: its creator, and admins (alone for `general`, which has none). */
+function mayManage(actor: Actor, row: RoomRow): boolean {
+  return actor.role === 'admin' || (row.created_by !== null && row.created_by === actor.userId);
 }
 
 export class RoomService {
@@ -65,7 +72,8 @@ export class RoomService {
   /**
    * The room, if `userId` is a member: NOT_FOUND for an unknown room, FORBIDDEN otherwise.
    * Answered from this node's membership cache when it can, so the room's row may be a little
-   * old: its name, kind and creation never change, but `last_seq` and `member_count` do.
+   * old: its kind and creation never change, but `last_seq`, `member_count`, its name, topic and
+   * `archived` do (whatever depends on `archived` reads it fresh: `assertWritable`).
    */
   async requireMember(userId: string, roomId: string): Promise<{ room: RoomRow }> {
     const cached = this.memberships.get(roomId, userId);
@@ -114,7 +122,7 @@ export class RoomService {
     const rooms = await this.present(rows, userId);
     return rooms.map((room, i) => {
       const lastReadSeq = rows[i]?.last_read_seq ?? 0;
-      return { ...room, lastReadSeq, unread: Math.max(0, room.lastSeq - lastReadSeq) };
+      return { ...room, lastReadSeq, unread: Math.max(0, room.lastSeq - lastReadSeq), muted: rows[i]?.muted === 1 };
     });
   }
 
@@ -219,6 +227,73 @@ export class RoomService {
       reason: 'dm',
     });
     return toRoom(row, other.display_name);
+  }
+
+  /**
+   * FORBIDDEN when the room is archived (read-only), NOT_FOUND when there is none. Read fresh from
+   * the database, not the membership cache, so an archive on another node counts at once. Sends
+   * need no call: the group commit checks the same under the room's lock (store/messages.ts).
+   */
+  async assertWritable(roomId: string): Promise<void> {
+    if (await this.isArchived(roomId)) throw forbidden('this room is archived');
+  }
+
+  /** Whether the room is archived, read fresh from the database; NOT_FOUND when there is none. */
+  async isArchived(roomId: string): Promise<boolean> {
+    const row = await this.rooms.byId(roomId);
+    if (!row) throw notFound('room');
+    return row.archived === 1;
+  }
+
+  /** The room, if `actor` may manage it (see `mayManage`); a DM can never be managed. */
+  private async requireManager(actor: Actor, roomId: string): Promise<RoomRow> {
+    const row = await this.rooms.byId(roomId);
+    if (!row) throw notFound('room');
+    if (row.kind === 'dm') throw forbidden('a direct conversation cannot be changed');
+    if (!mayManage(actor, row)) throw forbidden("only the room's creator or an admin can do this");
+    return row;
+  }
+
+  /** Renames the room and/or sets its topic → `room.updated`. */
+  async update(actor: Actor, input: { roomId: string; name?: string | undefined; topic?: string | undefined }): Promise<Room> {
+    await this.requireManager(actor, input.roomId);
+    let row: RoomRow | undefined;
+    try {
+      row = await this.rooms.update(input.roomId, { name: input.name?.trim(), topic: input.topic?.trim() });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('a public room with this name exists');
+      throw err;
+    }
+    if (!row) throw notFound('room');
+    const room = toRoom(row);
+    this.bus.publish('room.updated', { room });
+    return room;
+  }
+
+  /** Archives (read-only) or unarchives the room → `room.updated`; idempotent. */
+  async archive(actor: Actor, roomId: string, archived: boolean): Promise<Room> {
+    await this.requireManager(actor, roomId);
+    const row = await this.rooms.setArchived(roomId, archived);
+    if (!row) throw notFound('room');
+    const room = toRoom(row);
+    this.bus.publish('room.updated', { room });
+    return room;
+  }
+
+  /** Ends another member's membership, as a leave would (idempotent) → `room.member.left`. */
+  async remove(actor: Actor, roomId: string, userId: string): Promise<void> {
+    await this.requireManager(actor, roomId);
+    if (!(await this.users.byId(userId))) throw notFound('user');
+    const result = await this.rooms.removeMember(roomId, userId);
+    // Before the removal is acknowledged: no node may answer from a cached membership afterwards.
+    this.memberships.forget(roomId, userId);
+    if (result?.removed) this.bus.publish('room.member.left', { room: toRoom(result.room), userId });
+  }
+
+  /** Mutes or unmutes the room's notifications for the caller (a member). */
+  async mute(userId: string, roomId: string, muted: boolean): Promise<void> {
+    await this.requireMember(userId, roomId);
+    if (!(await this.rooms.setMuted(roomId, userId, muted))) throw forbidden('you are not a member of this room');
   }
 
   /** Moves the read mark forward (clamped to the room's last seq); publishes only when it moved. */

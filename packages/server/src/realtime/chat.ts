@@ -102,6 +102,10 @@ function relayDomainEvents(nsp: ChatNamespace, ctx: RealtimeContext): void {
     nsp.to([roomChannel, channel.user(userId)]).emit('room:member', { roomId: room.id, userId, action: 'left' });
   });
 
+  bus.on('room.updated', ({ room }) => {
+    nsp.to(channel.room(room.id)).emit('room:updated', room);
+  });
+
   bus.on('doc.changed', (event) => {
     nsp.to(channel.room(event.roomId)).emit('doc:changed', event);
   });
@@ -159,6 +163,16 @@ export const setupChat: NamespaceSetup = (io, ctx) => {
     },
     'room:members': async ({ roomId }, { data }) => ({ members: await rooms.members(data.userId, roomId) }),
     'dm:open': async ({ userId: otherId }, { data }) => ({ room: await rooms.openDm(data.userId, otherId) }),
+    'room:update': async (input, { data }) => ({ room: await rooms.update(data, input) }),
+    'room:archive': async ({ roomId, archived }, { data }) => ({ room: await rooms.archive(data, roomId, archived) }),
+    'room:remove': async ({ roomId, userId }, { data }) => {
+      await rooms.remove(data, roomId, userId);
+      return {};
+    },
+    'room:mute': async ({ roomId, muted }, { data }) => {
+      await rooms.mute(data.userId, roomId, muted);
+      return {};
+    },
     'message:send': async (input, socket) => {
       const { queued, stored } = messages.send(socket.data.userId, input, sendTurns.get(socket));
       sendTurns.set(socket, queued);

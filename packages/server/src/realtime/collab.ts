@@ -17,6 +17,11 @@
  * handled one after another; while too many wait, or while its unsent data is above
  * MAX_SOCKET_BUFFER_BYTES, the connection is not read (PROTOCOL §2).
  *
+ * A document of an archived room is read-only: it loads and syncs as usual, but a frame carrying an
+ * update (sync step 2 or update with content) is dropped and its connection closed with 4403 — the
+ * y-websocket protocol has no way to refuse one update and go on. An archive while connected takes
+ * effect at once: the node where it happened marks its connections read-only and tells the others.
+ *
  * A member who leaves the room (4403), a deleted document (4404) and an ended login (4401) close
  * the connections concerned on every node: the node where it happened tells the others, and as
  * that message can be lost (Redis pub/sub), each node also checks its connections again every
@@ -108,6 +113,8 @@ class CollabConnection {
   turn: Promise<void> = Promise.resolve();
   backlog = 0;
   closing = false;
+  /** The document's room is archived: updates from this client are refused. */
+  readOnly = false;
   private paused = false;
   readonly budget: SendBudget;
 
@@ -183,6 +190,8 @@ export interface CollabDeps {
   countConnection?: (() => () => void) | undefined;
   /** With peers: how often the connections of each open document are checked again, ms (COLLAB_RESYNC_S). */
   auditMs: number;
+  /** Whether a room is archived (its documents read-only), read fresh from the database. */
+  roomArchived: (roomId: string) => Promise<boolean>;
 }
 
 export interface Collab {
@@ -248,6 +257,7 @@ export function setupCollab(deps: CollabDeps): Collab {
         const kind = updateKind(frame.update);
         if (kind === 'invalid') return conn.close(CollabCloseCode.malformed, 'malformed update');
         if (kind === 'empty') return;
+        if (conn.readOnly) return conn.close(CollabCloseCode.forbidden, 'the room is archived: its documents are read-only');
         try {
           await live.submit(docLive, frame.update, conn);
         } catch (err) {
@@ -318,8 +328,9 @@ export function setupCollab(deps: CollabDeps): Collab {
     live.release(docLive);
   }
 
-  function connected(ws: WebSocket, principal: Principal, docId: string, roomId: string): void {
+  function connected(ws: WebSocket, principal: Principal, docId: string, roomId: string, readOnly: boolean): void {
     const conn = new CollabConnection(ws, principal, docId, roomId, deps.sendLimitBytes, log);
+    conn.readOnly = readOnly;
     conns.add(conn);
     // With `pid` in every line, this tells which process of a cluster serves whom.
     log.debug({ docId, userId: principal.userId }, 'collab connected');
@@ -342,7 +353,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     });
   }
 
-  async function authorize(req: IncomingMessage): Promise<{ principal: Principal; docId: string; roomId: string }> {
+  async function authorize(req: IncomingMessage): Promise<{ principal: Principal; docId: string; roomId: string; readOnly: boolean }> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const token = url.searchParams.get('token');
     if (!token) throw unauthenticated('missing token');
@@ -350,7 +361,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     const params = DocParams.safeParse({ docId: url.pathname.slice(PREFIX.length) });
     if (!params.success) throw notFound('document');
     const doc = await documents.readable(principal.userId, params.data.docId);
-    return { principal, docId: doc.id, roomId: doc.roomId };
+    return { principal, docId: doc.id, roomId: doc.roomId, readOnly: await deps.roomArchived(doc.roomId) };
   }
 
   deps.upgrades.add(PREFIX, (req, socket, head) => {
@@ -358,11 +369,11 @@ export function setupCollab(deps: CollabDeps): Collab {
     if (!originAllowed(deps.origins, req)) return refuse(socket, HttpStatus.FORBIDDEN);
     if (draining) return refuse(socket, HttpStatus.UNAVAILABLE);
     authorize(req).then(
-      ({ principal, docId, roomId }) => {
+      ({ principal, docId, roomId, readOnly }) => {
         metrics?.onHandshake('/collab', 'ok');
         if (socket.destroyed) return;
         if (draining) return refuse(socket, HttpStatus.UNAVAILABLE);
-        wss.handleUpgrade(req, socket, head, (ws) => connected(ws, principal, docId, roomId));
+        wss.handleUpgrade(req, socket, head, (ws) => connected(ws, principal, docId, roomId, readOnly));
       },
       (err: unknown) => {
         const { code } = toWireError(err);
@@ -393,6 +404,14 @@ export function setupCollab(deps: CollabDeps): Collab {
 
   deps.bus.on('session.revoked', ({ sessionId }) => closeEverywhere({ sessionId }));
   deps.bus.on('room.member.left', ({ room, userId }) => closeEverywhere({ roomId: room.id, userId }));
+  /** Marks this node's connections to the room's documents read-only, or writable again. */
+  function setReadOnly(roomId: string, archived: boolean): void {
+    for (const conn of conns) if (conn.roomId === roomId) conn.readOnly = archived;
+  }
+  deps.bus.on('room.updated', ({ room }) => {
+    setReadOnly(room.id, room.archived);
+    peers?.serverSideEmit('collab:archived', room.id, room.archived);
+  });
   deps.bus.on('doc.changed', ({ doc, action }) => {
     if (action === 'deleted') closeEverywhere({ docId: doc.id });
   });
@@ -400,6 +419,10 @@ export function setupCollab(deps: CollabDeps): Collab {
   /** Closes this node's connections to `docId` that may no longer be open. */
   async function audit(docId: string, members: readonly CollabConnection[]): Promise<void> {
     const { deleted, nonMembers, endedSessions } = await documents.revoked(docId, members.map((c) => c.principal));
+    // An archive's message to this node can be lost like a close: its flag is read again too.
+    const roomId = members[0]?.roomId;
+    const archived = roomId !== undefined && (await deps.roomArchived(roomId));
+    for (const conn of members) conn.readOnly = archived;
     for (const conn of members) {
       if (deleted) conn.close(CollabCloseCode.notFound, 'the document was deleted');
       else if (endedSessions.has(conn.principal.sessionId)) conn.close(CollabCloseCode.unauthenticated, 'the login ended');
@@ -421,6 +444,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     }, deps.auditMs);
     auditTimer.unref();
     peers.on('collab:close', closeLocal);
+    peers.on('collab:archived', setReadOnly);
     peers.on('collab:update', (docId, update) => live.remoteUpdate(docId, fromBase64(update)));
     peers.on('collab:awareness', (docId, update) => live.remoteAwareness(docId, fromBase64(update)));
     live.share({

@@ -41,6 +41,8 @@ export interface InterServerEvents {
   'collab:awareness': (docId: string, update: string) => void;
   /** `/collab` connections to close: a login ended, a member left a room, a document was deleted. */
   'collab:close': (target: CollabCloseTarget) => void;
+  /** A room was archived or unarchived: its documents' connections turn read-only or writable (realtime/collab.ts). */
+  'collab:archived': (roomId: string, archived: boolean) => void;
   /** An event for the plain-WebSocket and SSE connections of every node (realtime/feed.ts). */
   'feed:event': (event: FeedEvent) => void;
 }

@@ -46,6 +46,8 @@ export type AppendOutcome =
   | { kind: 'stored'; message: MessageView; created: boolean; root?: MessageView }
   /** The room does not exist or the sender is not (any more) a member of it: nothing stored. */
   | { kind: 'not-member' }
+  /** The room is archived (read-only): nothing stored. */
+  | { kind: 'archived' }
   /** A file was attached to another message or deleted meanwhile: nothing stored. */
   | { kind: 'attachments-taken' };
 
@@ -99,9 +101,12 @@ export class MessageRepository {
     // starts after a leave was acknowledged, on any node, can store a message from the former
     // member; and a retry racing its first attempt in the same room waits here and then finds it.
     // SQLite's `BEGIN IMMEDIATE` already holds the whole database.
-    let roomQuery = trx.selectFrom('rooms').select(['id', 'last_seq']).where('id', 'in', roomIds).orderBy('id');
+    // `archived` is read under the same lock, so a send racing an archive either commits first or is refused.
+    let roomQuery = trx.selectFrom('rooms').select(['id', 'last_seq', 'archived']).where('id', 'in', roomIds).orderBy('id');
     if (this.dialect === 'postgres') roomQuery = roomQuery.forUpdate();
-    const lastSeq = new Map((await roomQuery.execute()).map((r) => [r.id, r.last_seq]));
+    const lockedRooms = await roomQuery.execute();
+    const lastSeq = new Map(lockedRooms.map((r) => [r.id, r.last_seq]));
+    const archived = new Set(lockedRooms.filter((r) => r.archived === 1).map((r) => r.id));
 
     const [memberRows, earlierRows] = await Promise.all([
       trx
@@ -135,6 +140,7 @@ export class MessageRepository {
         firstOf.set(key, i);
         const seq = lastSeq.get(m.roomId);
         if (seq === undefined || !members.has(`${m.roomId}|${m.senderId}`)) slots.push({ outcome: { kind: 'not-member' } });
+        else if (archived.has(m.roomId)) slots.push({ outcome: { kind: 'archived' } });
         else if (takenFiles.has(i)) slots.push({ outcome: { kind: 'attachments-taken' } });
         else {
           lastSeq.set(m.roomId, seq + 1);

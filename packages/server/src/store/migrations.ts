@@ -352,6 +352,38 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011_room_management': {
+    async up(db: Kysely<unknown>) {
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      // `general` is owned by nobody (admins manage it): `created_by` becomes nullable.
+      if (postgres) await sql`alter table rooms alter column created_by drop not null`.execute(db);
+      else await dropRoomsCreatorNotNullOnSqlite(db);
+      await inTransaction(db, async (trx) => {
+        await trx.schema.alterTable('rooms').addColumn('archived', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await trx.schema.alterTable('rooms').addColumn('auto_join', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await trx.schema.alterTable('memberships').addColumn('muted', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        // A public room already named `general` becomes the room new accounts join, members kept
+        // as they are (who left it chose to). Otherwise `general` is created with every existing
+        // person (not bots) in it, as if each had joined it on sign-up.
+        const existing = await sql<{ id: string }>`
+          select id from rooms where kind = 'public' and name_key = ${nameKey(GENERAL_ROOM_NAME)}`.execute(trx);
+        const adopted = existing.rows[0];
+        if (adopted) {
+          await sql`update rooms set auto_join = 1 where id = ${adopted.id}`.execute(trx);
+          return;
+        }
+        const id = v7();
+        const now = Date.now();
+        const people = await sql<{ id: string }>`select id from users where role <> 'bot'`.execute(trx);
+        await sql`
+          insert into rooms (id, name, name_lower, name_key, kind, topic, created_by, created_at, last_seq, member_count, dm_key, archived, auto_join)
+          values (${id}, ${GENERAL_ROOM_NAME}, ${GENERAL_ROOM_NAME}, ${nameKey(GENERAL_ROOM_NAME)}, 'public', '', null, ${now}, 0, ${people.rows.length}, null, 0, 1)`.execute(trx);
+        for (const user of people.rows) {
+          await sql`insert into memberships (room_id, user_id, joined_at) values (${id}, ${user.id}, ${now})`.execute(trx);
+        }
+      });
+    },
+  },
   '0012_accounts_admin': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('deactivated_at', 'bigint').execute();
@@ -413,6 +445,41 @@ const migrations: Record<string, Migration> = {
     },
   },
 };
+
+/** The room every new account joins (PROTOCOL §4.3). */
+export const GENERAL_ROOM_NAME = 'general';
+
+/**
+ * SQLite cannot drop a NOT NULL constraint in place: the table is rebuilt as SQLite's documentation
+ * prescribes (https://www.sqlite.org/lang_altertable.html#otheralter) — foreign keys off, a copy
+ * created from the stored definition without the constraint, filled, swapped in, its indexes and
+ * triggers recreated from their stored definitions, the foreign keys checked, all in one
+ * transaction. Working from the stored definitions keeps every column and index the table has.
+ */
+async function dropRoomsCreatorNotNullOnSqlite(db: Kysely<unknown>): Promise<void> {
+  const table = await sql<{ sql: string }>`select sql from sqlite_master where type = 'table' and name = 'rooms'`.execute(db);
+  const ddl = table.rows[0]?.sql ?? '';
+  const column = /"created_by" text not null/i;
+  if (!column.test(ddl)) throw new Error('rooms.created_by is not defined as expected; migration stopped');
+  const copy = ddl.replace(column, '"created_by" text').replace(/^create table "rooms"/i, 'create table "rooms_rebuilt"');
+  const dependents = await sql<{ sql: string }>`
+    select sql from sqlite_master where tbl_name = 'rooms' and type in ('index', 'trigger') and sql is not null`.execute(db);
+  // Cannot change inside a transaction, so it is switched off around it (the migration has the only connection).
+  await sql`pragma foreign_keys = off`.execute(db);
+  try {
+    await inTransaction(db, async (trx) => {
+      await sql.raw(copy).execute(trx);
+      await sql`insert into rooms_rebuilt select * from rooms`.execute(trx);
+      await sql`drop table rooms`.execute(trx);
+      await sql`alter table rooms_rebuilt rename to rooms`.execute(trx);
+      for (const { sql: statement } of dependents.rows) await sql.raw(statement).execute(trx);
+      const broken = await sql`pragma foreign_key_check`.execute(trx);
+      if (broken.rows.length > 0) throw new Error('rebuilding rooms broke a foreign key; migration stopped');
+    });
+  } finally {
+    await sql`pragma foreign_keys = on`.execute(db);
+  }
+}
 
 /** Runs `work` in a transaction: the one the migrator opened (PostgreSQL), or a new one (SQLite). */
 function inTransaction(db: Kysely<unknown>, work: (trx: Kysely<unknown>) => Promise<void>): Promise<void> {

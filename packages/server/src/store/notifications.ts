@@ -2,7 +2,8 @@
  * Stored notifications, one row per recipient. Ids are UUIDv7, so ordering by id is ordering by
  * creation time, and an id works as a paging cursor without a separate timestamp column.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { escapeLike } from './db.js';
 import type { DB, NotificationRow } from './schema.js';
 
 export interface NotificationPageQuery {
@@ -64,5 +65,43 @@ export class NotificationRepository {
       .where('user_id', '<>', userId)
       .execute();
     return rows.map((r) => r.user_id);
+  }
+
+  /** Of `userIds`, those who muted the room. */
+  async mutedAmong(roomId: string, userIds: readonly string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('memberships')
+      .select('user_id')
+      .where('room_id', '=', roomId)
+      .where('user_id', 'in', [...userIds])
+      .where('muted', '=', 1)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  /**
+   * Marks read the user's unread message notifications (`mention`, `dm`) about messages of the room
+   * up to `seq`; returns how many changed. `data` is JSON text written by one serializer
+   * (`{"roomId":…,"messageId":…,"seq":…}`), so the room is matched as text in SQL — the same on
+   * both databases, no JSON functions needed — and the seq, once parsed, here.
+   */
+  async markReadUpTo(userId: string, roomId: string, seq: number, at: number): Promise<number> {
+    const candidates = await this.db
+      .selectFrom('notifications')
+      .select(['id', 'data'])
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null)
+      .where('kind', 'in', ['mention', 'dm'])
+      // ESCAPE is spelled out: SQLite has no default escape character for LIKE.
+      .where(sql<boolean>`data like ${`%"roomId":"${escapeLike(roomId)}"%`} escape '\\'`)
+      .execute();
+    const ids = candidates
+      .filter((row) => {
+        const data = JSON.parse(row.data) as { roomId?: unknown; seq?: unknown };
+        return data.roomId === roomId && typeof data.seq === 'number' && data.seq <= seq;
+      })
+      .map((row) => row.id);
+    return this.markRead(userId, ids, at);
   }
 }

@@ -10,10 +10,10 @@ import { escapeLike } from './db.js';
 import type { DB, RoomRow } from './schema.js';
 
 /** A room to insert; its `name_key` is derived from its name here, so no caller can get it wrong. */
-export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count' | 'name_key'>;
+export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count' | 'name_key' | 'archived' | 'auto_join'>;
 
-/** A room with the viewer's read mark, as `room:list` needs it. */
-export type RoomWithReadMark = RoomRow & { last_read_seq: number };
+/** A room with the viewer's read mark and mute, as `room:list` needs it. */
+export type RoomWithReadMark = RoomRow & { last_read_seq: number; muted: number };
 
 export interface MemberRow {
   id: string;
@@ -31,7 +31,7 @@ export class RoomRepository {
    */
   async create(room: NewRoom, memberIds: readonly string[], now: number): Promise<RoomRow> {
     return this.db.transaction().execute(async (trx) => {
-      const row: RoomRow = { ...room, name_key: nameKey(room.name), last_seq: 0, member_count: memberIds.length };
+      const row: RoomRow = { ...room, name_key: nameKey(room.name), last_seq: 0, member_count: memberIds.length, archived: 0, auto_join: 0 };
       await trx.insertInto('rooms').values(row).execute();
       if (memberIds.length > 0) {
         await trx
@@ -91,7 +91,7 @@ export class RoomRepository {
       .selectFrom('memberships')
       .innerJoin('rooms', 'rooms.id', 'memberships.room_id')
       .selectAll('rooms')
-      .select('memberships.last_read_seq')
+      .select(['memberships.last_read_seq', 'memberships.muted'])
       .where('memberships.user_id', '=', userId)
       .orderBy('rooms.created_at', 'desc')
       .orderBy('rooms.id', 'desc')
@@ -157,6 +157,48 @@ export class RoomRepository {
         .executeTakeFirstOrThrow();
       return { room, removed };
     });
+  }
+
+  /**
+   * Renames the room and/or sets its topic; undefined when there is no such room. A public name
+   * taken (the same `nameKey`) throws a unique violation.
+   */
+  async update(roomId: string, changes: { name?: string | undefined; topic?: string | undefined }): Promise<RoomRow | undefined> {
+    const { name, topic } = changes;
+    return this.db
+      .updateTable('rooms')
+      .set({
+        ...(name !== undefined ? { name, name_lower: name.toLowerCase(), name_key: nameKey(name) } : {}),
+        ...(topic !== undefined ? { topic } : {}),
+      })
+      .where('id', '=', roomId)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /**
+   * Archives or unarchives the room; undefined when there is none. The update takes the room row's
+   * lock, so it is ordered with every group commit (`MessageRepository.append` re-reads `archived`
+   * under that lock): no send committed after this returns can land in an archived room.
+   */
+  setArchived(roomId: string, archived: boolean): Promise<RoomRow | undefined> {
+    return this.db
+      .updateTable('rooms')
+      .set({ archived: archived ? 1 : 0 })
+      .where('id', '=', roomId)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Mutes or unmutes the room for a member; false when the user is not a member. */
+  async setMuted(roomId: string, userId: string, muted: boolean): Promise<boolean> {
+    const result = await this.db
+      .updateTable('memberships')
+      .set({ muted: muted ? 1 : 0 })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /**

@@ -58,13 +58,18 @@ export interface RoomsTable {
   name_key: string;
   kind: 'public' | 'private' | 'dm';
   topic: string;
-  created_by: string;
+  /** null for a room nobody owns (`general`): admins manage it. */
+  created_by: string | null;
   created_at: number;
   /** The seq of the room's latest message: the next message takes last_seq + 1. */
   last_seq: Generated<number>;
   member_count: Generated<number>;
   /** For DMs: the two user ids sorted and joined, unique, so a pair has one DM room. */
   dm_key: string | null;
+  /** 1: read-only (`room:archive`). */
+  archived: Generated<number>;
+  /** 1: every new account joins it as it is created (`general`). */
+  auto_join: Generated<number>;
 }
 
 export interface MembershipsTable {
@@ -72,6 +77,8 @@ export interface MembershipsTable {
   user_id: string;
   joined_at: number;
   last_read_seq: Generated<number>;
+  /** 1: no notifications from this room for this member (`room:mute`). */
+  muted: Generated<number>;
 }
 
 export interface MessagesTable {

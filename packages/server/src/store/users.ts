@@ -3,6 +3,25 @@ import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { escapeLike } from './db.js';
 import type { DB, NewUser, UserRow } from './schema.js';
 
+/**
+ * A new account joins every room marked `auto_join` (`general`) in the transaction that creates it
+ * (PROTOCOL §4.3). Room rows are locked (by the `member_count` update) before memberships are
+ * written, the order store/rooms.ts keeps.
+ */
+async function joinAutoJoinRooms(trx: Transaction<DB>, userId: string, now: number): Promise<void> {
+  const rooms = await trx
+    .updateTable('rooms')
+    .set((eb) => ({ member_count: eb('member_count', '+', 1) }))
+    .where('auto_join', '=', 1)
+    .returning('id')
+    .execute();
+  if (rooms.length === 0) return;
+  await trx
+    .insertInto('memberships')
+    .values(rooms.map((r) => ({ room_id: r.id, user_id: userId, joined_at: now })))
+    .execute();
+}
+
 export class UserRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -16,6 +35,7 @@ export class UserRepository {
       const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
       const row: UserRow = { ...user, role: existing ? 'user' : 'admin', last_seen_at: user.last_seen_at ?? null, deactivated_at: null };
       await trx.insertInto('users').values(row).execute();
+      await joinAutoJoinRooms(trx, row.id, row.created_at);
       await also?.(trx, row);
       return row;
     });

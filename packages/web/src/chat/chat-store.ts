@@ -202,6 +202,7 @@ export class ChatStore {
         if (room.kind === 'dm') this.loadMembers(room.id);
       }),
       chat.on('roomRemoved', () => this.refreshRooms()),
+      chat.on('roomUpdated', () => this.refreshRooms()),
       chat.on('unread', () => this.refreshRooms()),
       chat.on('message', (message) => {
         this.mergeIntoThread(message);
@@ -412,6 +413,25 @@ export class ChatStore {
     const room = await this.client.chat.joinRoom(roomId);
     this.refreshRooms();
     return room;
+  }
+
+  /** Renames the room and/or sets its topic (its creator or an admin). */
+  async updateRoom(roomId: string, changes: { name?: string; topic?: string }): Promise<void> {
+    await this.client.chat.updateRoom(roomId, changes);
+  }
+
+  /** Archives (read-only) or unarchives the room (its creator or an admin). */
+  async archiveRoom(roomId: string, archived: boolean): Promise<void> {
+    await this.client.chat.archiveRoom(roomId, archived);
+  }
+
+  /** Removes a member (its creator or an admin); the member list follows `room:member`. */
+  async removeMember(roomId: string, userId: string): Promise<void> {
+    await this.client.chat.removeMember(roomId, userId);
+  }
+
+  async muteRoom(roomId: string, muted: boolean): Promise<void> {
+    await this.client.chat.muteRoom(roomId, muted);
   }
 
   async leaveRoom(roomId: string): Promise<void> {

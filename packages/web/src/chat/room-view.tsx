@@ -83,16 +83,23 @@ export function RoomView({ room, me, jumpTo, onJumped }: RoomViewProps) {
           </>
         )}
       </div>
-      <Composer
-        key={room.id}
-        room={room}
-        members={members}
-        me={me}
-        uploads={uploads}
-        onAddFiles={add}
-        onRemoveUpload={remove}
-        onClearUploads={clear}
-      />
+      {room.archived ? (
+        // Read-only: the server refuses sends, edits and reactions in an archived room.
+        <p className="archived-note" role="status" data-testid="archived-note">
+          This room is archived: you can read it, but nobody can write in it.
+        </p>
+      ) : (
+        <Composer
+          key={room.id}
+          room={room}
+          members={members}
+          me={me}
+          uploads={uploads}
+          onAddFiles={add}
+          onRemoveUpload={remove}
+          onClearUploads={clear}
+        />
+      )}
       {dragging && (
         <div className="drop-overlay" aria-hidden="true">
           <PaperclipIcon size={32} />
