@@ -20,6 +20,9 @@ export const FileInfo = z.object({
   /** Hex SHA-256 of the bytes; also the download's `ETag`. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: Timestamp,
+  /** Pixel width and height of a PNG, JPEG, GIF or WebP image (as shown, EXIF rotation applied); absent for other files. */
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
 });
 export type FileInfo = z.infer<typeof FileInfo>;
 

@@ -54,6 +54,12 @@ export interface Attachment {
   name: string;
   size: number;
   mime: string;
+  /**
+   * Pixel size of a PNG, JPEG, GIF or WebP image (EXIF rotation applied), so a client can reserve
+   * its box before it loads; absent for other files and for images stored before it was recorded.
+   */
+  width?: number;
+  height?: number;
 }
 
 export interface Message {

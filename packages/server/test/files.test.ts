@@ -25,12 +25,67 @@ import {
   type TestServer,
   uniqueName,
 } from './helpers.js';
+import { png } from './images.js';
 
 /** A 1×1 PNG. */
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
   'base64',
 );
+/** A GIF89a's header and logical screen of `width`×`height`, a one-colour table and its trailer. */
+const gif = (width: number, height: number) => {
+  const screen = Buffer.alloc(7);
+  screen.writeUInt16LE(width, 0);
+  screen.writeUInt16LE(height, 2);
+  return Buffer.concat([Buffer.from('GIF89a', 'latin1'), screen, Buffer.from([0x3b])]);
+};
+
+/** A lossless WebP's RIFF header and VP8L chunk header for `width`×`height`. */
+const webp = (width: number, height: number) => {
+  const vp8l = Buffer.alloc(5);
+  vp8l[0] = 0x2f;
+  vp8l.writeUInt32LE(((width - 1) & 0x3fff) | (((height - 1) & 0x3fff) << 14), 1);
+  const riff = Buffer.alloc(8);
+  riff.write('VP8L', 0, 'latin1');
+  riff.writeUInt32LE(vp8l.length, 4);
+  const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), riff, vp8l, Buffer.alloc(1)]);
+  const head = Buffer.alloc(8);
+  head.write('RIFF', 0, 'latin1');
+  head.writeUInt32LE(body.length, 4);
+  return Buffer.concat([head, body]);
+};
+
+/**
+ * A JPEG's segments up to its frame header: an APP0 (JFIF), an APP1 with EXIF `orientation`
+ * (6: stored on its side, shown turned a quarter) when given, and a baseline SOF0 of `width`×`height`.
+ */
+function jpeg(width: number, height: number, orientation?: number): Buffer {
+  const segment = (marker: number, data: Buffer) => {
+    const head = Buffer.from([0xff, marker, 0, 0]);
+    head.writeUInt16BE(data.length + 2, 2);
+    return Buffer.concat([head, data]);
+  };
+  const parts = [Buffer.from([0xff, 0xd8]), segment(0xe0, Buffer.from('JFIF\0\x01\x01\0\0\x01\0\x01\0\0', 'latin1'))];
+  if (orientation !== undefined) {
+    // Big-endian TIFF, IFD0 at 8 with one entry: 0x0112 (orientation), SHORT, count 1.
+    const tiff = Buffer.alloc(26);
+    tiff.write('MM', 0, 'latin1');
+    tiff.writeUInt16BE(42, 2);
+    tiff.writeUInt32BE(8, 4);
+    tiff.writeUInt16BE(1, 8);
+    tiff.writeUInt16BE(0x0112, 10);
+    tiff.writeUInt16BE(3, 12);
+    tiff.writeUInt32BE(1, 14);
+    tiff.writeUInt16BE(orientation, 18);
+    parts.push(segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff])));
+  }
+  const frame = Buffer.from([8, 0, 0, 0, 0, 1, 1, 0x11, 0]);
+  frame.writeUInt16BE(height, 1);
+  frame.writeUInt16BE(width, 3);
+  parts.push(segment(0xc0, frame), Buffer.from([0xff, 0xd9]));
+  return Buffer.concat(parts);
+}
+
 /** The start of an ELF executable. */
 const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(248, 0x90)]);
 /** The limit the test servers run with: MAX_UPLOAD_MB=0.05. */
@@ -135,6 +190,8 @@ describe.each(dialects)('files on %s', (dialect) => {
       mime: 'image/png',
       sha256: sha256(PNG),
       createdAt: expect.any(Number),
+      width: 1,
+      height: 1,
     });
     expect(file.createdAt).toBeGreaterThanOrEqual(before);
     expect(readFileSync(blobPath(file.sha256))).toEqual(PNG);
@@ -183,6 +240,48 @@ describe.each(dialects)('files on %s', (dialect) => {
     );
     const gotSvg = await download(t.url, `/api/files/${svg.id}`, bearer(a.session));
     expect(gotSvg.headers.get('content-disposition')).toMatch(/^attachment;/);
+  });
+
+  it('records the pixel size of PNG, JPEG (EXIF rotation applied), GIF and WebP images, and sends it with their attachments', async () => {
+    const [a, b] = [await chatUser(), await chatUser()];
+    const room = await createRoom(a, [b.id]);
+    const cases: Array<[string, Buffer, string, { width: number; height: number } | undefined]> = [
+      ['wide.png', png(640, 360), 'image/png', { width: 640, height: 360 }],
+      ['photo.jpg', jpeg(800, 600), 'image/jpeg', { width: 800, height: 600 }],
+      ['phone.jpg', jpeg(800, 600, 6), 'image/jpeg', { width: 600, height: 800 }],
+      ['anim.gif', gif(320, 200), 'image/gif', { width: 320, height: 200 }],
+      ['lossless.webp', webp(1000, 250), 'image/webp', { width: 1000, height: 250 }],
+      ['notes.txt', Buffer.from('width 10 height 20'), 'text/plain; charset=utf-8', undefined],
+    ];
+    const files: FileInfo[] = [];
+    for (const [name, bytes, mime, size] of cases) {
+      const file = await stored(a, room.id, bytes, name);
+      expect(file.mime, name).toBe(mime);
+      if (size) expect(file, name).toMatchObject(size);
+      else expect(file, name).not.toHaveProperty('width');
+      files.push(file);
+    }
+    const toB = next<Message>(b.socket, 'message:new');
+    const sent = await send(a, room.id, files.map((f) => f.id), uniqueName('c'), 'pictures');
+    if (!sent.ok) throw new Error(JSON.stringify(sent.error));
+    const expected = cases.map(([name, , , size], i) => ({ id: files[i]?.id, name, ...size }));
+    expect(sent.message.attachments.map(({ id, name, width, height }) => ({ id, name, ...(width ? { width, height } : {}) }))).toEqual(expected);
+    expect((await toB).attachments).toEqual(sent.message.attachments);
+    const history = await ok<{ messages: Message[] }>(b.socket, 'message:history', { roomId: room.id });
+    expect(history.messages.at(-1)?.attachments).toEqual(sent.message.attachments);
+  });
+
+  it('stores an image whose header lies about its size, without a size', async () => {
+    const a = await chatUser();
+    const room = await createRoom(a);
+    // Cut inside its frame header.
+    const truncated = jpeg(800, 600).subarray(0, 26);
+    const bad = [png(0, 0).subarray(0, 24), truncated, gif(0, 10)];
+    for (const bytes of bad) {
+      const res = await upload(t.url, a.session.accessToken, { roomId: room.id, file: bytes, name: 'odd.img' });
+      expect(res.status).toBe(201);
+      expect(res.body.file).not.toHaveProperty('width');
+    }
   });
 
   it('refuses uploads by non-members (before reading the file), into unknown rooms, and malformed ones', async () => {
@@ -389,7 +488,7 @@ describe.each(dialects)('files on %s', (dialect) => {
     const sent = await send(a, room.id, [png.id, txt.id, png.id], 'with-files', 'look');
     if (!sent.ok) throw new Error(JSON.stringify(sent.error));
     const attachments = [
-      { id: png.id, name: 'dot.png', size: PNG.length, mime: 'image/png' },
+      { id: png.id, name: 'dot.png', size: PNG.length, mime: 'image/png', width: 1, height: 1 },
       { id: txt.id, name: 'notes.txt', size: 5, mime: 'text/plain; charset=utf-8' },
     ];
     expect(sent.message).toMatchObject({ text: 'look', attachments });

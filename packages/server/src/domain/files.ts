@@ -105,7 +105,13 @@ function toFileInfo(row: FileRow): FileInfo {
     mime: row.mime,
     sha256: row.sha256,
     createdAt: row.created_at,
+    ...dimensionsOf(row),
   };
+}
+
+/** `width` and `height` when the file is an image whose size is known (PROTOCOL §3). */
+function dimensionsOf(row: FileRow): { width?: number; height?: number } {
+  return row.width !== null && row.height !== null ? { width: row.width, height: row.height } : {};
 }
 
 export class FileService {
@@ -161,6 +167,8 @@ export class FileService {
       created_at: Date.now(),
       message_id: null,
       deleted_at: null,
+      width: staged.dimensions?.width ?? null,
+      height: staged.dimensions?.height ?? null,
     };
     // The row first, then the bytes: a concurrent removal of the same bytes sees the row and
     // keeps them, or has moved them aside and this commit puts a copy in place (BlobStore.remove).
@@ -256,7 +264,7 @@ export class FileService {
       if (row.uploader_id !== senderId) throw forbidden('only files you uploaded can be attached');
       if (row.room_id !== roomId) throw invalid('attachmentIds: a file can only be attached in the room it was uploaded into');
       if (row.message_id !== null) throw conflict('a file can be attached to one message only');
-      return { id: row.id, name: row.name, size: row.size, mime: row.mime };
+      return { id: row.id, name: row.name, size: row.size, mime: row.mime, ...dimensionsOf(row) };
     });
   }
 

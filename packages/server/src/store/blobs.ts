@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileTypeFromFile } from 'file-type';
+import { imageSize, type ImageSize } from './image-size.js';
 
 /** What file-type cannot name: UTF-8 text without NUL bytes, or anything else. */
 const TEXT = 'text/plain; charset=utf-8';
@@ -42,6 +43,8 @@ export interface StagedBlob {
   size: number;
   /** Detected from the bytes (see `detectMime`). */
   mime: string;
+  /** Width and height of a PNG, JPEG, GIF or WebP image, from its header; else undefined. */
+  dimensions: ImageSize | undefined;
   /** Moves the bytes to their address (a copy already there is kept and this one dropped). */
   commit(): Promise<void>;
   /** Deletes the temporary file. */
@@ -146,6 +149,7 @@ export class BlobStore {
         sha256,
         size,
         mime,
+        dimensions: await imageSize(temp, mime),
         commit: async () => {
           const target = this.path(sha256);
           if (await exists(target)) {

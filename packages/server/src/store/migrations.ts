@@ -444,6 +444,15 @@ const migrations: Record<string, Migration> = {
       });
     },
   },
+  '0014_file_dimensions': {
+    // Images' pixel size, read from their header at upload (store/image-size.ts), so clients can
+    // reserve an image's box before it loads. Files stored before stay null: shown without one.
+    async up(db: Kysely<unknown>) {
+      // One column per statement: SQLite's ALTER TABLE adds one at a time.
+      await db.schema.alterTable('files').addColumn('width', 'integer').execute();
+      await db.schema.alterTable('files').addColumn('height', 'integer').execute();
+    },
+  },
 };
 
 /** The room every new account joins (PROTOCOL §4.3). */

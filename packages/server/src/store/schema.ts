@@ -132,6 +132,9 @@ export interface FilesTable {
   message_id: string | null;
   /** Set when its message is deleted: the file is no longer served. */
   deleted_at: number | null;
+  /** Pixel size of a PNG, JPEG, GIF or WebP image, read from its header at upload; null otherwise. */
+  width: number | null;
+  height: number | null;
 }
 
 /**

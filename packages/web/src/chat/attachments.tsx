@@ -6,7 +6,7 @@
  */
 import { ErrorCode, SwitchboardError, type Attachment } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type CSSProperties } from 'react';
 import type { ChatStore } from './chat-store.js';
 import { describeError } from '../errors.js';
 import { formatSize } from '../ui/format.js';
@@ -163,6 +163,21 @@ function useFileUrl(fileId: string): string | undefined {
   return url;
 }
 
+/** The largest box an inline image is shown in, CSS pixels (as in styles.css `.image-attachment`). */
+const IMAGE_BOX = { width: 360, height: 300 };
+
+/**
+ * The box an image will take, from the pixel size the server read at upload: set before the image
+ * loads, so that the message list does not grow under the reader when it arrives (a room opened
+ * at its last message stays at the bottom). Narrow screens shrink it, keeping its aspect ratio.
+ */
+function imageBox(attachment: Attachment): CSSProperties | undefined {
+  const { width, height } = attachment;
+  if (!width || !height) return undefined;
+  const scale = Math.min(1, IMAGE_BOX.width / width, IMAGE_BOX.height / height);
+  return { width: `${Math.max(1, Math.round(width * scale))}px`, aspectRatio: `${width} / ${height}` };
+}
+
 function ImageAttachment({ attachment }: { attachment: Attachment }) {
   const url = useFileUrl(attachment.id);
   // The image is loaded once; a renewed URL is only for opening it in full.
@@ -170,9 +185,21 @@ function ImageAttachment({ attachment }: { attachment: Attachment }) {
   useEffect(() => {
     if (url && !src) setSrc(url);
   }, [url, src]);
+  const box = imageBox(attachment);
   return (
-    <a className="image-attachment" href={url} target="_blank" rel="noopener noreferrer" aria-label={`Open image ${attachment.name}`}>
-      {src ? <img src={src} alt={attachment.name} loading="lazy" /> : <span className="image-placeholder">Loading image…</span>}
+    <a
+      className={box ? 'image-attachment sized' : 'image-attachment'}
+      style={box}
+      href={url}
+      target="_blank"
+      rel="noopener noreferrer"
+      aria-label={`Open image ${attachment.name}`}
+    >
+      {src ? (
+        <img src={src} alt={attachment.name} loading="lazy" width={attachment.width} height={attachment.height} />
+      ) : (
+        <span className="image-placeholder">Loading image…</span>
+      )}
     </a>
   );
 }

@@ -93,17 +93,32 @@ export function Composer({ room, members, me, uploads, onAddFiles, onRemoveUploa
   const open = suggestions.length > 0;
   const activeIndex = Math.min(active, Math.max(0, suggestions.length - 1));
 
+  /** Where the caret goes once React has put a new value into the textarea (which moves it to the end). */
+  const pendingCaret = useRef<number | undefined>(undefined);
+  // Before the browser handles the next key: a caret placed later (in an animation frame, as this
+  // once was) let quick typing land at the end of the text and then jumped back over it.
+  useLayoutEffect(() => {
+    const at = pendingCaret.current;
+    if (at === undefined) return;
+    pendingCaret.current = undefined;
+    input.current?.setSelectionRange(at, at);
+  });
+
   const insertMention = (member: RoomMember) => {
-    if (!mention) return;
-    const before = `${text.slice(0, mention.start)}@${member.username} `;
-    const next = before + text.slice(caret);
+    // The textarea's own value and caret, not the last render's: keys pressed since then count.
+    const el = input.current;
+    const value = el?.value ?? text;
+    const at = el?.selectionStart ?? caret;
+    const live = mentionAt(value, at);
+    if (!live) return;
+    const before = `${value.slice(0, live.start)}@${member.username} `;
+    const next = before + value.slice(at);
     setText(next);
     setCaret(before.length);
     setActive(0);
-    requestAnimationFrame(() => {
-      input.current?.focus();
-      input.current?.setSelectionRange(before.length, before.length);
-    });
+    pendingCaret.current = before.length;
+    el?.focus();
+    announceTyping(next);
   };
 
   const announceTyping = (value: string) => {
