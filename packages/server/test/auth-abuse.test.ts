@@ -166,7 +166,7 @@ describe('failed-login throttle in a cluster without Redis (WORKERS=2)', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'switchboard-auth-abuse-'));
-    server = await spawnServer({ WORKERS: '2', DATA_DIR: dataDir, LOGIN_IP_BURST: '100000' });
+    server = await spawnServer({ WORKERS: '2', DATA_DIR: dataDir, LOGIN_IP_BURST: '100000', LOG_LEVEL: 'debug' });
   }, PROCESS_TEST_TIMEOUT_MS);
   afterAll(async () => {
     closeSockets();

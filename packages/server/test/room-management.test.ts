@@ -151,6 +151,10 @@ describe.each(dialects)('room management on %s', (dialect) => {
     const refused = await send(member, room.id, 'after');
     expect(refused.ok ? 'ok' : refused.error.code).toBe('FORBIDDEN');
     expect(await codeOf(member.socket, 'message:edit', { messageId: before.id, text: 'changed' })).toBe('FORBIDDEN');
+    expect(await codeOf(member.socket, 'message:react', { messageId: before.id, emoji: '👍', on: true })).toBe('FORBIDDEN');
+    expect(await codeOf(member.socket, 'message:send', { roomId: room.id, clientMsgId: uniqueName('r'), text: 'a reply', threadId: before.id })).toBe(
+      'FORBIDDEN',
+    );
     const ws = await connectWs(t.url, member.session.accessToken);
     expect(await ws.request('publish', { roomId: room.id, clientMsgId: uniqueName('w'), text: 'over /ws' })).toMatchObject({
       ok: false,
@@ -169,6 +173,7 @@ describe.each(dialects)('room management on %s', (dialect) => {
     expect((await ok<{ room: Room }>(admin.socket, 'room:archive', { roomId: room.id, archived: false })).room.archived).toBe(false);
     expect((await send(member, room.id, 'again')).ok).toBe(true);
     expect(await codeOf(member.socket, 'message:edit', { messageId: before.id, text: 'changed' })).toBe('ok');
+    expect(await codeOf(member.socket, 'message:react', { messageId: before.id, emoji: '👍', on: true })).toBe('ok');
     expect((await publish(member.session.accessToken, room.id, 'HTTP again')).status).toBe(201);
   });
 
@@ -288,6 +293,15 @@ describe.each(dialects)('room management on %s', (dialect) => {
     await eventually(() => reader.received.length > 0, 5000, 'sync step 1 while archived');
     reader.ws.send(update('refused'));
     expect(await reader.closed).toBe(4403);
+
+    // Nor over HTTP: no new document, rename or restore while archived; saving a version (which
+    // changes nothing) still works.
+    const token = admin.session.accessToken;
+    expect((await http(t.url, 'POST', `/api/rooms/${roomId}/docs`, { title: 'New' }, token)).status).toBe(403);
+    expect((await http(t.url, 'PATCH', `/api/docs/${doc.id}`, { title: 'Renamed' }, token)).status).toBe(403);
+    const saved = await http<{ version: { id: string } }>(t.url, 'POST', `/api/docs/${doc.id}/versions`, { name: 'Archived' }, token);
+    expect(saved.status).toBe(201);
+    expect((await http(t.url, 'POST', `/api/docs/${doc.id}/versions/${saved.body.version.id}/restore`, undefined, token)).status).toBe(403);
 
     // Unarchived: edits are stored and relayed again.
     await ok(admin.socket, 'room:archive', { roomId, archived: false });

@@ -286,7 +286,8 @@ export class MessageService {
 
   /** Adds or removes the user's reaction; idempotent, and announced only when something changed. */
   async react(userId: string, input: { messageId: string; emoji: string; on: boolean }): Promise<void> {
-    await this.readable(userId, input.messageId);
+    const row = await this.readable(userId, input.messageId);
+    await this.rooms.assertWritable(row.room_id);
     const outcome = await this.messages.react(
       input.messageId,
       { userId, emoji: input.emoji, on: input.on, now: Date.now() },

@@ -77,6 +77,8 @@ export class DocumentService {
 
   async create(userId: string, roomId: string, input: DocCreateInput): Promise<Doc> {
     await this.rooms.requireMember(userId, roomId);
+    // An archived room is read-only (PROTOCOL §4.3): no new documents, renames or restores in it.
+    await this.rooms.assertWritable(roomId);
     const now = Date.now();
     const row: DocMeta = { id: newId(), room_id: roomId, title: input.title, created_by: userId, created_at: now, updated_at: now, deleted_at: null };
     await this.repo.create(row);
@@ -89,7 +91,7 @@ export class DocumentService {
   }
 
   async rename(userId: string, docId: string, title: string): Promise<Doc> {
-    await this.readable(userId, docId);
+    await this.rooms.assertWritable((await this.readable(userId, docId)).roomId);
     const row = await this.repo.rename(docId, title, Date.now());
     if (!row) throw notFound('document');
     return this.changed(toDoc(row), 'renamed');
@@ -130,7 +132,7 @@ export class DocumentService {
    * applied and sent to every open client like any other edit. History keeps everything.
    */
   async restore(userId: string, docId: string, versionId: string): Promise<DocVersion> {
-    await this.readable(userId, docId);
+    await this.rooms.assertWritable((await this.readable(userId, docId)).roomId);
     const row = await this.repo.version(docId, versionId);
     if (!row) throw notFound('version');
     const target = textOf(row.state);
