@@ -26,6 +26,7 @@ import {
   type GatewayReplies,
   type GatewayRequestType,
   type GatewayServerFrame,
+  type Message,
 } from '@switchboard/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { z } from 'zod';
@@ -77,6 +78,23 @@ function textOf(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
+}
+
+/**
+ * `message:new` frames by message: every subscriber of a room is handed the same `Message` object,
+ * so its frame is encoded once and the same bytes go to each of them — as Socket.IO encodes a
+ * broadcast once — rather than once per connection, which is what capped the fan-out.
+ */
+const messageNewFrames = new WeakMap<Message, Buffer>();
+
+function messageNewFrame(message: Message): Buffer {
+  let frame = messageNewFrames.get(message);
+  if (!frame) {
+    const event: GatewayServerFrame = { type: 'event', event: 'message:new', data: message };
+    frame = Buffer.from(JSON.stringify(event));
+    messageNewFrames.set(message, frame);
+  }
+  return frame;
 }
 
 class Connection implements BudgetedConnection {
@@ -135,15 +153,20 @@ class Connection implements BudgetedConnection {
   }
 
   send(frame: GatewayServerFrame): void {
+    this.sendEncoded(JSON.stringify(frame));
+  }
+
+  /** Sends an encoded frame (a text frame, also when given as bytes). */
+  private sendEncoded(frame: string | Buffer): void {
     if (this.state === 'closed') return;
-    this.ws.send(JSON.stringify(frame), this.written);
+    this.ws.send(frame, { binary: false }, this.written);
     this.budget.check();
   }
 
   /** Where its room streams send their messages. */
   readonly sink: RoomStreamSink = {
     whenReadable: () => this.budget.whenReadable(),
-    send: (message) => this.event('message:new', message),
+    send: (message) => this.sendEncoded(messageNewFrame(message)),
     isClosed: () => this.closed,
   };
 
