@@ -476,8 +476,8 @@ ${table(
     ['propagation max', ms(sb.propagation.latencyMs.max), ms(hp.propagation.latencyMs.max), times(sb.propagation.latencyMs.max, hp.propagation.latencyMs.max)],
     [`load, ${n(size.loadUpdates)} updates compacted`, ms(sb.loadMs.compacted), ms(hp.loadMs.compacted), `${ratios.loadCompacted}×`],
     [`load, ${n(size.loadUpdates)} updates as a log`, ms(sb.loadMs.uncompacted), ms(hp.loadMs.uncompacted), `${ratios.loadUncompacted}×`],
-    ['RSS per open document', `${sb.memory.perOpenDocKb} KB`, `${hp.memory.perOpenDocKb} KB`, `**${ratios.perOpenDoc}×**`],
-    ['RSS per idle document', `${sb.memory.perIdleDocKb} KB`, `${hp.memory.perIdleDocKb} KB`, `${ratios.perIdleDoc}×`],
+    ['RSS per open document', growth(sb.memory.perOpenDocKb), growth(hp.memory.perOpenDocKb), `**${sizeRatio(sb.memory.perOpenDocKb, hp.memory.perOpenDocKb, 3)}**`],
+    ['RSS per idle document', growth(sb.memory.perIdleDocKb), growth(hp.memory.perIdleDocKb), sizeRatio(sb.memory.perIdleDocKb, hp.memory.perIdleDocKb, 3)],
   ],
 )}
 
