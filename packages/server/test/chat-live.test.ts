@@ -108,6 +108,9 @@ describe('/chat presence', () => {
 
   it('tells room-mates when a user comes online and goes offline, and nobody else', async () => {
     const [a, stranger] = [await chatUser(), await chatUser()];
+    // Every account starts in general: the stranger leaves it to share no room with anyone.
+    const { rooms } = await ok<{ rooms: Room[] }>(stranger.socket, 'room:list', {});
+    for (const room of rooms) await ok(stranger.socket, 'room:leave', { roomId: room.id });
     const bSession = await register(ctx.t.url);
     const room = await createRoom(a, [bSession.user.id]);
     await createRoom(a, [bSession.user.id]); // two shared rooms: still one event
