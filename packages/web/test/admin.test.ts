@@ -164,12 +164,12 @@ describe('admin view', () => {
     await page.getByRole('heading', { name: 'Monitoring', level: 1 }).waitFor({ state: 'detached' });
     await eventually(() => monitorSockets() === 0, WAIT, '/monitor to close');
 
-    // ---- the bot, in a browser: no Monitoring link, and /admin is just the chat
+    // ---- the bot, in a browser: no Monitoring link, and /admin is just the chat (general opens first)
     const other = await signIn('bot');
-    await other.page.getByRole('combobox', { name: 'Message #ops' }).waitFor();
+    await other.page.getByRole('combobox', { name: 'Message #general' }).waitFor();
     expect(await other.page.getByRole('link', { name: 'Monitoring' }).count()).toBe(0);
     await other.page.goto(`${server.url}/admin`);
-    await other.page.getByRole('combobox', { name: 'Message #ops' }).waitFor();
+    await other.page.getByRole('combobox', { name: 'Message #general' }).waitFor();
     expect(new URL(other.page.url()).pathname).not.toBe('/admin');
     expect(await other.page.getByRole('heading', { name: 'Monitoring' }).count()).toBe(0);
     expect(monitorSockets()).toBe(0);
