@@ -132,7 +132,7 @@ describe('accounts in the web app', () => {
     await page.getByLabel('Display name').fill('Margaret Hamilton');
     await page.getByRole('button', { name: 'Save name' }).click();
     await page.getByText('Display name saved.').waitFor();
-    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     await page.locator('.me-name', { hasText: 'Margaret Hamilton' }).waitFor();
     const me = await http<{ user: { displayName: string } }>(server.url, 'POST', '/api/auth/login', { username: name, password: PASSWORD });
     expect(me.body.user.displayName).toBe('Margaret Hamilton');
