@@ -70,7 +70,7 @@ describe('the packed SDK, installed outside the repository', () => {
     writeFileSync(join(project, 'raw.mjs'), readmeBlock('raw'));
     const { stdout } = await run('node', ['raw.mjs'], { cwd: project, env: { ...process.env, SWITCHBOARD_URL: server.url }, timeout: 60_000 });
     const lines = stdout.trim().split('\n');
-    expect(lines).toContain('general: 1 message(s)');
+    expect(lines).toContain('lunch: 1 message(s)');
     expect(lines).toContain('stored as #2');
   }, 90_000);
 
