@@ -47,6 +47,7 @@ describe.each(dialects)('SIGKILL during a burst on %s', (dialect) => {
 
       // Every sender keeps sending to every room without waiting for acks until the server dies.
       const acked: Message[] = [];
+      const refusals: string[] = [];
       let sent = 0;
       let stop = false;
       const pumps = sockets.map(async (socket, s) => {
@@ -56,7 +57,7 @@ describe.each(dialects)('SIGKILL during a burst on %s', (dialect) => {
               .timeout(5000)
               .emitWithAck('message:send', { roomId: roomIds[r], text: `s${s} #${i}`, clientMsgId: `s${s}-${r}-${i}` })
               .then(
-                (ack: Result<{ message: Message }>) => void (ack.ok && acked.push(ack.message)),
+                (ack: Result<{ message: Message }>) => void (ack.ok ? acked.push(ack.message) : refusals.push(ack.error.code)),
                 () => undefined, // no answer: the server died first; such a send may or may not be stored
               ),
           );
@@ -64,7 +65,7 @@ describe.each(dialects)('SIGKILL during a burst on %s', (dialect) => {
           await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 5))]);
         }
       });
-      await eventually(() => acked.length >= 300, 60_000, '300 acknowledged sends');
+      await eventually(() => acked.length >= 300, 60_000, `300 acknowledged sends (${acked.length}; refused: ${[...new Set(refusals)].join(', ')})`);
       first.kill('SIGKILL');
       await first.exited;
       stop = true;

@@ -74,6 +74,8 @@ describe('request logs', () => {
     expect((await http(t.url, 'GET', '/healthz')).status).toBe(200);
     expect((await http(t.url, 'GET', '/api/nope')).status).toBe(404);
     expect((await fetch(`${t.url}/api/files/${file.id}?token=x`)).status).toBe(401);
-    expect(lines.slice(before)).toEqual([]);
+    // Other info lines may come meanwhile (this node taking over the monitoring history, say):
+    // none of them is about a request.
+    expect(lines.slice(before).filter((l) => /"req"|"res"|request/.test(l))).toEqual([]);
   });
 });

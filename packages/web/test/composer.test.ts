@@ -34,7 +34,7 @@ beforeAll(async () => {
   alice = createClient({ url: server.url, session: await register(server.url, 'alice', PASSWORD), transports: ['websocket'] });
   const bob = createClient({ url: server.url, session: await register(server.url, 'bob', PASSWORD), transports: ['websocket'] });
   await Promise.all([alice.ready(), bob.ready()]);
-  room = await alice.chat.createRoom({ name: 'general', kind: 'public' });
+  room = await alice.chat.createRoom({ name: 'lobby', kind: 'public' });
   await bob.chat.joinRoom(room.id);
   bob.close();
 }, 180_000);
