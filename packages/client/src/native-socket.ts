@@ -35,6 +35,7 @@ import {
   type Message,
   type PresenceEvent,
   type ReadEvent,
+  type Session,
   type TypingEvent,
   type User,
 } from '@switchboard/protocol';
@@ -112,6 +113,8 @@ export interface NativeSocketEvents {
   state: (state: NativeSocketState) => void;
   /** The connection is authenticated (again). */
   open: (user: User) => void;
+  /** A new Session from a login or refresh: apps that persist sessions must store this one (its refresh token replaced the old one). */
+  session: (session: Session) => void;
   disconnect: (info: DisconnectInfo) => void;
   /** A message of a subscribed room: each seq exactly once, in order per room. */
   message: (message: Message) => void;
@@ -196,6 +199,7 @@ export class NativeSocket extends Emitter<NativeSocketEvents> {
       if (this.current === NativeSocketState.OPEN) this.write({ type: 'auth', token });
     });
     this.tokens.on('fatal', (error) => this.stop(error));
+    this.tokens.on('session', (session) => this.emit('session', session));
     this.outbox = new Outbox(
       {
         send: async (entry) =>

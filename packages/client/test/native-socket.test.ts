@@ -218,7 +218,8 @@ describe.each(dialects)('NativeSocket: exactly once through cuts (%s)', (dialect
     expect(history.hasMore).toBe(false);
     expect(seqs(history.messages)).toEqual(range(1, COUNT));
     expect(history.messages.map((m) => m.clientMsgId)).toEqual(stored.map((m) => m.clientMsgId));
-  });
+    // 200 publishes one after another, each a durable write, through cuts: slow on a shared machine.
+  }, 90_000);
 });
 
 describe('NativeSocket: connection life', () => {
@@ -351,6 +352,30 @@ describe('NativeSocket: connection life', () => {
     expect(drops).toEqual([]);
     expect(socket.state).toBe(NativeSocketState.OPEN);
   });
+
+  it('renews the token on the live connection before it expires, and reports the new Session', async () => {
+    // Access tokens of 5 s (the shortest allowed): the server closes with 4001 at expiry unless renewed.
+    const short = await startServer({ RATE_LIMITS: 'off', ACCESS_TOKEN_TTL: 5 });
+    try {
+      const { username } = await user(short);
+      closeClients();
+      const session = await login(short.url, { username, password: PASSWORD });
+      const firstExpiry = Date.now() + session.expiresIn * 1000;
+      const socket = nativeSocket({ url: short.url, session });
+      const sessions: Session[] = [];
+      socket.on('session', (s) => sessions.push(s));
+      const drops: DisconnectInfo[] = [];
+      socket.on('disconnect', (info) => drops.push(info));
+      await socket.ready();
+      await eventually(() => sessions.length >= 1 && Date.now() > firstExpiry + 1000, 15_000, 'a renewal, then the first token past its expiry');
+      expect(sessions[0]!.refreshToken).not.toBe(session.refreshToken);
+      await socket.request('history', { roomId: 'no-such-room' }).catch(() => undefined);
+      expect(drops).toEqual([]);
+      expect(socket.state).toBe(NativeSocketState.OPEN);
+    } finally {
+      await short.close();
+    }
+  }, 30_000);
 
   it('replaces a dead (half-open) connection found by the heartbeat', async () => {
     const { username, chat } = await user(t);
