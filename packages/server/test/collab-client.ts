@@ -4,6 +4,7 @@
  * and a room with a document in it. Everything opened here is closed by `closeCollab()`.
  */
 import type { Doc, Session } from '@switchboard/protocol';
+import * as encoding from 'lib0/encoding';
 import type { Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -89,4 +90,20 @@ export function closeCollab(): void {
   for (const ws of raws) ws.terminate();
   raws.clear();
   closeSockets();
+}
+
+/** A sync update frame (type 0, subtype 2) carrying `update`, as a raw client sends it. */
+export function updateFrame(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, 0);
+  encoding.writeVarUint(encoder, 2);
+  encoding.writeVarUint8Array(encoder, update);
+  return encoding.toUint8Array(encoder);
+}
+
+/** A valid update that inserts `text` at the start of `content`, from a client of its own. */
+export function insertUpdate(text: string): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText('content').insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
 }

@@ -9,7 +9,7 @@ import * as encoding from 'lib0/encoding';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { closeCollab, converged, member, openProvider, openRaw, roomWithDoc, textOf } from './collab-client.js';
+import { closeCollab, converged, insertUpdate, member, openProvider, openRaw, roomWithDoc, textOf, updateFrame } from './collab-client.js';
 import { eventually, startServer, type TestServer } from './helpers.js';
 
 afterEach(() => closeCollab());
@@ -29,21 +29,7 @@ function awarenessFrame(entries: { clientId: number; clock: number; state: unkno
   return encoding.toUint8Array(frame);
 }
 
-/** A sync update frame (type 0, subtype 2) carrying `update`. */
-function updateFrame(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, 0);
-  encoding.writeVarUint(encoder, 2);
-  encoding.writeVarUint8Array(encoder, update);
-  return encoding.toUint8Array(encoder);
-}
 
-/** A valid update that inserts `text` at the start of `content`, from a client of its own. */
-function insertUpdate(text: string): Uint8Array {
-  const doc = new Y.Doc();
-  doc.getText('content').insert(0, text);
-  return Y.encodeStateAsUpdate(doc);
-}
 
 /** A raw connection that keeps the awareness states it was sent, as a client would. */
 async function watcher(url: string, docId: string, token: string) {

@@ -12,19 +12,11 @@ import type { Duplex } from 'node:stream';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { closeCollab, converged, member, openProvider, openRaw, roomWithDoc, textOf, upgradeStatus } from './collab-client.js';
+import { closeCollab, converged, insertUpdate, member, openProvider, openRaw, roomWithDoc, textOf, updateFrame, upgradeStatus } from './collab-client.js';
 import { dialects, eventually, http, next, ok, startServer, type TestServer } from './helpers.js';
 
 afterEach(() => closeCollab());
 
-/** A sync update frame (type 0, subtype 2) carrying `update`. */
-function updateFrame(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, 0);
-  encoding.writeVarUint(encoder, 2);
-  encoding.writeVarUint8Array(encoder, update);
-  return encoding.toUint8Array(encoder);
-}
 
 /** An awareness frame (type 1) carrying `update`. */
 function awarenessFrame(update: Uint8Array): Uint8Array {
@@ -34,12 +26,6 @@ function awarenessFrame(update: Uint8Array): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
-/** A valid update that inserts `text` at the start of `content`. */
-function insertUpdate(text: string): Uint8Array {
-  const doc = new Y.Doc();
-  doc.getText('content').insert(0, text);
-  return Y.encodeStateAsUpdate(doc);
-}
 
 describe.each(dialects)('collaborative documents on %s', (dialect) => {
   let t: TestServer;

@@ -11,14 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import * as encoding from 'lib0/encoding';
 import pg from 'pg';
 import type { Message, Notification, Room, RoomMemberEvent, RoomWithReadState, Session, User } from '@switchboard/protocol';
 import type { Socket } from 'socket.io-client';
-import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../src/store/migrations.js';
-import { closeCollab, converged, openProvider, openRaw, roomWithDoc, textOf } from './collab-client.js';
+import { closeCollab, converged, insertUpdate, openProvider, openRaw, roomWithDoc, textOf, updateFrame } from './collab-client.js';
 import {
   chatUser as newChatUser,
   closeSockets,
@@ -272,15 +270,7 @@ describe.each(dialects)('room management on %s', (dialect) => {
   it("an archived room's documents sync read-only: an update closes the connection with 4403, also when archived while connected", async () => {
     const owner = { session: admin.session, chat: admin.socket };
     const { roomId, doc } = await roomWithDoc(t.url, owner);
-    const update = (text: string) => {
-      const ydoc = new Y.Doc();
-      ydoc.getText('content').insert(0, text);
-      const encoder = encoding.createEncoder();
-      encoding.writeVarUint(encoder, 0); // sync
-      encoding.writeVarUint(encoder, 2); // update
-      encoding.writeVarUint8Array(encoder, Y.encodeStateAsUpdate(ydoc));
-      return encoding.toUint8Array(encoder);
-    };
+    const update = (text: string) => updateFrame(insertUpdate(text));
     // Connected before the archive: the archive takes effect on the open connection.
     const open = await openRaw(t.url, doc.id, admin.session.accessToken);
     await eventually(() => open.received.length > 0, 5000, 'sync step 1');
