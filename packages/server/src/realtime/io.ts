@@ -9,6 +9,7 @@ import type { AdapterChoice } from '../scale/adapter.js';
 import { ADMIN_NAMESPACES, bindSession, handshake } from './connection.js';
 import type { RealtimeContext } from './context.js';
 import { enforceSendBudgets } from './socket-budget.js';
+import { coalesceWebSocketWrites } from './write-coalescing.js';
 import { channel, type IoServer, type SocketData } from './types.js';
 import { UpgradeRouter } from './upgrade.js';
 
@@ -89,6 +90,7 @@ export function createRealtime(
   });
 
   enforceSendBudgets(io, config.MAX_SOCKET_BUFFER_BYTES, ctx.log);
+  coalesceWebSocketWrites(io);
 
   let draining = false;
   const metrics = ctx.monitoring?.metrics;
