@@ -102,6 +102,8 @@ export interface SseEvent {
   event: string;
   id: string | undefined;
   data: unknown;
+  /** The data as the server wrote it, before parsing. */
+  text: string;
 }
 
 export interface SseReader {
@@ -156,7 +158,8 @@ export async function openSse(
           if (line === '') {
             if (block.id !== undefined) last = block.id;
             if (block.data.length > 0) {
-              events.push({ event: block.event ?? 'message', id: block.id ?? last, data: JSON.parse(block.data.join('\n')) });
+              const text = block.data.join('\n');
+              events.push({ event: block.event ?? 'message', id: block.id ?? last, data: JSON.parse(text), text });
             }
             block = { data: [] };
             wake();

@@ -30,6 +30,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, forbidden, invalid, notFound, unauthenticated } from '../domain/errors.js';
 import type { RealtimeContext } from '../realtime/context.js';
 import type { Feed, FeedEvent } from '../realtime/feed.js';
+import { dataJson } from '../realtime/feed-frames.js';
 import { RoomStream } from '../realtime/room-stream.js';
 import { SendBudget } from '../realtime/send-budget.js';
 import { parse } from './errors.js';
@@ -178,8 +179,9 @@ export function eventRoutes(app: FastifyInstance, feed: Feed, ctx: RealtimeConte
       res.write(chunk);
       budget.check();
     };
+    // The id is this reader's own cursor; the data's JSON is made once for every reader (feed-frames.ts).
     const emit = <E extends keyof SseEvents>(event: E, data: SseEvents[E]) =>
-      write(`event: ${event}\nid: ${encodeCursor(cursor)}\ndata: ${JSON.stringify(data)}\n\n`);
+      write(`event: ${event}\nid: ${encodeCursor(cursor)}\ndata: ${dataJson(data)}\n\n`);
 
     const streams = new Map<string, RoomStream>();
     const unlistenRoom = new Map<string, () => void>();

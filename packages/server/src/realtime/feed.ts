@@ -36,22 +36,42 @@ export interface FeedListener {
   (event: FeedEvent): void;
 }
 
-/** A set of listeners by key, with no empty sets kept. */
+/**
+ * One key's listeners. An event is handed to the array of them as they were when it arrived, as
+ * a listener may unsubscribe (or close its connection) while hearing it; the array is made again
+ * after a change rather than copied for every event, so a busy room's events cost no copy.
+ */
+class Listeners {
+  readonly set = new Set<FeedListener>();
+  private list: readonly FeedListener[] | undefined;
+
+  get all(): readonly FeedListener[] {
+    return (this.list ??= [...this.set]);
+  }
+
+  changed(): void {
+    this.list = undefined;
+  }
+}
+
+/** Listeners by key, with no empty entries kept. */
 class Registry {
-  private readonly byKey = new Map<string, Set<FeedListener>>();
+  private readonly byKey = new Map<string, Listeners>();
 
   add(key: string, listener: FeedListener): () => void {
-    let set = this.byKey.get(key);
-    if (!set) this.byKey.set(key, (set = new Set()));
-    set.add(listener);
+    let entry = this.byKey.get(key);
+    if (!entry) this.byKey.set(key, (entry = new Listeners()));
+    entry.set.add(listener);
+    entry.changed();
     return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.byKey.get(key) === set) this.byKey.delete(key);
+      if (!entry.set.delete(listener)) return;
+      entry.changed();
+      if (entry.set.size === 0 && this.byKey.get(key) === entry) this.byKey.delete(key);
     };
   }
 
-  get(key: string): ReadonlySet<FeedListener> | undefined {
-    return this.byKey.get(key);
+  get(key: string): readonly FeedListener[] {
+    return this.byKey.get(key)?.all ?? [];
   }
 
   get empty(): boolean {
@@ -90,7 +110,7 @@ export class Feed {
       case 'presence': {
         // A listener subscribed to several of the user's rooms hears it once.
         const heard = new Set<FeedListener>();
-        for (const roomId of event.roomIds) for (const listener of this.rooms.get(roomId) ?? []) heard.add(listener);
+        for (const roomId of event.roomIds) for (const listener of this.rooms.get(roomId)) heard.add(listener);
         for (const listener of heard) listener(event);
         return;
       }
@@ -106,9 +126,8 @@ export class Feed {
     }
   }
 
-  private each(listeners: ReadonlySet<FeedListener> | undefined, event: FeedEvent): void {
-    // A copy: a listener may unsubscribe (or close its connection) while hearing the event.
-    if (listeners) for (const listener of [...listeners]) listener(event);
+  private each(listeners: readonly FeedListener[], event: FeedEvent): void {
+    for (const listener of listeners) listener(event);
   }
 }
 

@@ -26,7 +26,6 @@ import {
   type GatewayReplies,
   type GatewayRequestType,
   type GatewayServerFrame,
-  type Message,
 } from '@switchboard/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { z } from 'zod';
@@ -34,6 +33,7 @@ import { AppError, invalid } from '../domain/errors.js';
 import { TypingTracker } from './chat.js';
 import type { RealtimeContext } from './context.js';
 import type { Feed, FeedEvent } from './feed.js';
+import { gatewayEventFrame } from './feed-frames.js';
 import { originAllowed, type OriginPolicy, type Realtime } from './io.js';
 import { reportFailure } from './requests.js';
 import { RoomStream, type RoomStreamSink } from './room-stream.js';
@@ -80,22 +80,31 @@ function textOf(data: RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
-/**
- * `message:new` frames by message: every subscriber of a room is handed the same `Message` object,
- * so its frame is encoded once and the same bytes go to each of them — as Socket.IO encodes a
- * broadcast once — rather than once per connection, which is what capped the fan-out.
- */
-const messageNewFrames = new WeakMap<Message, Buffer>();
-
-function messageNewFrame(message: Message): Buffer {
-  let frame = messageNewFrames.get(message);
-  if (!frame) {
-    const event: GatewayServerFrame = { type: 'event', event: 'message:new', data: message };
-    frame = Buffer.from(JSON.stringify(event));
-    messageNewFrames.set(message, frame);
-  }
-  return frame;
+/** The part of `ws`'s sender that writes a frame built beforehand. */
+interface FrameWriter {
+  sendFrame(list: readonly Buffer[], cb: (err?: Error) => void): void;
 }
+
+/**
+ * Where a connection can be handed frames built once for every connection (feed-frames.ts), or
+ * undefined when `ws` must frame each send itself.
+ *
+ * `sendFrame` is a private member of `ws`'s sender; it is the way its maintainers give for
+ * writing one pre-built frame to many sockets (https://github.com/websockets/ws/issues/617#issuecomment-283002469),
+ * and engine.io uses it for Socket.IO's broadcasts in the same way and under the same checks. A
+ * pre-built frame is uncompressed, so a connection that negotiated permessage-deflate is not
+ * handed one (`/ws` does not offer it, see setupGateway): `ws` would compress its other sends,
+ * and a frame written around its deflate queue would overtake them. Should a later `ws` drop the
+ * member, every send goes through `ws.send` again.
+ */
+function frameWriterOf(ws: WebSocket): FrameWriter | undefined {
+  if (ws.extensions !== '') return undefined;
+  const sender = (ws as unknown as { _sender?: Partial<FrameWriter> })._sender;
+  return typeof sender?.sendFrame === 'function' ? (sender as FrameWriter) : undefined;
+}
+
+/** `ws.send`'s options for our frames: text, also when given as bytes. */
+const TEXT = { binary: false } as const;
 
 class Connection implements BudgetedConnection {
   readonly id = `ws:${randomUUID()}`;
@@ -106,6 +115,7 @@ class Connection implements BudgetedConnection {
   /** Answered a ping since the last one was sent. */
   alive = true;
   readonly budget: SendBudget;
+  private readonly frameWriter: FrameWriter | undefined;
   readonly subscriptions = new Map<string, Subscription>();
   /** Frames wait here (in order) while the auth frame is being checked. */
   gate: Promise<void> | undefined;
@@ -129,6 +139,7 @@ class Connection implements BudgetedConnection {
     onFeed: (conn: Connection, event: FeedEvent) => void,
   ) {
     this.budget = new SendBudget(this, budgetOptions);
+    this.frameWriter = frameWriterOf(ws);
     this.listener = (event) => onFeed(this, event);
   }
 
@@ -153,26 +164,31 @@ class Connection implements BudgetedConnection {
   }
 
   send(frame: GatewayServerFrame): void {
-    this.sendEncoded(JSON.stringify(frame));
+    if (this.state === 'closed') return;
+    this.ws.send(JSON.stringify(frame), TEXT, this.written);
+    this.budget.check();
   }
 
-  /** Sends an encoded frame (a text frame, also when given as bytes). */
-  private sendEncoded(frame: string | Buffer): void {
+  /**
+   * Sends a feed event's frame, built once for every connection: written as it is when `ws`
+   * allows (see frameWriterOf). Either way its bytes count in `bufferedAmount` — a pre-built
+   * frame is written straight to the socket, whose queue that includes — so the budget sees them.
+   */
+  event<E extends GatewayEventName>(event: E, data: GatewayEvents[E]): void {
     if (this.state === 'closed') return;
-    this.ws.send(frame, { binary: false }, this.written);
+    const frame = gatewayEventFrame(event, data);
+    // Past OPEN `ws.send` refuses the bytes (and counts them) rather than writing behind the close frame.
+    if (this.frameWriter && this.ws.readyState === this.ws.OPEN) this.frameWriter.sendFrame(frame.wire, this.written);
+    else this.ws.send(frame.payload, TEXT, this.written);
     this.budget.check();
   }
 
   /** Where its room streams send their messages. */
   readonly sink: RoomStreamSink = {
     whenReadable: () => this.budget.whenReadable(),
-    send: (message) => this.sendEncoded(messageNewFrame(message)),
+    send: (message) => this.event('message:new', message),
     isClosed: () => this.closed,
   };
-
-  event<E extends GatewayEventName>(event: E, data: GatewayEvents[E]): void {
-    this.send({ type: 'event', event, data } as GatewayServerFrame);
-  }
 
   /** Written to the operating system (or failed): the budget may be back under its limit. */
   private readonly written = () => {
@@ -191,7 +207,8 @@ export function setupGateway(realtime: Realtime, feed: Feed, ctx: RealtimeContex
   const { services, log, limiter, inFlight } = ctx;
   const { auth, rooms, messages, presence } = services;
   const metrics = ctx.monitoring?.metrics;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: GatewayLimits.maxFrameBytes });
+  // No permessage-deflate: JSON events are short, and the frames every connection shares are sent uncompressed (frameWriterOf).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: GatewayLimits.maxFrameBytes, perMessageDeflate: false });
   const connections = new Set<Connection>();
   const budgetOptions: SendBudgetOptions = { limitBytes: options.maxBufferBytes };
   /** Open `/ws` connections per user on this node, to end typing when the last one goes. */
