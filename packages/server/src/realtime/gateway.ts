@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import {
@@ -38,6 +39,7 @@ import { originAllowed, type OriginPolicy, type Realtime } from './io.js';
 import { reportFailure } from './requests.js';
 import { RoomStream, type RoomStreamSink } from './room-stream.js';
 import { SendBudget, type BudgetedConnection, type SendBudgetOptions } from './send-budget.js';
+import { corkForThisTick, tcpSocketOfWs } from './write-coalescing.js';
 
 export interface GatewayOptions {
   /** Unsent bytes per connection (MAX_SOCKET_BUFFER_BYTES): PROTOCOL §2's budget. */
@@ -116,6 +118,8 @@ class Connection implements BudgetedConnection {
   alive = true;
   readonly budget: SendBudget;
   private readonly frameWriter: FrameWriter | undefined;
+  /** The TCP socket, corked while a synchronous run writes to it (write-coalescing.ts); only with `frameWriter`. */
+  private readonly tcp: NetSocket | undefined;
   readonly subscriptions = new Map<string, Subscription>();
   /** Frames wait here (in order) while the auth frame is being checked. */
   gate: Promise<void> | undefined;
@@ -140,6 +144,7 @@ class Connection implements BudgetedConnection {
   ) {
     this.budget = new SendBudget(this, budgetOptions);
     this.frameWriter = frameWriterOf(ws);
+    this.tcp = this.frameWriter && tcpSocketOfWs(ws);
     this.listener = (event) => onFeed(this, event);
   }
 
@@ -178,8 +183,10 @@ class Connection implements BudgetedConnection {
     if (this.state === 'closed') return;
     const frame = gatewayEventFrame(event, data);
     // Past OPEN `ws.send` refuses the bytes (and counts them) rather than writing behind the close frame.
-    if (this.frameWriter && this.ws.readyState === this.ws.OPEN) this.frameWriter.sendFrame(frame.wire, this.written);
-    else this.ws.send(frame.payload, TEXT, this.written);
+    if (this.frameWriter && this.ws.readyState === this.ws.OPEN) {
+      if (this.tcp) corkForThisTick(this.tcp);
+      this.frameWriter.sendFrame(frame.wire, this.written);
+    } else this.ws.send(frame.payload, TEXT, this.written);
     this.budget.check();
   }
 

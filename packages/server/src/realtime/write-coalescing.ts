@@ -12,6 +12,10 @@
  * `transport.send`), but neither it nor `ws` exposes the TCP socket: `ws` keeps it as `_socket`,
  * as engine.io itself reaches `ws`'s `_sender` to write pre-encoded frames. A transport without it
  * (polling, a future `ws`) is simply written as before.
+ *
+ * `/ws` writes its frames itself (gateway.ts): there a connection's TCP socket is corked at its
+ * first write of a synchronous run and uncorked once that run is over (`process.nextTick`), so a
+ * group commit's messages reach each subscriber in one write.
  */
 import type { Socket as NetSocket } from 'node:net';
 import type { AnySocket, IoServer } from './types.js';
@@ -20,8 +24,8 @@ type EngineSocket = AnySocket['conn'];
 
 /** The TCP socket under a connection's WebSocket transport, if that is its transport. */
 function tcpSocketOf(conn: EngineSocket): NetSocket | undefined {
-  const transport = conn.transport as { name?: string; socket?: { _socket?: NetSocket } };
-  return transport.name === 'websocket' ? transport.socket?._socket : undefined;
+  const transport = conn.transport as { name?: string; socket?: object };
+  return transport.name === 'websocket' && transport.socket ? tcpSocketOfWs(transport.socket) : undefined;
 }
 
 export function coalesceWebSocketWrites(io: IoServer): void {
@@ -38,4 +42,25 @@ export function coalesceWebSocketWrites(io: IoServer): void {
     corked?.cork();
   });
   io.engine.on('drain', uncork);
+}
+
+/** Sockets corked until the current synchronous run (and its microtasks) ends. */
+const corkedThisTick = new Set<NetSocket>();
+
+function uncorkAll(): void {
+  for (const socket of corkedThisTick) socket.uncork();
+  corkedThisTick.clear();
+}
+
+/** Holds `socket`'s writes until the current synchronous run is over, then writes them at once. */
+export function corkForThisTick(socket: NetSocket): void {
+  if (corkedThisTick.has(socket)) return;
+  if (corkedThisTick.size === 0) process.nextTick(uncorkAll);
+  corkedThisTick.add(socket);
+  socket.cork();
+}
+
+/** The TCP socket under a `ws` WebSocket (`ws` keeps it as `_socket`, see above). */
+export function tcpSocketOfWs(ws: object): NetSocket | undefined {
+  return (ws as { _socket?: NetSocket })._socket;
 }
