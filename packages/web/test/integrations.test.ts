@@ -5,7 +5,7 @@
  * `fetch`; the admin adds a webhook to the room (its secret shown once), a message is POSTed to a
  * real receiver, signed with that secret, and the page lists the delivery; the admin opens the
  * webhook's deliveries, sees the receiver fail (HTTP 500) on the next message and the retry that
- * gets it through, attempt by attempt; the admin revokes the bot and its token stops working. Screenshot: docs/screenshots/integrations.png under
+ * gets it through, attempt by attempt (the SDK pages the same list); the admin revokes the bot and its token stops working. Screenshot: docs/screenshots/integrations.png under
  * `npm run screenshots`.
  */
 import { createHmac } from 'node:crypto';
@@ -173,6 +173,15 @@ describe('integrations page', () => {
     expect(failures.length).toBeGreaterThan(0);
     expect(failures).toEqual(failures.map((_, i) => ['#3', String(failures.length - i), 'HTTP 500']));
     expect(rows.at(-1)).toEqual(['#2', '1', '204']);
+    // The SDK pages the same list.
+    const [listedHook] = await admin.integrations.listWebhooks(room.id);
+    const newest = await admin.integrations.listWebhookDeliveries(room.id, listedHook!.id, { limit: 2 });
+    expect(newest.map((d) => [d.seq, d.attempt, d.ok])).toEqual([
+      [3, failures.length + 1, true],
+      [3, failures.length, false],
+    ]);
+    const older = await admin.integrations.listWebhookDeliveries(room.id, listedHook!.id, { before: newest[1]!.id });
+    expect(older.map((d) => d.seq)).toEqual([...failures.slice(1).map(() => 3), 2]);
     await screenshot(page, 'integrations');
     await toggle.click();
     await attempts.waitFor({ state: 'detached' });
