@@ -5,7 +5,8 @@
  * `fetch`; the admin adds a webhook to the room (its secret shown once), a message is POSTed to a
  * real receiver, signed with that secret, and the page lists the delivery; the admin opens the
  * webhook's deliveries, sees the receiver fail (HTTP 500) on the next message and the retry that
- * gets it through, attempt by attempt (the SDK pages the same list); the admin revokes the bot and its token stops working. Screenshot: docs/screenshots/integrations.png under
+ * gets it through, attempt by attempt (the SDK pages the same list); the admin revokes the bot
+ * and its token stops working. Screenshot: docs/screenshots/integrations.png under
  * `npm run screenshots`.
  */
 import { createHmac } from 'node:crypto';
