@@ -5,7 +5,7 @@
  * answer only — and remove), over HTTP
  * with the client's current access token.
  */
-import type { BotCreated, BotCreateInput, BotInfo, WebhookCreated, WebhookDeliveriesQuery, WebhookDelivery, WebhookInfo } from '@switchboard/protocol';
+import type { BotCreated, BotCreateInput, BotInfo, WebhookCreated, WebhookDeliveries, WebhookDeliveriesQuery, WebhookDelivery, WebhookInfo } from '@switchboard/protocol';
 import { authorizedCall } from './http.js';
 import type { TokenSource } from './tokens.js';
 
@@ -42,7 +42,7 @@ export class IntegrationsApi {
     if (page.before !== undefined) query.set('before', page.before);
     const search = query.toString();
     const path = `/api/rooms/${enc(roomId)}/webhooks/${enc(webhookId)}/deliveries${search ? `?${search}` : ''}`;
-    return (await this.request<{ deliveries: WebhookDelivery[] }>('GET', path)).deliveries;
+    return (await this.request<WebhookDeliveries>('GET', path)).deliveries;
   }
 
   /** Adds a webhook to a room; keep `secret` now (it signs every delivery): it is never shown again. */

@@ -20,7 +20,7 @@ const ERROR_LABELS: Record<WebhookDeliveryError, string> = {
 };
 
 /** "204", "HTTP 500", "timeout": what one attempt came to, in a few words. */
-export function resultLabel(delivery: WebhookDelivery): string {
+function resultLabel(delivery: WebhookDelivery): string {
   if (delivery.status !== null) return delivery.ok ? String(delivery.status) : `HTTP ${delivery.status}`;
   return delivery.errorCode === null ? '–' : ERROR_LABELS[delivery.errorCode];
 }

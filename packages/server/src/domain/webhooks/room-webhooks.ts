@@ -200,6 +200,7 @@ export class RoomWebhookService {
           attempts = 0;
           continue;
         }
+        // Taken before the POST, so that ids order attempts as they started.
         const id = newId();
         const startedAt = Date.now();
         const result = await this.post(row, message);
