@@ -74,5 +74,7 @@ export type {
   TypingEvent,
   User,
   WebhookCreated,
+  WebhookDelivery,
+  WebhookDeliveryError,
   WebhookInfo,
 } from '@switchboard/protocol';

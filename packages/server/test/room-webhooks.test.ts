@@ -126,7 +126,7 @@ describe.each(dialects)('room webhooks on %s', (dialect) => {
     const fresh = await list();
     expect(fresh.status).toBe(200);
     expect(fresh.body.webhooks).toEqual([
-      { id, roomId: room.id, url: hook.url, createdAt: expect.any(Number), createdBy: owner.user.id, deliveredSeq: 0, attempts: 0, nextAttemptAt: null, lastStatus: null, lastError: null, lastDeliveredAt: null },
+      { id, roomId: room.id, url: hook.url, createdAt: expect.any(Number), createdBy: owner.user.id, deliveredSeq: 0, attempts: 0, nextAttemptAt: null, lastStatus: null, lastError: null, lastDeliveredAt: null, lastDelivery: null, pending: 0 },
     ]);
     expect(JSON.stringify(fresh.body)).not.toContain(secret);
 

@@ -3,8 +3,10 @@
  * server, in Chromium. The admin opens Integrations from the sidebar, creates a bot and sees its
  * token once (gone after Done and after a reload); the bot, invited to a room, publishes with
  * `fetch`; the admin adds a webhook to the room (its secret shown once), a message is POSTed to a
- * real receiver, signed with that secret, and the page lists the delivery; the admin revokes the
- * bot and its token stops working. Screenshot: docs/screenshots/integrations.png under
+ * real receiver, signed with that secret, and the page lists the delivery; the admin opens the
+ * webhook's deliveries, sees the receiver fail (HTTP 500) on the next message and the retry that
+ * gets it through, attempt by attempt (the SDK pages the same list); the admin revokes the bot
+ * and its token stops working. Screenshot: docs/screenshots/integrations.png under
  * `npm run screenshots`.
  */
 import { createHmac } from 'node:crypto';
@@ -28,6 +30,8 @@ let browser: Browser;
 let receiver: Server;
 let receiverUrl: string;
 const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+/** While set, the receiver answers 500 and keeps nothing. */
+let failing = false;
 const contexts: BrowserContext[] = [];
 let admin: SwitchboardClient | undefined;
 
@@ -36,6 +40,10 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      if (failing) {
+        res.writeHead(500).end();
+        return;
+      }
       received.push({ headers: req.headers, body });
       res.writeHead(204).end();
     });
@@ -136,8 +144,48 @@ describe('integrations page', () => {
     await row.getByText('delivered', { exact: true }).waitFor();
     await row.getByRole('cell', { name: '#2' }).waitFor();
     await row.getByRole('cell', { name: '204' }).waitFor();
-    await screenshot(page, 'integrations');
     await hooks.getByRole('button', { name: 'Done' }).click();
+
+    // ---- the webhook's deliveries: the one made, then a failing receiver and the retry
+    const toggle = row.getByRole('button', { name: `Deliveries to ${receiverUrl}` });
+    await toggle.click();
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    const attempts = hooks.getByRole('table', { name: `Deliveries to ${receiverUrl}` });
+    const attemptRows = attempts.locator('tbody tr');
+    await attemptRows.first().waitFor();
+    expect(await attemptRows.count()).toBe(1);
+    expect(await attemptRows.first().getByRole('cell').allTextContents()).toEqual([expect.any(String), '#2', '1', '204', expect.stringMatching(/^\d+ ms$/), '']);
+
+    failing = true;
+    expect((await publish(token, room.id, 'deploy 42 started')).status).toBe(201);
+    await row.getByText('failing', { exact: true }).waitFor();
+    await row.getByText('HTTP 500').waitFor();
+    await attempts.getByRole('cell', { name: 'answered 500' }).first().waitFor();
+    failing = false;
+    await eventually(() => received.length === 2, 30_000, 'the retried delivery');
+    expect(JSON.parse(received[1]!.body)).toMatchObject({ text: 'deploy 42 started', seq: 3 });
+    await row.getByText('delivered', { exact: true }).waitFor({ timeout: 30_000 });
+    await row.getByRole('cell', { name: '#3' }).waitFor();
+    // Newest first: the retry that got through, then the attempts the receiver refused.
+    await eventually(async () => (await attemptRows.first().getByRole('cell').nth(3).textContent()) === '204' && (await attemptRows.first().getByRole('cell').nth(1).textContent()) === '#3', WAIT, 'the retry listed');
+    const rows = await attemptRows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).slice(1, 4).map((td) => td.textContent)));
+    const failures = rows.slice(1, -1);
+    expect(rows[0]).toEqual(['#3', String(failures.length + 1), '204']);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures).toEqual(failures.map((_, i) => ['#3', String(failures.length - i), 'HTTP 500']));
+    expect(rows.at(-1)).toEqual(['#2', '1', '204']);
+    // The SDK pages the same list.
+    const [listedHook] = await admin.integrations.listWebhooks(room.id);
+    const newest = await admin.integrations.listWebhookDeliveries(room.id, listedHook!.id, { limit: 2 });
+    expect(newest.map((d) => [d.seq, d.attempt, d.ok])).toEqual([
+      [3, failures.length + 1, true],
+      [3, failures.length, false],
+    ]);
+    const older = await admin.integrations.listWebhookDeliveries(room.id, listedHook!.id, { before: newest[1]!.id });
+    expect(older.map((d) => d.seq)).toEqual([...failures.slice(1).map(() => 3), 2]);
+    await screenshot(page, 'integrations');
+    await toggle.click();
+    await attempts.waitFor({ state: 'detached' });
 
     // ---- a reload shows neither credential again
     await page.reload();

@@ -4,7 +4,17 @@
  * (the caller's id for the message, as `clientMsgId` is on `/chat`: the same key from the same
  * caller answers the first message again and creates nothing).
  */
-import { BotCreateInput, IdempotencyKey, PublishInput, PublishParams, WebhookCreateInput, WebhookParams } from '@switchboard/protocol';
+import {
+  BotCreateInput,
+  IdempotencyKey,
+  PublishInput,
+  PublishParams,
+  WebhookCreateInput,
+  WebhookDeliveriesParams,
+  WebhookDeliveriesQuery,
+  WebhookLimits,
+  WebhookParams,
+} from '@switchboard/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuthService } from '../domain/auth.js';
@@ -82,12 +92,24 @@ const schemas = {
     tags: ['bots'],
     summary: "List a room's webhooks (members)",
     description:
-      '`{ webhooks: [{ id, roomId, url, createdAt, createdBy, deliveredSeq, attempts, nextAttemptAt, lastStatus, lastError, lastDeliveredAt }] }`, oldest first: where each one\'s deliveries stand (the last seq delivered, failed attempts at the next message, the latest HTTP status and error). Secrets are never listed.',
+      '`{ webhooks: [{ id, roomId, url, createdAt, createdBy, deliveredSeq, attempts, nextAttemptAt, lastStatus, lastError, lastDeliveredAt, lastDelivery, pending }] }`, oldest first: where each one\'s deliveries stand (the last seq delivered, failed attempts at the next message, the latest HTTP status and error, the latest attempt, the messages waiting). Secrets are never listed.',
     security: docs.bearer,
     params: jsonSchema(PublishParams),
     response: {
       200: { description: '`{ webhooks }`', type: 'object' },
       ...docs.errors({ 401: 'no valid token', 403: 'not a member of the room', 404: 'unknown room' }),
+    },
+  },
+  listDeliveries: {
+    tags: ['bots'],
+    summary: "A webhook's delivery attempts (members of its room)",
+    description: `\`{ deliveries: [{ id, webhookId, messageId, seq, attempt, attemptedAt, durationMs, ok, status, errorCode, errorMessage }] }\`, newest first; \`before\` (a delivery id) pages to older ones. The newest ${WebhookLimits.deliveriesKept} attempts of each webhook are kept.`,
+    security: docs.bearer,
+    params: jsonSchema(WebhookDeliveriesParams),
+    querystring: jsonSchema(WebhookDeliveriesQuery),
+    response: {
+      200: { description: '`{ deliveries }`', type: 'object' },
+      ...docs.errors({ 400: 'invalid limit or before', 401: 'no valid token', 403: 'not a member of the room', 404: 'unknown room, or no such webhook in it' }),
     },
   },
   deleteWebhook: {
@@ -117,6 +139,13 @@ export function botRoutes(
     await limiter.consume(userId, 'default');
     const { roomId } = parse(PublishParams, req.params);
     return { webhooks: await webhooks.list(userId, roomId) };
+  });
+
+  app.get('/api/rooms/:roomId/webhooks/:webhookId/deliveries', { schema: schemas.listDeliveries }, async (req) => {
+    const { userId } = await requireUser(auth, req);
+    await limiter.consume(userId, 'default');
+    const { roomId, webhookId } = parse(WebhookDeliveriesParams, req.params);
+    return { deliveries: await webhooks.deliveries(userId, roomId, webhookId, parse(WebhookDeliveriesQuery, req.query)) };
   });
 
   app.delete('/api/webhooks/:id', { schema: schemas.deleteWebhook }, async (req, reply) => {

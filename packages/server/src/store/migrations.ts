@@ -453,6 +453,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('files').addColumn('height', 'integer').execute();
     },
   },
+  '0015_webhook_deliveries': {
+    // Each room webhook's recent delivery attempts (store/webhooks.ts keeps the newest 100 of each).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'text', (c) => c.notNull().references('room_webhooks.id'))
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('attempted_at', 'bigint', (c) => c.notNull())
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('ok', 'integer', (c) => c.notNull())
+        .addColumn('status', 'integer')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .execute();
+      // Pages, the latest attempt and pruning all walk one webhook's attempts by id.
+      await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'id']).execute();
+    },
+  },
 };
 
 /** The room every new account joins (PROTOCOL §4.3). */

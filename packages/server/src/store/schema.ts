@@ -259,6 +259,26 @@ export interface RoomWebhooksTable {
   last_delivered_at: number | null;
 }
 
+/**
+ * One delivery attempt of a room webhook (PROTOCOL §8, delivery history): the newest
+ * `WebhookLimits.deliveriesKept` per webhook are kept, older ones are dropped as new ones are
+ * written, and a removed webhook's go with it. `id` is a UUIDv7, so it orders attempts by time.
+ */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  message_id: string;
+  seq: number;
+  attempt: number;
+  attempted_at: number;
+  duration_ms: number;
+  /** 1 for a 2xx answer, else 0. */
+  ok: number;
+  status: number | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 /** A finished game (PROTOCOL §6); live games are held in memory by the node running them. */
 export interface GamesTable {
   id: string;
@@ -304,6 +324,7 @@ export interface DB {
   error_groups: ErrorGroupsTable;
   bot_tokens: BotTokensTable;
   room_webhooks: RoomWebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   docs: DocsTable;
   doc_updates: DocUpdatesTable;
   doc_versions: DocVersionsTable;
@@ -325,3 +346,4 @@ export type ErrorGroupRow = Selectable<ErrorGroupsTable>;
 export type DocRow = Selectable<DocsTable>;
 export type DocVersionRow = Selectable<DocVersionsTable>;
 export type RoomWebhookRow = Selectable<RoomWebhooksTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;

@@ -1,14 +1,16 @@
 /**
  * The Integrations page (`/integrations`, admins only): bots — list, create (the token is shown
  * once, right after creation: only its hash is stored), revoke — and a room's webhooks — list with
- * where their deliveries stand (last seq delivered, latest HTTP status, failed attempts and error),
- * add (the signing secret is shown once), remove. Deliveries are fetched again every few seconds.
+ * where their deliveries stand (last seq delivered, messages waiting, the latest attempt and its
+ * error), each one's recent delivery attempts (webhook-deliveries.tsx), add (the signing secret is
+ * shown once), remove. Deliveries are fetched again every few seconds.
  */
 import type { BotInfo, Room, SwitchboardClient, WebhookInfo } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Fragment, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { describeError } from '../errors.js';
 import { formatAgo, formatFull } from '../ui/format.js';
+import { DeliveryList, DeliveryState } from './webhook-deliveries.js';
 import '../admin/admin.css';
 import './integrations.css';
 
@@ -157,19 +159,6 @@ function Bots({ client }: { client: SwitchboardClient }) {
   );
 }
 
-/** The delivery state of a webhook in words: "delivered", "retrying", or nothing yet. */
-function DeliveryState({ hook }: { hook: WebhookInfo }) {
-  if (hook.attempts > 0) {
-    return (
-      <span className="delivery failing" title={hook.nextAttemptAt ? `Next attempt ${formatFull(hook.nextAttemptAt)}` : undefined}>
-        retrying
-      </span>
-    );
-  }
-  if (hook.lastDeliveredAt !== null) return <span className="delivery ok">delivered</span>;
-  return <span className="hint">no messages yet</span>;
-}
-
 function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] }) {
   const [roomId, setRoomId] = useState<string | undefined>(rooms[0]?.id);
   const [hooks, setHooks] = useState<WebhookInfo[] | undefined>();
@@ -177,6 +166,8 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
   const [created, setCreated] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  /** The webhook whose delivery attempts are open under its row. */
+  const [open, setOpen] = useState<string | undefined>();
 
   useEffect(() => {
     if (roomId === undefined || !rooms.some((r) => r.id === roomId)) setRoomId(rooms[0]?.id);
@@ -275,9 +266,8 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
                     <th scope="col">URL</th>
                     <th scope="col">State</th>
                     <th scope="col" className="num">Delivered up to</th>
+                    <th scope="col" className="num">Waiting</th>
                     <th scope="col" className="num">Last status</th>
-                    <th scope="col" className="num">Attempts</th>
-                    <th scope="col">Last delivery</th>
                     <th scope="col">Last error</th>
                     <th scope="col">
                       <span className="sr-only">Actions</span>
@@ -286,24 +276,44 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
                 </thead>
                 <tbody>
                   {hooks.map((h) => (
-                    <tr key={h.id}>
-                      <th scope="row" className="mono webhook-url" title={h.url}>
-                        {h.url}
-                      </th>
-                      <td>
-                        <DeliveryState hook={h} />
-                      </td>
-                      <td className="num">#{h.deliveredSeq}</td>
-                      <td className="num">{h.lastStatus ?? '–'}</td>
-                      <td className="num">{h.attempts}</td>
-                      <td title={h.lastDeliveredAt === null ? undefined : formatFull(h.lastDeliveredAt)}>{h.lastDeliveredAt === null ? '–' : formatAgo(h.lastDeliveredAt)}</td>
-                      <td className="error-message">{h.lastError ?? ''}</td>
-                      <td className="num">
-                        <button type="button" className="button small danger" aria-label={`Remove the webhook to ${h.url}`} onClick={() => void remove(h)}>
-                          Remove
-                        </button>
-                      </td>
-                    </tr>
+                    <Fragment key={h.id}>
+                      <tr>
+                        <th scope="row" className="mono webhook-url" title={h.url}>
+                          {h.url}
+                        </th>
+                        <td>
+                          <DeliveryState hook={h} />
+                        </td>
+                        <td className="num">#{h.deliveredSeq}</td>
+                        <td className="num">{h.pending}</td>
+                        <td className="num">{h.lastStatus ?? '–'}</td>
+                        <td className="error-message">{h.lastError ?? ''}</td>
+                        <td>
+                          <div className="row-actions">
+                            <button
+                              type="button"
+                              className="button small"
+                              aria-expanded={open === h.id}
+                              aria-controls={open === h.id ? `deliveries-${h.id}` : undefined}
+                              aria-label={`Deliveries to ${h.url}`}
+                              onClick={() => setOpen(open === h.id ? undefined : h.id)}
+                            >
+                              Deliveries
+                            </button>
+                            <button type="button" className="button small danger" aria-label={`Remove the webhook to ${h.url}`} onClick={() => void remove(h)}>
+                              Remove
+                            </button>
+                          </div>
+                        </td>
+                      </tr>
+                      {open === h.id && (
+                        <tr className="deliveries-row" id={`deliveries-${h.id}`}>
+                          <td colSpan={7}>
+                            <DeliveryList client={client} hook={h} />
+                          </td>
+                        </tr>
+                      )}
+                    </Fragment>
                   ))}
                 </tbody>
               </table>

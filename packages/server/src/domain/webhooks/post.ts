@@ -114,7 +114,8 @@ export class WebhookSender {
 
 /**
  * One POST of `payload` (JSON) to `url`, never to an internal address unless `allowPrivate`;
- * resolves to the answer's status. Redirects are not followed.
+ * resolves to the answer's status. Redirects are not followed. Fails with code `EINTERNAL` for an
+ * internal address, `ETIMEDOUT` for no answer in time, else with the connection's own error.
  */
 export function postOnce(url: URL, payload: string, headers: Record<string, string>, allowPrivate: boolean): Promise<number> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -136,7 +137,11 @@ export function postOnce(url: URL, payload: string, headers: Record<string, stri
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${WebhookDefaults.timeoutMs} ms`)));
+    req.on('timeout', () => {
+      const timedOut: NodeJS.ErrnoException = new Error(`no answer within ${WebhookDefaults.timeoutMs} ms`);
+      timedOut.code = 'ETIMEDOUT';
+      req.destroy(timedOut);
+    });
     req.on('error', reject);
     req.end(payload);
   });

@@ -7,12 +7,16 @@
  * last seq it is done with; a delivery pass reads the messages after it, in order, and moves it
  * forward. That survives restarts (it is all in the database) and needs no write per message.
  * A node takes a webhook with a lease before a pass, so two nodes never deliver the same one.
+ *
+ * Every attempt is recorded (when, how long, the answer or why there was none) with the pass's
+ * outcome, in the one write that ends the pass; the newest `WebhookLimits.deliveriesKept` attempts
+ * of each webhook are kept.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Message, WebhookInfo } from '@switchboard/protocol';
+import { WebhookDeliveryError, type Message, type WebhookDelivery, type WebhookInfo } from '@switchboard/protocol';
 import type { Logger } from 'pino';
 import type { WebhookRepository } from '../../store/webhooks.js';
-import type { RoomWebhookRow } from '../../store/schema.js';
+import type { RoomWebhookRow, WebhookDeliveryRow } from '../../store/schema.js';
 import type { EventBus } from '../bus.js';
 import { invalid, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -38,6 +42,9 @@ export const RoomWebhookDefaults = {
    */
   idleMs: 5000,
 } as const;
+
+/** The outcome of one POST: a 2xx answer, or why not. */
+type Attempt = { ok: true; status: number } | { ok: false; status: number | null; code: WebhookDeliveryError; error: string };
 
 export const signature = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 
@@ -93,6 +100,13 @@ export class RoomWebhookService {
   async list(userId: string, roomId: string): Promise<WebhookInfo[]> {
     await this.rooms.requireMember(userId, roomId);
     const rows = await this.webhooks.ofRoom(roomId);
+    // The room's last seq read fresh: the membership cache's lags behind.
+    const [readable, latest] = await Promise.all([this.rooms.readable(userId, [roomId]), this.webhooks.latestDeliveries(rows.map((row) => row.id))]);
+    const lastSeq = Number(readable.rooms.get(roomId)?.last_seq ?? 0);
+    const lastDelivery = (id: string) => {
+      const delivery = latest.get(id);
+      return delivery ? toDelivery(delivery) : null;
+    };
     return rows.map((row) => ({
       id: row.id,
       roomId: row.room_id,
@@ -105,7 +119,17 @@ export class RoomWebhookService {
       lastStatus: row.last_status,
       lastError: row.last_error,
       lastDeliveredAt: row.last_delivered_at === null ? null : Number(row.last_delivered_at),
+      lastDelivery: lastDelivery(row.id),
+      pending: Math.max(0, lastSeq - Number(row.delivered_seq)),
     }));
+  }
+
+  /** A page of the delivery attempts of a webhook of a room the caller belongs to, newest first. */
+  async deliveries(userId: string, roomId: string, webhookId: string, page: { limit: number; before?: string | undefined }): Promise<WebhookDelivery[]> {
+    await this.rooms.requireMember(userId, roomId);
+    const row = await this.webhooks.live(webhookId);
+    if (row?.room_id !== roomId) throw notFound('webhook');
+    return (await this.webhooks.deliveries(webhookId, page.limit, page.before)).map(toDelivery);
   }
 
   /** Removes a webhook of a room the caller belongs to. */
@@ -167,17 +191,40 @@ export class RoomWebhookService {
       last_delivered_at: row.last_delivered_at,
     };
     let nextAttemptAt = Date.now() + RoomWebhookDefaults.idleMs;
+    const made: WebhookDeliveryRow[] = [];
     try {
       const pending = await this.messages.after(row.room_id, seq, RoomWebhookDefaults.batch);
       for (const message of pending) {
-        const result = message.deleted ? { ok: true as const } : await this.post(row, message);
+        if (message.deleted) {
+          seq = message.seq;
+          attempts = 0;
+          continue;
+        }
+        // Taken before the POST, so that ids order attempts as they started.
+        const id = newId();
+        const startedAt = Date.now();
+        const result = await this.post(row, message);
+        const endedAt = Date.now();
+        made.push({
+          id,
+          webhook_id: row.id,
+          message_id: message.id,
+          seq: message.seq,
+          attempt: attempts + 1,
+          attempted_at: startedAt,
+          duration_ms: endedAt - startedAt,
+          ok: result.ok ? 1 : 0,
+          status: result.status,
+          error_code: result.ok ? null : result.code,
+          error_message: result.ok ? null : result.error,
+        });
         if (result.ok) {
           seq = message.seq;
           attempts = 0;
-          if (!message.deleted) outcome = { last_status: result.status ?? null, last_error: null, last_delivered_at: Date.now() };
+          outcome = { last_status: result.status, last_error: null, last_delivered_at: endedAt };
           continue;
         }
-        outcome = { ...outcome, last_status: result.status ?? null, last_error: result.error };
+        outcome = { ...outcome, last_status: result.status, last_error: result.error };
         if (Date.now() - message.createdAt >= RoomWebhookDefaults.giveUpAfterMs) {
           this.options.log.warn({ webhookId: row.id, seq: message.seq }, 'webhook delivery given up after 24 h');
           seq = message.seq;
@@ -192,11 +239,11 @@ export class RoomWebhookService {
       // A full batch delivered: more may wait.
       if (attempts === 0 && pending.length === RoomWebhookDefaults.batch) nextAttemptAt = 0;
     } finally {
-      await this.webhooks.settle(row.id, { delivered_seq: seq, attempts, next_attempt_at: nextAttemptAt, ...outcome });
+      await this.webhooks.settle(row.id, { delivered_seq: seq, attempts, next_attempt_at: nextAttemptAt, ...outcome }, made);
     }
   }
 
-  private async post(row: RoomWebhookRow, message: Message): Promise<{ ok: true; status?: number } | { ok: false; status?: number; error: string }> {
+  private async post(row: RoomWebhookRow, message: Message): Promise<Attempt> {
     const body = JSON.stringify(message);
     try {
       const status = await postOnce(
@@ -209,9 +256,31 @@ export class RoomWebhookService {
         },
         this.options.allowPrivate,
       );
-      return status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `answered ${status}` };
+      return status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, code: WebhookDeliveryError.status, error: `answered ${status}` };
     } catch (err) {
-      return { ok: false, error: err instanceof Error ? err.message.slice(0, 300) : String(err) };
+      const code = (err as NodeJS.ErrnoException).code;
+      return {
+        ok: false,
+        status: null,
+        code: code === 'EINTERNAL' ? WebhookDeliveryError.internalAddress : code === 'ETIMEDOUT' ? WebhookDeliveryError.timeout : WebhookDeliveryError.connection,
+        error: err instanceof Error ? err.message.slice(0, 300) : String(err),
+      };
     }
   }
+}
+
+function toDelivery(row: WebhookDeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    messageId: row.message_id,
+    seq: Number(row.seq),
+    attempt: row.attempt,
+    attemptedAt: Number(row.attempted_at),
+    durationMs: row.duration_ms,
+    ok: row.ok === 1,
+    status: row.status,
+    errorCode: row.error_code as WebhookDeliveryError | null,
+    errorMessage: row.error_message,
+  };
 }
