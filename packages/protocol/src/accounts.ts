@@ -88,8 +88,7 @@ export interface AdminRoom extends Room {
  */
 export const AdminRoomCursor = z
   .string()
-  .max(96)
-  .regex(/^\d{1,16}\.[A-Za-z0-9_-]+$/, 'must be the `next` of an earlier page')
+  .regex(new RegExp(`^\\d{1,16}\\.[A-Za-z0-9_-]{1,${Limits.idMax}}$`), 'must be the `next` of an earlier page')
   .transform((cursor) => {
     const dot = cursor.indexOf('.');
     return { activeAt: Number(cursor.slice(0, dot)), id: cursor.slice(dot + 1) };
