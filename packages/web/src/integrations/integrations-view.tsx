@@ -8,6 +8,7 @@ import type { BotInfo, Room, SwitchboardClient, WebhookInfo } from '@switchboard
 import { Limits } from '@switchboard/protocol';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { describeError } from '../errors.js';
+import { DataTable, type Column } from '../ui/data-table.js';
 import { formatAgo, formatFull } from '../ui/format.js';
 import '../admin/admin.css';
 import './integrations.css';
@@ -91,6 +92,22 @@ function Bots({ client }: { client: SwitchboardClient }) {
     }
   };
 
+  const botColumns: Column<BotInfo>[] = [
+    { header: 'Bot', rowHeader: true, cell: (b) => `@${b.bot.username}` },
+    { header: 'Display name', cell: (b) => b.bot.displayName },
+    { header: 'Created', cell: (b) => formatAgo(b.createdAt), title: (b) => formatFull(b.createdAt) },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      className: 'num',
+      cell: (b) => (
+        <button type="button" className="button small danger" aria-label={`Revoke @${b.bot.username}`} onClick={() => void revoke(b)}>
+          Revoke
+        </button>
+      ),
+    },
+  ];
+
   return (
     <section className="admin-card" aria-labelledby="bots-heading">
       <h2 id="bots-heading">Bots</h2>
@@ -119,40 +136,7 @@ function Bots({ client }: { client: SwitchboardClient }) {
           {error}
         </p>
       )}
-      {bots === undefined ? (
-        <p className="hint">Loading…</p>
-      ) : bots.length === 0 ? (
-        <p className="hint">No bots yet.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="admin-table" aria-label="Bots">
-            <thead>
-              <tr>
-                <th scope="col">Bot</th>
-                <th scope="col">Display name</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {bots.map((b) => (
-                <tr key={b.bot.id}>
-                  <th scope="row">@{b.bot.username}</th>
-                  <td>{b.bot.displayName}</td>
-                  <td title={formatFull(b.createdAt)}>{formatAgo(b.createdAt)}</td>
-                  <td className="num">
-                    <button type="button" className="button small danger" aria-label={`Revoke @${b.bot.username}`} onClick={() => void revoke(b)}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable label="Bots" columns={botColumns} rows={bots} rowKey={(b) => b.bot.id} empty="No bots yet." />
     </section>
   );
 }
@@ -225,6 +209,30 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
     }
   };
 
+  const hookColumns: Column<WebhookInfo>[] = [
+    { header: 'URL', rowHeader: true, className: 'mono webhook-url', cell: (h) => h.url, title: (h) => h.url },
+    { header: 'State', cell: (h) => <DeliveryState hook={h} /> },
+    { header: 'Delivered up to', className: 'num', cell: (h) => `#${h.deliveredSeq}` },
+    { header: 'Last status', className: 'num', cell: (h) => h.lastStatus ?? '–' },
+    { header: 'Attempts', className: 'num', cell: (h) => h.attempts },
+    {
+      header: 'Last delivery',
+      cell: (h) => (h.lastDeliveredAt === null ? '–' : formatAgo(h.lastDeliveredAt)),
+      title: (h) => (h.lastDeliveredAt === null ? undefined : formatFull(h.lastDeliveredAt)),
+    },
+    { header: 'Last error', className: 'error-message', cell: (h) => h.lastError ?? '' },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      className: 'num',
+      cell: (h) => (
+        <button type="button" className="button small danger" aria-label={`Remove the webhook to ${h.url}`} onClick={() => void remove(h)}>
+          Remove
+        </button>
+      ),
+    },
+  ];
+
   return (
     <section className="admin-card" aria-labelledby="webhooks-heading">
       <div className="admin-card-header">
@@ -263,52 +271,7 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
               {error}
             </p>
           )}
-          {hooks === undefined ? (
-            <p className="hint">Loading…</p>
-          ) : hooks.length === 0 ? (
-            <p className="hint">No webhooks in this room.</p>
-          ) : (
-            <div className="table-scroll">
-              <table className="admin-table" aria-label="Webhooks">
-                <thead>
-                  <tr>
-                    <th scope="col">URL</th>
-                    <th scope="col">State</th>
-                    <th scope="col" className="num">Delivered up to</th>
-                    <th scope="col" className="num">Last status</th>
-                    <th scope="col" className="num">Attempts</th>
-                    <th scope="col">Last delivery</th>
-                    <th scope="col">Last error</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {hooks.map((h) => (
-                    <tr key={h.id}>
-                      <th scope="row" className="mono webhook-url" title={h.url}>
-                        {h.url}
-                      </th>
-                      <td>
-                        <DeliveryState hook={h} />
-                      </td>
-                      <td className="num">#{h.deliveredSeq}</td>
-                      <td className="num">{h.lastStatus ?? '–'}</td>
-                      <td className="num">{h.attempts}</td>
-                      <td title={h.lastDeliveredAt === null ? undefined : formatFull(h.lastDeliveredAt)}>{h.lastDeliveredAt === null ? '–' : formatAgo(h.lastDeliveredAt)}</td>
-                      <td className="error-message">{h.lastError ?? ''}</td>
-                      <td className="num">
-                        <button type="button" className="button small danger" aria-label={`Remove the webhook to ${h.url}`} onClick={() => void remove(h)}>
-                          Remove
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable label="Webhooks" columns={hookColumns} rows={hooks} rowKey={(h) => h.id} empty="No webhooks in this room." />
         </>
       )}
     </section>
