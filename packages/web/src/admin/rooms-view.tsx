@@ -74,8 +74,9 @@ export function AdminRoomsView({ client }: { client: SwitchboardClient }) {
     { header: 'Members', className: 'num', cell: (r) => r.memberCount.toLocaleString() },
     {
       header: 'Last activity',
-      cell: (r) => (r.lastMessageAt === null ? `created ${formatAgo(r.createdAt)}` : formatAgo(r.lastMessageAt)),
-      title: (r) => formatFull(r.lastMessageAt ?? r.createdAt),
+      // A room without messages is ordered by its creation, which the tooltip shows.
+      cell: (r) => (r.lastMessageAt === null ? <span className="hint">No messages</span> : formatAgo(r.lastMessageAt)),
+      title: (r) => (r.lastMessageAt === null ? `Created ${formatFull(r.createdAt)}` : formatFull(r.lastMessageAt)),
     },
     {
       header: 'Actions',
