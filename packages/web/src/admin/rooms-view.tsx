@@ -4,7 +4,7 @@
  * time; archive one (read-only for its members at once) or unarchive it, each after a confirmation.
  */
 import type { AdminRoom, SwitchboardClient } from '@switchboard/client';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { describeError } from '../errors.js';
 import { DataTable, type Column } from '../ui/data-table.js';
 import { formatAgo, formatFull } from '../ui/format.js';
@@ -23,19 +23,24 @@ export function AdminRoomsView({ client }: { client: SwitchboardClient }) {
   const [next, setNext] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  // Answers can arrive out of order while someone types: only the latest request's counts.
+  const latest = useRef(0);
 
   /** The first page, or (with `before`) the one after what is listed. */
   const load = useCallback(
     async (before?: string) => {
+      const request = ++latest.current;
       setBusy(true);
+      setError(undefined);
       try {
         const page = await client.accounts.listRooms({ query, archived: ARCHIVED_FILTER[shown], ...(before === undefined ? {} : { before }) });
+        if (request !== latest.current) return;
         setRooms((listed) => (before === undefined ? page.rooms : [...(listed ?? []), ...page.rooms]));
         setNext(page.next);
       } catch (err) {
-        setError(describeError(err));
+        if (request === latest.current) setError(describeError(err));
       } finally {
-        setBusy(false);
+        if (request === latest.current) setBusy(false);
       }
     },
     [client, query, shown],
