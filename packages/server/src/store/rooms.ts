@@ -150,7 +150,7 @@ export class RoomRepository {
     if (after) {
       q = q.where((eb) => eb.or([eb('active_at', '<', after.activeAt), eb.and([eb('active_at', '=', after.activeAt), eb('id', '<', after.id)])]));
     }
-    return q.orderBy('active_at', 'desc').orderBy('id', 'desc').limit(limit).execute() as Promise<RoomWithActivity[]>;
+    return q.orderBy('active_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }
 
   members(roomId: string): Promise<MemberRow[]> {
