@@ -1,8 +1,8 @@
 /**
  * `client.accounts` (PROTOCOL §4.3): the signed-in user's display name and password, invite links,
- * and the admin's account management, over HTTP with the client's access token.
+ * and the admin's account and room management, over HTTP with the client's access token.
  */
-import type { AdminUser, AdminUserUpdateInput, Invite, InviteCreateInput, User } from '@switchboard/protocol';
+import type { AdminRoom, AdminUser, AdminUserUpdateInput, Invite, InviteCreateInput, Room, User } from '@switchboard/protocol';
 import { authorizedCall } from './http.js';
 import type { TokenSource } from './tokens.js';
 
@@ -39,6 +39,21 @@ export class AccountsApi {
   /** Admins only: the temporary password, to hand to the user; their logins end. */
   async resetPassword(userId: string): Promise<string> {
     return (await this.request<{ temporaryPassword: string }>('POST', `/api/admin/users/${encodeURIComponent(userId)}/password`)).temporaryPassword;
+  }
+
+  /**
+   * Admins only: a page of public and private rooms whose name contains `query`, newest activity
+   * first; `next` (null on the last page) is the `before` of the page that follows.
+   */
+  async listRooms(options: { query?: string; archived?: boolean; limit?: number; before?: string } = {}): Promise<{ rooms: AdminRoom[]; next: string | null }> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(options)) if (value !== undefined) params.set(key, String(value));
+    return this.request<{ rooms: AdminRoom[]; next: string | null }>('GET', `/api/admin/rooms?${params.toString()}`);
+  }
+
+  /** Admins only: archives (read-only) or unarchives a room, as `chat.archiveRoom` does. */
+  async setRoomArchived(roomId: string, archived: boolean): Promise<Room> {
+    return (await this.request<{ room: Room }>('PATCH', `/api/admin/rooms/${encodeURIComponent(roomId)}`, { archived })).room;
   }
 
   private request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -42,6 +42,7 @@ export type {
   Alert,
   AlertRule,
   AlertRuleSetInput,
+  AdminRoom,
   AdminUser,
   AlertSeverity,
   Attachment,

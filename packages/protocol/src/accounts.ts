@@ -1,9 +1,10 @@
 /**
  * Accounts and administration (PROTOCOL §4.3): the signed-in user's profile and password, invite
- * links, and the admin's view of every account (roles, deactivation, password resets, export).
+ * links, and the admin's view of every account (roles, deactivation, password resets, export) and
+ * of every room (archiving).
  */
 import { z } from 'zod';
-import type { User } from './models.js';
+import type { Room, User } from './models.js';
 import { Limits } from './limits.js';
 import { DisplayName, Id, Password } from './schemas.js';
 
@@ -17,6 +18,9 @@ export const AccountLimits = {
   adminUsersDefault: 50,
   adminUsersMax: 200,
   adminQueryMax: 64,
+  /** `GET /api/admin/rooms`: default and largest page. */
+  adminRoomsDefault: 50,
+  adminRoomsMax: 200,
 } as const;
 
 export const ProfileUpdateInput = z.object({ displayName: DisplayName });
@@ -71,6 +75,46 @@ export const AdminUserUpdateInput = z
   })
   .refine((u) => u.role !== undefined || u.deactivated !== undefined, { message: 'give role or deactivated' });
 export type AdminUserUpdateInput = z.input<typeof AdminUserUpdateInput>;
+
+/** A public or private room as admins see it: `lastMessageAt` is null while it has no messages. */
+export interface AdminRoom extends Room {
+  lastMessageAt: number | null;
+}
+
+/**
+ * Where a page of `GET /api/admin/rooms` continues: the last room's activity (its last message's
+ * time, or its creation while it has none) and id, as `<ms>.<id>`. A cursor rather than a room id,
+ * so a room that gets a message while someone pages moves ahead of it instead of shifting the pages.
+ */
+export const AdminRoomCursor = z
+  .string()
+  .regex(new RegExp(`^\\d{1,16}\\.[A-Za-z0-9_-]{1,${Limits.idMax}}$`), 'must be the `next` of an earlier page')
+  .transform((cursor) => {
+    const dot = cursor.indexOf('.');
+    return { activeAt: Number(cursor.slice(0, dot)), id: cursor.slice(dot + 1) };
+  });
+
+export const AdminRoomListQuery = z.object({
+  query: z.string().trim().max(AccountLimits.adminQueryMax).optional(),
+  /** `true`: archived rooms only; `false`: the others; absent: both. */
+  archived: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .transform((n) => Math.min(n, AccountLimits.adminRoomsMax))
+    .optional(),
+  before: AdminRoomCursor.optional(),
+});
+export type AdminRoomListQuery = z.input<typeof AdminRoomListQuery>;
+
+export const AdminRoomParams = z.object({ id: Id });
+
+export const AdminRoomUpdateInput = z.object({ archived: z.boolean() });
+export type AdminRoomUpdateInput = z.input<typeof AdminRoomUpdateInput>;
 
 /**
  * One line of `GET /api/admin/export` (NDJSON): every user (never a password hash), then every room,

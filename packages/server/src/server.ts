@@ -272,6 +272,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   accountRoutes(app, {
     auth,
     accounts,
+    rooms,
     invites: new InviteService(new InviteRepository(db), new RoomRepository(db), rooms),
     exports: new ExportRepository(db),
     limiter,

@@ -33,16 +33,18 @@ describe.each(dialects)('repositories on %s', (dialect) => {
   });
   afterAll(() => t.close());
 
-  const newUser = (username = uniqueName('U')) =>
-    users.create({
-      id: newId(),
-      username,
-      username_lower: username.toLowerCase(),
-      display_name: `Display ${username}`,
-      password_hash: 'scrypt$x',
-      created_at: Date.now(),
-      last_seen_at: null,
-    });
+  const newUser = async (username = uniqueName('U')) =>
+    (
+      await users.create({
+        id: newId(),
+        username,
+        username_lower: username.toLowerCase(),
+        display_name: `Display ${username}`,
+        password_hash: 'scrypt$x',
+        created_at: Date.now(),
+        last_seen_at: null,
+      })
+    ).row;
 
   const roomRow = (over: Partial<NewRoom> & { created_by: string }): NewRoom => {
     const name = over.name ?? uniqueName('Room');

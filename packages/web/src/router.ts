@@ -1,6 +1,7 @@
 /**
  * The app's routes, kept in the address so a reload or a shared link opens the same screen: the
- * open room (`/rooms/<id>`), the admin views (`/admin` monitoring, `/admin/users` accounts), the
+ * open room (`/rooms/<id>`), the admin views (`/admin` monitoring, `/admin/users` accounts,
+ * `/admin/rooms` every room), the
  * Integrations page (`/integrations`) and an invite link (`/invite/<code>`, which opens sign-up); the
  * server answers every such path with the app.
  */
@@ -10,6 +11,7 @@ const ROOM_PATH = /^\/rooms\/([^/]+)\/?$/;
 const ADMIN_PATH = /^\/admin\/?$/;
 const INTEGRATIONS_PATH = /^\/integrations\/?$/;
 const ADMIN_USERS_PATH = /^\/admin\/users\/?$/;
+const ADMIN_ROOMS_PATH = /^\/admin\/rooms\/?$/;
 const INVITE_PATH = /^\/invite\/([A-Za-z0-9_-]+)\/?$/;
 const CHANGE = 'switchboard:navigate';
 
@@ -32,11 +34,22 @@ export function useRoomRoute(): string | undefined {
   return useSyncExternalStore(subscribe, currentRoom);
 }
 
+export type AdminRoute = 'monitoring' | 'users' | 'rooms';
+
+const ADMIN_PATHS: Record<AdminRoute, string> = { monitoring: '/admin', users: '/admin/users', rooms: '/admin/rooms' };
+
+/** The address of an admin view. */
+export function adminPath(view: AdminRoute): string {
+  return ADMIN_PATHS[view];
+}
+
 /** Which admin view the address is, if any. */
-export function useAdminRoute(): 'monitoring' | 'users' | undefined {
+export function useAdminRoute(): AdminRoute | undefined {
   return useSyncExternalStore(subscribe, () => {
     const path = window.location.pathname;
-    return ADMIN_PATH.test(path) ? 'monitoring' : ADMIN_USERS_PATH.test(path) ? 'users' : undefined;
+    if (ADMIN_PATH.test(path)) return 'monitoring';
+    if (ADMIN_USERS_PATH.test(path)) return 'users';
+    return ADMIN_ROOMS_PATH.test(path) ? 'rooms' : undefined;
   });
 }
 
@@ -56,8 +69,8 @@ export function inviteCodeInAddress(): string | undefined {
 }
 
 /** Opens an admin view and records it in the browser history. */
-export function navigateToAdmin(view: 'monitoring' | 'users' = 'monitoring'): void {
-  go(view === 'users' ? '/admin/users' : '/admin', {});
+export function navigateToAdmin(view: AdminRoute = 'monitoring'): void {
+  go(adminPath(view), {});
 }
 
 /** Opens a room (or the home view) and records it in the browser history. */

@@ -1,7 +1,7 @@
 /**
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
  * members, invite, leave) — or, for admins, the monitoring view (`/admin`), the accounts view
- * (`/admin/users`) or the Integrations page (`/integrations`) — and the notification bell, the dialogs
+ * (`/admin/users`), every room (`/admin/rooms`) or the Integrations page (`/integrations`) — and the notification bell, the dialogs
  * (account settings among them), the document title with the unread count, and browser notifications while the
  * tab is hidden.
  */
@@ -33,6 +33,7 @@ type Dialog = 'create' | 'browse' | 'dm' | 'invite' | 'leave' | 'account' | 'sea
 const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ default: m.AdminView })));
 const IntegrationsView = lazy(() => import('./integrations/integrations-view.js').then((m) => ({ default: m.IntegrationsView })));
 const AdminUsersView = lazy(() => import('./admin/users-view.js').then((m) => ({ default: m.AdminUsersView })));
+const AdminRoomsView = lazy(() => import('./admin/rooms-view.js').then((m) => ({ default: m.AdminRoomsView })));
 const DocsPanel = lazy(() => import('./docs/docs-panel.js').then((m) => ({ default: m.DocsPanel })));
 
 export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSignOut: () => void; onUserChanged: (user: User) => void }) {
@@ -45,9 +46,9 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
   const integrationsRoute = useIntegrationsRoute();
   // An admin page takes the room's place.
   const adminView = !isAdmin ? undefined : integrationsRoute ? 'integrations' : adminRoute;
-  const monitorView = adminView === 'monitoring' || adminView === 'users';
+  const monitorView = adminView === 'monitoring' || adminView === 'users' || adminView === 'rooms';
   const integrationsView = adminView === 'integrations';
-  const adminTitle = adminView === 'users' ? 'Users' : adminView === 'integrations' ? 'Integrations' : 'Monitoring';
+  const adminTitle = adminView === 'users' ? 'Users' : adminView === 'rooms' ? 'Rooms' : adminView === 'integrations' ? 'Integrations' : 'Monitoring';
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
@@ -160,7 +161,7 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
             <div className="room-title">
               {monitorView ? (
                 <h1>
-                  {adminView === 'users' ? <UsersIcon size={18} /> : <ActivityIcon size={18} />}
+                  {adminView === 'users' ? <UsersIcon size={18} /> : adminView === 'rooms' ? <HashIcon size={18} /> : <ActivityIcon size={18} />}
                   <span>{adminTitle}</span>
                 </h1>
               ) : integrationsView ? (
@@ -240,7 +241,13 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
           )}
           {monitorView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
-              {adminView === 'users' ? <AdminUsersView client={store.client} me={user.id} /> : <AdminView client={store.client} />}
+              {adminView === 'users' ? (
+                <AdminUsersView client={store.client} me={user.id} />
+              ) : adminView === 'rooms' ? (
+                <AdminRoomsView client={store.client} />
+              ) : (
+                <AdminView client={store.client} />
+              )}
             </Suspense>
           ) : integrationsView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>

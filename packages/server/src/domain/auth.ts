@@ -94,24 +94,26 @@ export class AuthService {
       throw new AppError('FORBIDDEN', 'registration is closed on this server');
     }
     const { row, joined } = await this.createAccount(input, ipKey(ip));
-    if (joined) this.bus.publish('room.members.added', { room: toRoom(joined), userIds: [row.id], by: row.id, reason: 'join' });
+    // The rooms' members hear of the newcomer as of any join (`room:member`), on every node.
+    for (const room of joined) this.bus.publish('room.members.added', { room: toRoom(room), userIds: [row.id], by: row.id, reason: 'join' });
     return this.startSession(row);
   }
 
   /**
    * Creates an account under the password policy (registration, and the command line with
    * `source` 'cli'). With `inviteCode`, one use of the invite is taken and its room joined in the
-   * same transaction, so a refused code stores nothing.
+   * same transaction, so a refused code stores nothing. `joined`: every room the account is in
+   * (`general`, the invite's room), each once and as it is afterwards.
    */
-  async createAccount(input: RegisterInput, source: string): Promise<{ row: UserRow; joined: RoomRow | undefined }> {
+  async createAccount(input: RegisterInput, source: string): Promise<{ row: UserRow; joined: RoomRow[] }> {
     checkPasswordPolicy(input.password, input.username);
     if (await this.users.byUsername(input.username)) throw conflict('username is taken');
     const passwordHash = await this.hasher.hash(input.password, source);
     const { inviteCode } = input;
-    let joined: RoomRow | undefined;
+    let invited: RoomRow | undefined;
     try {
       const now = Date.now();
-      const row = await this.users.create(
+      const { row, autoJoined } = await this.users.create(
         {
           id: newId(),
           username: input.username,
@@ -126,10 +128,12 @@ export class AuthService {
           : async (trx, user) => {
               const invite = await claimInvite(trx, inviteCode, now);
               if (!invite) throw forbidden('this invite is unknown, used up or expired');
-              if (invite.room_id !== null) joined = (await addMembersIn(trx, invite.room_id, [user.id], now))?.room;
+              if (invite.room_id !== null) invited = (await addMembersIn(trx, invite.room_id, [user.id], now))?.room;
             },
       );
-      return { row, joined };
+      // An invite to `general` finds the account a member already: the later row counts.
+      const joined = autoJoined.filter((room) => room.id !== invited?.id);
+      return { row, joined: invited ? [...joined, invited] : joined };
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('username is taken');
       throw err;

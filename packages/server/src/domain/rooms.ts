@@ -5,7 +5,7 @@
  *
  * A DM has no name of its own: each side sees it named after the other user.
  */
-import type { Room, RoomCreateInput, RoomMember, RoomWithReadState, UserSummary } from '@switchboard/protocol';
+import { AccountLimits, type AdminRoom, type Room, type RoomCreateInput, type RoomMember, type RoomWithReadState, type UserSummary } from '@switchboard/protocol';
 import type { EventBus } from './bus.js';
 import type { Actor } from './messages.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
@@ -278,6 +278,26 @@ export class RoomService {
     const room = toRoom(row);
     this.bus.publish('room.updated', { room });
     return room;
+  }
+
+  /**
+   * Every public and private room for admins, newest activity first (see `RoomRepository.adminList`),
+   * with the cursor of the next page (`next`, null on the last page).
+   */
+  async adminList(
+    actor: Actor,
+    filter: { query?: string | undefined; archived?: boolean | undefined; limit?: number | undefined; before?: { activeAt: number; id: string } | undefined },
+  ): Promise<{ rooms: AdminRoom[]; next: string | null }> {
+    if (actor.role !== 'admin') throw forbidden('only admins see every room');
+    const limit = filter.limit ?? AccountLimits.adminRoomsDefault;
+    // One row more than the page tells whether another page follows.
+    const rows = await this.rooms.adminList({ query: filter.query ?? '', archived: filter.archived, after: filter.before, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      rooms: page.map((row) => ({ ...toRoom(row), lastMessageAt: row.last_message_at })),
+      next: rows.length > limit && last ? `${last.active_at}.${last.id}` : null,
+    };
   }
 
   /** Ends another member's membership, as a leave would (idempotent) → `room.member.left`. */

@@ -1,24 +1,31 @@
 /**
  * Accounts and administration over HTTP (PROTOCOL §4.3): the user's profile and password, invite
- * links, and the admin routes (users, roles, deactivation, password resets, the NDJSON export).
+ * links, and the admin routes (users, roles, deactivation, password resets, every room and its
+ * archiving, the NDJSON export).
  * Every route takes a point of the caller's per-user budget (PROTOCOL §2); the rules live in
  * domain/accounts.ts, which the command line shares.
  */
 import { Readable } from 'node:stream';
 import {
+  AdminRoomListQuery,
+  AdminRoomParams,
+  AdminRoomUpdateInput,
   AdminUserListQuery,
   AdminUserParams,
   AdminUserUpdateInput,
   InviteCreateInput,
   PasswordChangeInput,
   ProfileUpdateInput,
+  type AdminRoom,
   type AdminUser,
   type Invite,
+  type Room,
 } from '@switchboard/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../domain/accounts.js';
 import type { InviteService } from '../domain/invites.js';
+import type { RoomService } from '../domain/rooms.js';
 import type { AuthService, Principal } from '../domain/auth.js';
 import { forbidden } from '../domain/errors.js';
 import { exportData } from '../domain/export.js';
@@ -38,6 +45,22 @@ const AdminUserDoc = z.object({
   deactivated: z.boolean(),
   lastSeenAt: z.number().int().nullable().describe('ms since the epoch; null: never connected'),
 }) satisfies z.ZodType<AdminUser>;
+
+const RoomDoc = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['public', 'private', 'dm']),
+  topic: z.string(),
+  createdBy: z.string().nullable().describe('null: nobody (`general`, managed by admins)'),
+  createdAt: z.number().int().describe('ms since the epoch'),
+  lastSeq: z.number().int(),
+  memberCount: z.number().int(),
+  archived: z.boolean().describe('read-only while true'),
+}) satisfies z.ZodType<Room>;
+
+const AdminRoomDoc = RoomDoc.extend({
+  lastMessageAt: z.number().int().nullable().describe('ms since the epoch; null: no messages yet'),
+}) satisfies z.ZodType<AdminRoom>;
 
 const InviteDoc = z.object({
   code: z.string(),
@@ -127,6 +150,34 @@ const schemas = {
       ...adminErrors({ 400: 'invalid id', 404: 'unknown user' }),
     },
   },
+  rooms: {
+    tags: ['admin'],
+    summary: 'List every room',
+    description:
+      'Public and private rooms (never direct conversations) whose name contains `query`, newest activity first: by ' +
+      "the time of the last message (the room's creation while it has none), then by id. `archived` keeps only " +
+      'archived (`true`) or other (`false`) rooms. `next` is the `before` of the following page (null: the last one).',
+    security: docs.bearer,
+    querystring: jsonSchema(AdminRoomListQuery),
+    response: {
+      200: answer('A page of rooms', z.object({ rooms: z.array(AdminRoomDoc), next: z.string().nullable() })),
+      ...adminErrors({ 400: 'invalid query' }),
+    },
+  },
+  archive: {
+    tags: ['admin'],
+    summary: 'Archive or unarchive a room',
+    description:
+      'The same change as the `room:archive` event: an archived room is read-only, and its members hear `room:updated`. ' +
+      'Idempotent.',
+    security: docs.bearer,
+    params: jsonSchema(AdminRoomParams),
+    body: jsonSchema(AdminRoomUpdateInput),
+    response: {
+      200: answer('The room as it is now', z.object({ room: RoomDoc })),
+      ...adminErrors({ 400: 'invalid input', 403: 'not an admin, or a direct conversation', 404: 'unknown room' }),
+    },
+  },
   export: {
     tags: ['admin'],
     summary: 'Export the data',
@@ -140,7 +191,15 @@ const schemas = {
 
 export function accountRoutes(
   app: FastifyInstance,
-  deps: { auth: AuthService; accounts: AccountService; invites: InviteService; exports: ExportRepository; limiter: RateLimiter; publicUrl: string | undefined },
+  deps: {
+    auth: AuthService;
+    accounts: AccountService;
+    rooms: RoomService;
+    invites: InviteService;
+    exports: ExportRepository;
+    limiter: RateLimiter;
+    publicUrl: string | undefined;
+  },
 ): void {
   const { auth, accounts, limiter } = deps;
 
@@ -185,6 +244,16 @@ export function accountRoutes(
     const principal = await admin(req);
     const { id } = parse(AdminUserParams, req.params);
     return { temporaryPassword: await accounts.resetPassword(principal, id) };
+  });
+  app.get('/api/admin/rooms', { schema: schemas.rooms }, async (req) => {
+    const principal = await admin(req);
+    return deps.rooms.adminList(principal, parse(AdminRoomListQuery, req.query));
+  });
+  app.patch('/api/admin/rooms/:id', { schema: schemas.archive }, async (req) => {
+    const principal = await admin(req);
+    const { id } = parse(AdminRoomParams, req.params);
+    const { archived } = parse(AdminRoomUpdateInput, req.body);
+    return { room: await deps.rooms.archive(principal, id, archived) };
   });
   app.get('/api/admin/export', { schema: schemas.export }, async (req, reply) => {
     await admin(req);

@@ -74,7 +74,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
       tags: [
         { name: 'auth', description: 'Accounts and logins' },
-        { name: 'admin', description: 'Accounts as admins manage them, and the data export' },
+        { name: 'admin', description: 'Accounts and rooms as admins manage them, and the data export' },
         { name: 'events', description: 'Server-Sent Events' },
         { name: 'bots', description: 'Bot accounts and publishing messages over HTTP' },
         { name: 'files', description: 'Files shared in rooms' },

@@ -12,6 +12,9 @@ import type { DB, RoomRow } from './schema.js';
 /** A room to insert; its `name_key` is derived from its name here, so no caller can get it wrong. */
 export type NewRoom = Omit<RoomRow, 'last_seq' | 'member_count' | 'name_key' | 'archived' | 'auto_join'>;
 
+/** A room with the time of its last message (null: none yet) and of its latest activity, for admins. */
+export type RoomWithActivity = RoomRow & { last_message_at: number | null; active_at: number };
+
 /** A room with the viewer's read mark and mute, as `room:list` needs it. */
 export type RoomWithReadMark = RoomRow & { last_read_seq: number; muted: number };
 
@@ -106,6 +109,48 @@ export class RoomRepository {
       q = q.where(sql<boolean>`name_lower like ${`%${escapeLike(query.toLowerCase())}%`} escape '\\'`);
     }
     return q.orderBy('member_count', 'desc').orderBy('name_lower').orderBy('id').limit(limit).execute();
+  }
+
+  /**
+   * Public and private rooms (never DMs) whose name contains `query`, newest activity first: by
+   * the time of the last message (the creation while there is none), then by id, both descending;
+   * `after` continues past a row of an earlier page in that order. The last message is found by
+   * the room's `last_seq` on the unique `(room_id, seq)` index.
+   */
+  adminList(filter: {
+    query: string;
+    archived: boolean | undefined;
+    after: { activeAt: number; id: string } | undefined;
+    limit: number;
+  }): Promise<RoomWithActivity[]> {
+    const { query, archived, after, limit } = filter;
+    const withLastMessage = this.db
+      .selectFrom('rooms')
+      .selectAll('rooms')
+      .select((eb) =>
+        eb
+          .selectFrom('messages')
+          .select('messages.created_at')
+          .whereRef('messages.room_id', '=', 'rooms.id')
+          .whereRef('messages.seq', '=', 'rooms.last_seq')
+          .as('last_message_at'),
+      )
+      .where('kind', '!=', 'dm')
+      .$if(query.length > 0, (q) => q.where(sql<boolean>`name_lower like ${`%${escapeLike(query.toLowerCase())}%`} escape '\\'`))
+      .$if(archived !== undefined, (q) => q.where('archived', '=', archived ? 1 : 0));
+    let q = this.db
+      .selectFrom(
+        this.db
+          .selectFrom(withLastMessage.as('r'))
+          .selectAll('r')
+          .select(sql<number>`coalesce(r.last_message_at, r.created_at)`.as('active_at'))
+          .as('a'),
+      )
+      .selectAll('a');
+    if (after) {
+      q = q.where((eb) => eb.or([eb('active_at', '<', after.activeAt), eb.and([eb('active_at', '=', after.activeAt), eb('id', '<', after.id)])]));
+    }
+    return q.orderBy('active_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }
 
   members(roomId: string): Promise<MemberRow[]> {

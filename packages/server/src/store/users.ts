@@ -1,25 +1,26 @@
 /** Users, sessions (logins) and refresh tokens. */
 import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { escapeLike } from './db.js';
-import type { DB, NewUser, UserRow } from './schema.js';
+import type { DB, NewUser, RoomRow, UserRow } from './schema.js';
 
 /**
  * A new account joins every room marked `auto_join` (`general`) in the transaction that creates it
  * (PROTOCOL §4.3). Room rows are locked (by the `member_count` update) before memberships are
- * written, the order store/rooms.ts keeps.
+ * written, the order store/rooms.ts keeps. Returns the rooms joined, as they are afterwards.
  */
-async function joinAutoJoinRooms(trx: Transaction<DB>, userId: string, now: number): Promise<void> {
+async function joinAutoJoinRooms(trx: Transaction<DB>, userId: string, now: number): Promise<RoomRow[]> {
   const rooms = await trx
     .updateTable('rooms')
     .set((eb) => ({ member_count: eb('member_count', '+', 1) }))
     .where('auto_join', '=', 1)
-    .returning('id')
+    .returningAll()
     .execute();
-  if (rooms.length === 0) return;
+  if (rooms.length === 0) return rooms;
   await trx
     .insertInto('memberships')
     .values(rooms.map((r) => ({ room_id: r.id, user_id: userId, joined_at: now })))
     .execute();
+  return rooms;
 }
 
 export class UserRepository {
@@ -28,16 +29,19 @@ export class UserRepository {
   /**
    * Inserts a user; the first user ever stored becomes admin (decided inside the transaction).
    * `also` runs in the same transaction after the insert (an invite's use and room); if it throws,
-   * nothing is stored.
+   * nothing is stored. `autoJoined`: the rooms the account joined as it was created (`general`).
    */
-  async create(user: Omit<NewUser, 'role'>, also?: (trx: Transaction<DB>, row: UserRow) => Promise<void>): Promise<UserRow> {
+  async create(
+    user: Omit<NewUser, 'role'>,
+    also?: (trx: Transaction<DB>, row: UserRow) => Promise<void>,
+  ): Promise<{ row: UserRow; autoJoined: RoomRow[] }> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
       const row: UserRow = { ...user, role: existing ? 'user' : 'admin', last_seen_at: user.last_seen_at ?? null, deactivated_at: null };
       await trx.insertInto('users').values(row).execute();
-      await joinAutoJoinRooms(trx, row.id, row.created_at);
+      const autoJoined = await joinAutoJoinRooms(trx, row.id, row.created_at);
       await also?.(trx, row);
-      return row;
+      return { row, autoJoined };
     });
   }
 

@@ -7,6 +7,7 @@ import type { Alert, ClusterStats, DownNode, ErrorGroup, MonitorMetric, NodeSnap
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { StatsKeys } from '@switchboard/protocol';
 import { describeError } from '../errors.js';
+import { DataTable, type Column } from '../ui/data-table.js';
 import { formatAgo, formatFull, formatTime } from '../ui/format.js';
 import { Chart } from './chart.js';
 import { formatValue, METRICS } from './metrics.js';
@@ -89,94 +90,56 @@ function ActiveAlerts({ alerts }: { alerts: Alert[] }) {
 
 const node = (n: NodeSnapshot, metric: MonitorMetric & keyof NodeSnapshot) => formatValue(metric, n[metric]);
 
+type NodeRow = NodeSnapshot & { downSince?: number };
+
+const NODE_COLUMNS: Column<NodeRow>[] = [
+  { header: 'Node', rowHeader: true, className: 'mono', cell: (n) => n.nodeId },
+  {
+    header: 'Status',
+    cell: (n) =>
+      n.downSince === undefined ? (
+        <span className="node-state up">up</span>
+      ) : (
+        <span className="node-state down" title={`Silent since ${formatFull(n.downSince)}`}>
+          down
+        </span>
+      ),
+  },
+  { header: 'Started', cell: (n) => formatAgo(n.startedAt), title: (n) => formatFull(n.startedAt) },
+  { header: 'Last seen', cell: (n) => clockFormat.format(n.lastSeenAt), title: (n) => formatFull(n.lastSeenAt) },
+  { header: 'Connections', className: 'num', cell: (n) => node(n, 'connections') },
+  { header: 'Messages/s', className: 'num', cell: (n) => node(n, 'messagesInPerSec') },
+  { header: 'Lag', className: 'num', cell: (n) => node(n, 'eventLoopLagMs') },
+  { header: 'RSS', className: 'num', cell: (n) => node(n, 'rssBytes') },
+  { header: 'CPU', className: 'num', cell: (n) => node(n, 'cpuPercent') },
+];
+
 /** Nodes that are up, then the ones that went silent (with their last figures). */
 function Nodes({ up, down }: { up: NodeSnapshot[]; down: DownNode[] }) {
-  const rows: (NodeSnapshot & { downSince?: number })[] = [...up, ...down];
+  const rows: NodeRow[] = [...up, ...down];
   return (
     <section className="admin-card" aria-labelledby="nodes-heading">
       <h2 id="nodes-heading">Nodes</h2>
-      <div className="table-scroll">
-        <table className="admin-table">
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Status</th>
-              <th scope="col">Started</th>
-              <th scope="col">Last seen</th>
-              <th scope="col" className="num">Connections</th>
-              <th scope="col" className="num">Messages/s</th>
-              <th scope="col" className="num">Lag</th>
-              <th scope="col" className="num">RSS</th>
-              <th scope="col" className="num">CPU</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((n) => (
-              <tr key={n.nodeId}>
-                <th scope="row" className="mono">{n.nodeId}</th>
-                <td>
-                  {n.downSince === undefined ? (
-                    <span className="node-state up">up</span>
-                  ) : (
-                    <span className="node-state down" title={`Silent since ${formatFull(n.downSince)}`}>
-                      down
-                    </span>
-                  )}
-                </td>
-                <td title={formatFull(n.startedAt)}>{formatAgo(n.startedAt)}</td>
-                <td title={formatFull(n.lastSeenAt)}>{clockFormat.format(n.lastSeenAt)}</td>
-                <td className="num">{node(n, 'connections')}</td>
-                <td className="num">{node(n, 'messagesInPerSec')}</td>
-                <td className="num">{node(n, 'eventLoopLagMs')}</td>
-                <td className="num">{node(n, 'rssBytes')}</td>
-                <td className="num">{node(n, 'cpuPercent')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={NODE_COLUMNS} rows={rows} rowKey={(n) => n.nodeId} empty="No node has reported yet." />
     </section>
   );
 }
+
+const ERROR_COLUMNS: Column<ErrorGroup>[] = [
+  { header: 'Code', className: 'mono', cell: (g) => g.code },
+  { header: 'Event', className: 'mono', cell: (g) => g.event },
+  { header: 'Message', className: 'error-message', cell: (g) => g.message },
+  { header: 'Count', className: 'num', cell: (g) => g.count.toLocaleString() },
+  { header: 'First seen', cell: (g) => formatAgo(g.firstSeenAt), title: (g) => formatFull(g.firstSeenAt) },
+  { header: 'Last seen', cell: (g) => formatAgo(g.lastSeenAt), title: (g) => formatFull(g.lastSeenAt) },
+  { header: 'Node', className: 'mono', cell: (g) => g.nodeId },
+];
 
 function ErrorGroups({ groups }: { groups: ErrorGroup[] | undefined }) {
   return (
     <section className="admin-card" aria-labelledby="errors-heading">
       <h2 id="errors-heading">Errors</h2>
-      {groups === undefined ? (
-        <p className="hint">Loading…</p>
-      ) : groups.length === 0 ? (
-        <p className="hint">No errors recorded.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="admin-table">
-            <thead>
-              <tr>
-                <th scope="col">Code</th>
-                <th scope="col">Event</th>
-                <th scope="col">Message</th>
-                <th scope="col" className="num">Count</th>
-                <th scope="col">First seen</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Node</th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.map((g) => (
-                <tr key={g.fingerprint}>
-                  <td className="mono">{g.code}</td>
-                  <td className="mono">{g.event}</td>
-                  <td className="error-message">{g.message}</td>
-                  <td className="num">{g.count.toLocaleString()}</td>
-                  <td title={formatFull(g.firstSeenAt)}>{formatAgo(g.firstSeenAt)}</td>
-                  <td title={formatFull(g.lastSeenAt)}>{formatAgo(g.lastSeenAt)}</td>
-                  <td className="mono">{g.nodeId}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable columns={ERROR_COLUMNS} rows={groups} rowKey={(g) => g.fingerprint} empty="No errors recorded." />
     </section>
   );
 }

@@ -6,11 +6,10 @@
 import type { AdminUser, SwitchboardClient } from '@switchboard/client';
 import { useCallback, useEffect, useState } from 'react';
 import { describeError } from '../errors.js';
-import { formatAgo } from '../ui/format.js';
+import { DataTable, type Column } from '../ui/data-table.js';
+import { formatAgo, formatFull } from '../ui/format.js';
+import { SearchField } from '../ui/search-field.js';
 import './admin.css';
-
-/** Wait after the last keystroke before searching, so typing a name costs one request. */
-const SEARCH_DELAY_MS = 250;
 
 export function AdminUsersView({ client, me }: { client: SwitchboardClient; me: string }) {
   const [query, setQuery] = useState('');
@@ -22,27 +21,72 @@ export function AdminUsersView({ client, me }: { client: SwitchboardClient; me: 
     (q: string) => client.accounts.listUsers(q).then(setUsers, (err: unknown) => setError(describeError(err))),
     [client],
   );
-  useEffect(() => {
-    const timer = setTimeout(() => void load(query.trim()), SEARCH_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [load, query]);
+  useEffect(() => void load(query), [load, query]);
 
   const act = async (work: () => Promise<unknown>) => {
     setError(undefined);
     try {
       await work();
-      await load(query.trim());
+      await load(query);
     } catch (err) {
       setError(describeError(err, 'There must always be an active admin: make someone else admin first.'));
     }
   };
 
+  const columns: Column<AdminUser>[] = [
+    {
+      header: 'User',
+      cell: (u) => (
+        <>
+          {u.displayName} <span className="hint">@{u.username}</span>
+        </>
+      ),
+    },
+    {
+      header: 'Role',
+      cell: (u) => (
+        <select
+          aria-label={`Role of @${u.username}`}
+          value={u.role}
+          onChange={(e) => void act(() => client.accounts.updateUser(u.id, { role: e.target.value === 'admin' ? 'admin' : 'user' }))}
+        >
+          <option value="user">User</option>
+          <option value="admin">Admin</option>
+        </select>
+      ),
+    },
+    { header: 'Last seen', cell: (u) => (u.lastSeenAt === null ? 'never' : formatAgo(u.lastSeenAt)), title: (u) => (u.lastSeenAt === null ? undefined : formatFull(u.lastSeenAt)) },
+    { header: 'Status', cell: (u) => (u.deactivated ? 'Deactivated' : 'Active') },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      className: 'num',
+      cell: (u) => (
+        <div className="admin-actions">
+          {u.id !== me && (
+            <button
+              type="button"
+              className={u.deactivated ? 'button' : 'button danger'}
+              onClick={() => void act(() => client.accounts.updateUser(u.id, { deactivated: !u.deactivated }))}
+            >
+              {u.deactivated ? `Reactivate @${u.username}` : `Deactivate @${u.username}`}
+            </button>
+          )}
+          <button
+            type="button"
+            className="button"
+            onClick={() => void act(async () => setTemporary({ username: u.username, password: await client.accounts.resetPassword(u.id) }))}
+          >
+            Reset password
+          </button>
+        </div>
+      ),
+    },
+  ];
+
   return (
     <div className="admin admin-users">
-      <label className="field">
-        <span>Find people</span>
-        <input type="search" name="query" placeholder="Username or display name" value={query} onChange={(e) => setQuery(e.target.value)} />
-      </label>
+      <SearchField label="Find people" placeholder="Username or display name" onSearch={setQuery} />
       {error && (
         <p className="form-error" role="alert">
           {error}
@@ -54,64 +98,7 @@ export function AdminUsersView({ client, me }: { client: SwitchboardClient; me: 
           shown again.
         </p>
       )}
-      {users === undefined ? (
-        <p className="hint">Loading…</p>
-      ) : (
-        <table className="admin-table">
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id} data-username={u.username}>
-                <td>
-                  {u.displayName} <span className="hint">@{u.username}</span>
-                </td>
-                <td>
-                  <select
-                    aria-label={`Role of @${u.username}`}
-                    value={u.role}
-                    onChange={(e) => void act(() => client.accounts.updateUser(u.id, { role: e.target.value === 'admin' ? 'admin' : 'user' }))}
-                  >
-                    <option value="user">User</option>
-                    <option value="admin">Admin</option>
-                  </select>
-                </td>
-                <td>{u.lastSeenAt === null ? 'never' : formatAgo(u.lastSeenAt)}</td>
-                <td>{u.deactivated ? 'Deactivated' : 'Active'}</td>
-                <td className="admin-actions">
-                  {u.id !== me && (
-                    <button
-                      type="button"
-                      className={u.deactivated ? 'button' : 'button danger'}
-                      onClick={() => void act(() => client.accounts.updateUser(u.id, { deactivated: !u.deactivated }))}
-                    >
-                      {u.deactivated ? `Reactivate @${u.username}` : `Deactivate @${u.username}`}
-                    </button>
-                  )}
-                  <button
-                    type="button"
-                    className="button"
-                    onClick={() =>
-                      void act(async () => setTemporary({ username: u.username, password: await client.accounts.resetPassword(u.id) }))
-                    }
-                  >
-                    Reset password
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable label="Accounts" columns={columns} rows={users} rowKey={(u) => u.id} rowData={(u) => ({ 'data-username': u.username })} empty="Nobody matches." />
     </div>
   );
 }

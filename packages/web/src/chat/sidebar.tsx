@@ -8,7 +8,7 @@ import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
 import { Avatar } from '../ui/avatar.js';
 import { ActivityIcon, CloseIcon, EditIcon, HashIcon, LockIcon, LogOutIcon, PlugIcon, PlusIcon, SearchIcon, UsersIcon } from '../ui/icons.js';
-import { navigate, navigateToAdmin, navigateToIntegrations } from '../router.js';
+import { adminPath, navigate, navigateToAdmin, navigateToIntegrations, type AdminRoute } from '../router.js';
 import { useChatState } from '../use-store.js';
 
 interface SidebarProps {
@@ -23,7 +23,7 @@ interface SidebarProps {
   /** Opens the account settings. */
   onAccount: () => void;
   /** Admins only: the links to the admin views and the Integrations page, and which one is open. */
-  admin: { active: 'monitoring' | 'users' | 'integrations' | undefined } | undefined;
+  admin: { active: AdminRoute | 'integrations' | undefined } | undefined;
 }
 
 function UnreadBadge({ count }: { count: number }) {
@@ -57,6 +57,25 @@ function RoomLink({ room, active, onChoose, children }: { room: RoomWithReadStat
     </a>
   );
 }
+
+/** The admin views' links, in the sidebar's order. */
+const ADMIN_LINKS: Record<AdminRoute, ReactNode> = {
+  monitoring: (
+    <>
+      <ActivityIcon size={16} /> Monitoring
+    </>
+  ),
+  users: (
+    <>
+      <UsersIcon size={16} /> Users
+    </>
+  ),
+  rooms: (
+    <>
+      <HashIcon size={16} /> Rooms
+    </>
+  ),
+};
 
 export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut, onAccount, admin }: SidebarProps) {
   const { rooms, presence, members } = useChatState();
@@ -92,10 +111,10 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
           <SearchIcon size={16} /> Browse rooms
         </button>
         {admin &&
-          (['monitoring', 'users'] as const).map((view) => (
+          (['monitoring', 'users', 'rooms'] as const).map((view) => (
             <a
               key={view}
-              href={view === 'users' ? '/admin/users' : '/admin'}
+              href={adminPath(view)}
               className={admin.active === view ? 'sidebar-action active' : 'sidebar-action'}
               aria-current={admin.active === view ? 'page' : undefined}
               onClick={(e) => {
@@ -105,15 +124,7 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
                 onClose();
               }}
             >
-              {view === 'users' ? (
-                <>
-                  <UsersIcon size={16} /> Users
-                </>
-              ) : (
-                <>
-                  <ActivityIcon size={16} /> Monitoring
-                </>
-              )}
+              {ADMIN_LINKS[view]}
             </a>
           ))}
         {admin && (

@@ -7,8 +7,9 @@
  */
 import type { BotInfo, Room, SwitchboardClient, WebhookInfo } from '@switchboard/client';
 import { Limits } from '@switchboard/protocol';
-import { Fragment, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { describeError } from '../errors.js';
+import { DataTable, type Column } from '../ui/data-table.js';
 import { formatAgo, formatFull } from '../ui/format.js';
 import { DeliveryList, DeliveryState } from './webhook-deliveries.js';
 import '../admin/admin.css';
@@ -93,6 +94,22 @@ function Bots({ client }: { client: SwitchboardClient }) {
     }
   };
 
+  const botColumns: Column<BotInfo>[] = [
+    { header: 'Bot', rowHeader: true, cell: (b) => `@${b.bot.username}` },
+    { header: 'Display name', cell: (b) => b.bot.displayName },
+    { header: 'Created', cell: (b) => formatAgo(b.createdAt), title: (b) => formatFull(b.createdAt) },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      className: 'num',
+      cell: (b) => (
+        <button type="button" className="button small danger" aria-label={`Revoke @${b.bot.username}`} onClick={() => void revoke(b)}>
+          Revoke
+        </button>
+      ),
+    },
+  ];
+
   return (
     <section className="admin-card" aria-labelledby="bots-heading">
       <h2 id="bots-heading">Bots</h2>
@@ -121,40 +138,7 @@ function Bots({ client }: { client: SwitchboardClient }) {
           {error}
         </p>
       )}
-      {bots === undefined ? (
-        <p className="hint">Loading…</p>
-      ) : bots.length === 0 ? (
-        <p className="hint">No bots yet.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="admin-table" aria-label="Bots">
-            <thead>
-              <tr>
-                <th scope="col">Bot</th>
-                <th scope="col">Display name</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {bots.map((b) => (
-                <tr key={b.bot.id}>
-                  <th scope="row">@{b.bot.username}</th>
-                  <td>{b.bot.displayName}</td>
-                  <td title={formatFull(b.createdAt)}>{formatAgo(b.createdAt)}</td>
-                  <td className="num">
-                    <button type="button" className="button small danger" aria-label={`Revoke @${b.bot.username}`} onClick={() => void revoke(b)}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable label="Bots" columns={botColumns} rows={bots} rowKey={(b) => b.bot.id} empty="No bots yet." />
     </section>
   );
 }
@@ -216,6 +200,36 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
     }
   };
 
+  const hookColumns: Column<WebhookInfo>[] = [
+    { header: 'URL', rowHeader: true, className: 'mono webhook-url', cell: (h) => h.url, title: (h) => h.url },
+    { header: 'State', cell: (h) => <DeliveryState hook={h} /> },
+    { header: 'Delivered up to', className: 'num', cell: (h) => `#${h.deliveredSeq}` },
+    { header: 'Waiting', className: 'num', cell: (h) => h.pending },
+    { header: 'Last status', className: 'num', cell: (h) => h.lastStatus ?? '–' },
+    { header: 'Last error', className: 'error-message', cell: (h) => h.lastError ?? '' },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      cell: (h) => (
+        <div className="row-actions">
+          <button
+            type="button"
+            className="button small"
+            aria-expanded={open === h.id}
+            aria-controls={open === h.id ? `deliveries-${h.id}` : undefined}
+            aria-label={`Deliveries to ${h.url}`}
+            onClick={() => setOpen(open === h.id ? undefined : h.id)}
+          >
+            Deliveries
+          </button>
+          <button type="button" className="button small danger" aria-label={`Remove the webhook to ${h.url}`} onClick={() => void remove(h)}>
+            Remove
+          </button>
+        </div>
+      ),
+    },
+  ];
+
   return (
     <section className="admin-card" aria-labelledby="webhooks-heading">
       <div className="admin-card-header">
@@ -254,71 +268,14 @@ function Webhooks({ client, rooms }: { client: SwitchboardClient; rooms: Room[] 
               {error}
             </p>
           )}
-          {hooks === undefined ? (
-            <p className="hint">Loading…</p>
-          ) : hooks.length === 0 ? (
-            <p className="hint">No webhooks in this room.</p>
-          ) : (
-            <div className="table-scroll">
-              <table className="admin-table" aria-label="Webhooks">
-                <thead>
-                  <tr>
-                    <th scope="col">URL</th>
-                    <th scope="col">State</th>
-                    <th scope="col" className="num">Delivered up to</th>
-                    <th scope="col" className="num">Waiting</th>
-                    <th scope="col" className="num">Last status</th>
-                    <th scope="col">Last error</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {hooks.map((h) => (
-                    <Fragment key={h.id}>
-                      <tr>
-                        <th scope="row" className="mono webhook-url" title={h.url}>
-                          {h.url}
-                        </th>
-                        <td>
-                          <DeliveryState hook={h} />
-                        </td>
-                        <td className="num">#{h.deliveredSeq}</td>
-                        <td className="num">{h.pending}</td>
-                        <td className="num">{h.lastStatus ?? '–'}</td>
-                        <td className="error-message">{h.lastError ?? ''}</td>
-                        <td>
-                          <div className="row-actions">
-                            <button
-                              type="button"
-                              className="button small"
-                              aria-expanded={open === h.id}
-                              aria-controls={open === h.id ? `deliveries-${h.id}` : undefined}
-                              aria-label={`Deliveries to ${h.url}`}
-                              onClick={() => setOpen(open === h.id ? undefined : h.id)}
-                            >
-                              Deliveries
-                            </button>
-                            <button type="button" className="button small danger" aria-label={`Remove the webhook to ${h.url}`} onClick={() => void remove(h)}>
-                              Remove
-                            </button>
-                          </div>
-                        </td>
-                      </tr>
-                      {open === h.id && (
-                        <tr className="deliveries-row" id={`deliveries-${h.id}`}>
-                          <td colSpan={7}>
-                            <DeliveryList client={client} hook={h} />
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Webhooks"
+            columns={hookColumns}
+            rows={hooks}
+            rowKey={(h) => h.id}
+            empty="No webhooks in this room."
+            detail={(h) => (open === h.id ? { id: `deliveries-${h.id}`, content: <DeliveryList client={client} hook={h} /> } : undefined)}
+          />
         </>
       )}
     </section>

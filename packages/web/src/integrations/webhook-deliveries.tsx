@@ -83,7 +83,7 @@ export function DeliveryList({ client, hook }: { client: SwitchboardClient; hook
   if (deliveries === undefined) return <p className="hint">Loading…</p>;
   if (deliveries.length === 0) return <p className="hint">No delivery attempts yet.</p>;
   return (
-    <table className="admin-table delivery-table" aria-label={`Deliveries to ${hook.url}`}>
+    <table className="data-table delivery-table" aria-label={`Deliveries to ${hook.url}`}>
       <thead>
         <tr>
           <th scope="col">Time</th>
