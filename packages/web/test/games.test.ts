@@ -28,7 +28,7 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   webDir = await buildWebApp();
-  server = await startServer({ WEB_DIR: webDir, GAME_COUNTDOWN_S: 1.5, GAME_ROUND_PAUSE_S: 0.5 });
+  server = await startServer({ WEB_DIR: webDir, GAME_COUNTDOWN_S: 2.5, GAME_ROUND_PAUSE_S: 0.5 });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -69,7 +69,7 @@ const tickIn = (text: string) => Number(/tick (\d+)/.exec(text)?.[1] ?? NaN);
 async function boardSays(page: Page, pattern: RegExp): Promise<string> {
   await page.waitForFunction(
     ([source, flags]) => {
-      const board = [...document.querySelectorAll('canvas[role="img"]')].find((c) => c.getAttribute('aria-label')?.startsWith('Duel'));
+      const board = Array.from(document.querySelectorAll('canvas[role="img"]')).find((c) => c.getAttribute('aria-label')?.startsWith('Duel'));
       return new RegExp(source as string, flags as string).test(board?.getAttribute('aria-label') ?? '');
     },
     [pattern.source, pattern.flags],
@@ -83,6 +83,11 @@ describe('games page', () => {
     const ada = await signIn('ada');
     const bea = await signIn('bea');
     const cid = await signIn('cid');
+
+    // Cid waits in the lobby, so that he watches soon after the game starts: a duel whose cycles
+    // ride straight on is over in two or three rounds.
+    await cid.page.getByRole('navigation').getByRole('link', { name: 'Games' }).click();
+    await cid.page.getByRole('heading', { name: 'Live games' }).waitFor();
 
     // ---- Ada creates a private duel from the Games page
     await ada.page.getByRole('navigation').getByRole('link', { name: 'Games' }).click();
@@ -104,8 +109,7 @@ describe('games page', () => {
     await boardSays(bea.page, /bea \(pink, you\)/);
     await boardSays(ada.page, /ada \(cyan, you\).*bea \(pink\)/);
 
-    // ---- Cid watches it from the live games list
-    await cid.page.getByRole('navigation').getByRole('link', { name: 'Games' }).click();
+    // ---- Cid watches it from the live games list (fetched again every few seconds)
     await cid.page.getByRole('table', { name: 'Live games' }).getByRole('button', { name: 'Watch ada vs bea' }).click();
     await cid.page.getByText('Watching', { exact: true }).waitFor();
     await boardOf(cid.page).waitFor();
@@ -136,7 +140,6 @@ describe('games page', () => {
     // ---- the players see their spectator
     await ada.page.getByText('1 spectator', { exact: true }).waitFor();
     await bea.page.getByText('1 spectator', { exact: true }).waitFor();
-    await screenshot(bea.page, 'game');
 
     // ---- the same end on the three screens; the players see their new ratings
     const results: string[] = [];
@@ -153,15 +156,17 @@ describe('games page', () => {
       await expect(changes.count()).resolves.toBe(2);
       expect(await changes.first().textContent()).toMatch(/^(ada|bea): 1200 → \d+ \([+-]?\d+\)$/);
     }
+    // The last round's trails stay on the board beside the result.
+    await screenshot(bea.page, 'game');
 
     // ---- back in the lobby: the game in Ada's recent games, both players on the leaderboard
-    await ada.page.getByRole('button', { name: 'Back to games' }).first().click();
+    await ada.page.getByRole('button', { name: 'Back to games' }).click();
     const recent = ada.page.getByRole('list', { name: 'Your recent games' }).getByRole('listitem');
     await recent.filter({ hasText: 'Duel: ada vs bea' }).waitFor();
     const leaderboard = ada.page.getByRole('table', { name: 'Duel leaderboard' });
     await leaderboard.getByRole('rowheader', { name: '@ada' }).waitFor();
     await leaderboard.getByRole('rowheader', { name: '@bea' }).waitFor();
-    await cid.page.getByRole('button', { name: 'Back to games' }).first().click();
+    await cid.page.getByRole('button', { name: 'Back to games' }).click();
     await cid.page.getByRole('heading', { name: 'Live games' }).waitFor();
 
     for (const { errors } of [ada, bea, cid]) expect(errors).toEqual([]);

@@ -12,7 +12,9 @@ export const SEAT_COLOURS = ['#22d3ee', '#f472b6', '#a3e635', '#fbbf24'] as cons
 export const SEAT_COLOUR_NAMES = ['cyan', 'pink', 'green', 'amber'] as const;
 
 /** Canvas pixels per cell; CSS scales the canvas to the space it has. */
-const CELL = 16;
+const CELL = 20;
+/** Height of what surrounds the board (top bar, game header, status), px: the board fits in the rest. */
+const CHROME_PX = 190;
 
 export const PHASE_WORDS: Record<GamePhase, string> = {
   waiting: 'waiting for players',
@@ -97,6 +99,7 @@ export function Board({ board, mySeat, focusable }: { board: BoardState; mySeat:
     <canvas
       ref={canvas}
       className="game-board"
+      style={{ aspectRatio: `${board.width} / ${board.height}`, maxWidth: `calc((100vh - ${CHROME_PX}px) * ${board.width / board.height})` }}
       width={board.width * CELL}
       height={board.height * CELL}
       role="img"

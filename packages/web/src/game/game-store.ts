@@ -192,10 +192,6 @@ export class GameStore {
   leave(): Promise<void> {
     const play = this.current.play;
     if (!play) return Promise.resolve();
-    if (play.over) {
-      this.backToLobby();
-      return Promise.resolve();
-    }
     return this.act(async () => {
       await this.client.game.leave(play.gameId);
       this.backToLobby();

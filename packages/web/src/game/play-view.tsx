@@ -94,7 +94,9 @@ export function PlayView({ store, play, connected, error }: { store: GameStore; 
         ? `Round ${board.round}: get ready`
         : board.phase === 'running'
           ? `Round ${board.round}: ride!`
-          : PHASE_WORDS[board.phase];
+          : board.phase === 'over'
+            ? 'Game over'
+            : PHASE_WORDS[board.phase];
 
   return (
     <div className="game-play">
@@ -111,9 +113,11 @@ export function PlayView({ store, play, connected, error }: { store: GameStore; 
             Reconnecting…
           </span>
         )}
-        <button type="button" className="button small game-leave" onClick={() => void store.leave()}>
-          {over ? 'Back to games' : role === 'spectator' ? 'Stop watching' : board?.phase === 'waiting' ? 'Leave' : 'Leave game'}
-        </button>
+        {!over && (
+          <button type="button" className="button small game-leave" onClick={() => void store.leave()}>
+            {role === 'spectator' ? 'Stop watching' : board?.phase === 'waiting' ? 'Leave' : 'Leave game'}
+          </button>
+        )}
       </div>
       {error && (
         <p className="form-error" role="alert">
