@@ -6,6 +6,7 @@
  * and a countdown (a new round, new spawn points) starts them again; `game:state` after a reconnect
  * replaces everything.
  */
+import { ErrorCode, SwitchboardError } from '@switchboard/client';
 import type {
   Cycle,
   Direction,
@@ -193,7 +194,12 @@ export class GameStore {
     const play = this.current.play;
     if (!play) return Promise.resolve();
     return this.act(async () => {
-      await this.client.game.leave(play.gameId);
+      try {
+        await this.client.game.leave(play.gameId);
+      } catch (err) {
+        // Already gone (it ended while the connection was down): there is nothing left to leave.
+        if (!(err instanceof SwitchboardError) || err.code !== ErrorCode.NOT_FOUND) throw err;
+      }
       this.backToLobby();
     });
   }
@@ -266,7 +272,10 @@ export class GameStore {
     if (play?.role === 'spectator' && !play.over) {
       this.client.game.watch(play.gameId).then(
         (state) => this.onState(state),
-        () => this.set({ play: { ...play, over: { gameId: play.gameId, winnerSeat: null, scores: play.board?.scores ?? {}, ratings: [], reason: 'aborted' } } }),
+        () => {
+          this.backToLobby();
+          this.set({ error: 'The game you were watching ended while the connection was down.' });
+        },
       );
     }
   }
