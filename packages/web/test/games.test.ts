@@ -7,8 +7,8 @@
  * board, drawn from the server's ticks alone, shows both turns; the spectator has no controls, a
  * Watching badge, and the players see one spectator. The game ends with the same result on the three
  * screens, the players see their rating changes, and back in the lobby the game is in Ada's recent
- * games and both players on the leaderboard. Screenshot: docs/screenshots/game.png under
- * `npm run screenshots`.
+ * games and both players on the leaderboard. Screenshots: docs/screenshots/game.png and
+ * games-lobby.png under `npm run screenshots`.
  */
 import { rmSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -166,6 +166,7 @@ describe('games page', () => {
     const leaderboard = ada.page.getByRole('table', { name: 'Duel leaderboard' });
     await leaderboard.getByRole('rowheader', { name: '@ada' }).waitFor();
     await leaderboard.getByRole('rowheader', { name: '@bea' }).waitFor();
+    await screenshot(ada.page, 'games-lobby');
     await cid.page.getByRole('button', { name: 'Back to games' }).click();
     await cid.page.getByRole('heading', { name: 'Live games' }).waitFor();
 

@@ -197,8 +197,9 @@ export class GameStore {
       try {
         await this.client.game.leave(play.gameId);
       } catch (err) {
-        // Already gone (it ended while the connection was down): there is nothing left to leave.
-        if (!(err instanceof SwitchboardError) || err.code !== ErrorCode.NOT_FOUND) throw err;
+        // Already gone, or the seat already forfeited (the connection was down too long): there is
+        // nothing left to leave.
+        if (!(err instanceof SwitchboardError) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.FORBIDDEN)) throw err;
       }
       this.backToLobby();
     });
