@@ -95,6 +95,10 @@ export function Board({ board, mySeat, focusable }: { board: BoardState; mySeat:
   useEffect(() => {
     if (canvas.current) draw(canvas.current, board);
   }, [board]);
+  // Once the player can steer, the keys go to the board (the button that started the game is gone).
+  useEffect(() => {
+    if (focusable) canvas.current?.focus();
+  }, [focusable]);
   return (
     <canvas
       ref={canvas}
