@@ -1,13 +1,13 @@
 /**
  * The Games page end to end: the web app built with Vite, served by a real Switchboard server (short
  * countdowns and pauses between rounds, so a game takes seconds), in Chromium with three users. Ada
- * opens Games from the sidebar and creates a private duel, whose code Bea types on hers; Cid watches
- * it from the live games list. All three boards render the server's ticks (the tick in the board's
+ * opens Games from the sidebar and creates a private duel, whose code Bea types on hers; Cid, who
+ * queued for a quick match in the lobby meanwhile and cancelled, watches it from the live games list. All three boards render the server's ticks (the tick in the board's
  * text advances); Ada steers with an arrow key and Bea with the Turn left button, and the spectator's
  * board, drawn from the server's ticks alone, shows both turns; the spectator has no controls, a
  * Watching badge, and the players see one spectator. The game ends with the same result on the three
  * screens, the players see their rating changes, and back in the lobby the game is in Ada's recent
- * games and both players on the leaderboard. Screenshots: docs/screenshots/game.png and
+ * games and both players on the duel leaderboard (the quad one is empty). Screenshots: docs/screenshots/game.png and
  * games-lobby.png under `npm run screenshots`.
  */
 import { rmSync } from 'node:fs';
@@ -89,6 +89,13 @@ describe('games page', () => {
     await cid.page.getByRole('navigation').getByRole('link', { name: 'Games' }).click();
     await cid.page.getByRole('heading', { name: 'Live games' }).waitFor();
 
+    // ---- meanwhile he queues for a quick match, alone, and cancels
+    const quick = cid.page.getByRole('region', { name: 'Quick match' });
+    await quick.getByRole('button', { name: 'Duel (2 players)' }).click();
+    await quick.getByRole('status').getByText(/Looking for a duel opponent/).waitFor();
+    await quick.getByRole('button', { name: 'Cancel' }).click();
+    await quick.getByRole('button', { name: 'Duel (2 players)' }).waitFor();
+
     // ---- Ada creates a private duel from the Games page
     await ada.page.getByRole('navigation').getByRole('link', { name: 'Games' }).click();
     await ada.page.getByRole('heading', { name: 'Games', level: 1 }).waitFor();
@@ -167,6 +174,8 @@ describe('games page', () => {
     await leaderboard.getByRole('rowheader', { name: '@ada' }).waitFor();
     await leaderboard.getByRole('rowheader', { name: '@bea' }).waitFor();
     await screenshot(ada.page, 'games-lobby');
+    await ada.page.getByRole('group', { name: 'Mode' }).getByRole('button', { name: 'Quad' }).click();
+    await ada.page.getByText('No rated quad games yet.').waitFor();
     await cid.page.getByRole('button', { name: 'Back to games' }).click();
     await cid.page.getByRole('heading', { name: 'Live games' }).waitFor();
 
