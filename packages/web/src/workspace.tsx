@@ -2,9 +2,8 @@
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
  * members, invite, leave) — or the Games page (`/games`), or, for admins, the monitoring view
  * (`/admin`), the accounts view (`/admin/users`) or the Integrations page (`/integrations`) — and the
- * notification bell, the dialogs
- * (account settings among them), the document title with the unread count, and browser notifications while the
- * tab is hidden.
+ * notification bell, the dialogs (account settings among them), the document title with the unread
+ * count, and browser notifications while the tab is hidden.
  */
 import type { Notification, User } from '@switchboard/client';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';

@@ -1,8 +1,8 @@
 /**
  * The sidebar: the user's rooms and direct messages with unread badges and presence, the ways
- * to browse, create and start conversations, the Games page's link, the admin views' links for admins, and the signed-in
- * user with account settings and sign-out. On narrow
- * screens it slides in over the content.
+ * to browse, create and start conversations, the Games page's link, the admin views' links for
+ * admins, and the signed-in user with account settings and sign-out. On narrow screens it slides
+ * in over the content.
  */
 import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
