@@ -268,6 +268,13 @@ export class GameStore {
 
   private onConnected(): void {
     this.set({ connected: true });
+    // The server takes a player whose connection dropped out of the queue: back in it.
+    const { queued } = this.current;
+    if (queued) {
+      this.client.game.queue(queued).catch(() => {
+        if (this.current.queued === queued) this.set({ queued: undefined });
+      });
+    }
     const play = this.current.play;
     // A seated player gets the state by itself; a spectator asks again.
     if (play?.role === 'spectator' && !play.over) {
