@@ -1,7 +1,7 @@
 /**
  * `createClient()`: the Switchboard SDK's entry point. One client is one signed-in user on one
  * server: a single connection for every namespace (see connection.ts), tokens kept fresh (see
- * tokens.ts), `client.chat`, `client.notifications`, `client.files` and, for admins, `client.monitor`,
+ * tokens.ts), `client.chat`, `client.notifications`, `client.files`, `client.game` and, for admins, `client.monitor`,
  * and a connection `state` for UIs.
  */
 import { ErrorCode, type Session, type User } from '@switchboard/protocol';
@@ -13,6 +13,7 @@ import { Connection, type ConnectionState } from './connection.js';
 import { Emitter } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { FilesApi } from './files.js';
+import { GameApi } from './game.js';
 import { IntegrationsApi } from './integrations.js';
 import { MonitorApi } from './monitor.js';
 import { NotificationsApi } from './notifications.js';
@@ -69,6 +70,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   readonly files: FilesApi;
   /** Admins only; opened on `monitor.open()` or its first request, never before. */
   readonly monitor: MonitorApi;
+  /** Light Cycles; `/game` is opened on `game.open()` or its first request, never before. */
+  readonly game: GameApi;
   /** Collaborative documents: `open(docId)` → a Yjs doc, its awareness and the y-websocket provider. */
   readonly collab: CollabApi;
   /** A room's documents over HTTP (list, create, rename, delete, versions) and `changed` events. */
@@ -102,6 +105,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.notifications = new NotificationsApi(this.conn);
     this.files = new FilesApi(options.url, this.tokens);
     this.monitor = new MonitorApi(this.conn);
+    this.game = new GameApi(this.conn, () => this.conn.url, this.tokens);
     this.collab = new CollabApi(() => this.conn.url, this.tokens);
     this.docs = new DocsApi(() => this.conn.url, this.tokens, this.conn);
     this.integrations = new IntegrationsApi(() => this.conn.url, this.tokens);

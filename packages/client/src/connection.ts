@@ -1,7 +1,7 @@
 /**
  * One connection for every namespace: a single Socket.IO Manager (one WebSocket, or one polling
- * session) shared by `/chat` and `/notifications` — and `/monitor`, opened only when asked, since the
- * server refuses it to everyone but admins — authenticated with whatever token is current at each
+ * session) shared by `/chat` and `/notifications` — and `/monitor` and `/game`, opened only when asked
+ * (the server refuses `/monitor` to everyone but admins, and only players need `/game`) — authenticated with whatever token is current at each
  * (re)connect, and kept alive through everything that can drop it:
  *
  * - transport loss (network, `server:draining`, a node going away): the Manager reconnects by
@@ -21,6 +21,8 @@ import {
   type ChatClientToServer,
   type ChatServerToClient,
   type CommonClientToServer,
+  type GameClientToServer,
+  type GameServerToClient,
   type MonitorClientToServer,
   type MonitorServerToClient,
   type NotificationsClientToServer,
@@ -36,6 +38,7 @@ import type { TokenSource } from './tokens.js';
 export type ChatSocket = Socket<ChatServerToClient, ChatClientToServer>;
 export type NotificationsSocket = Socket<NotificationsServerToClient, NotificationsClientToServer>;
 export type MonitorSocket = Socket<MonitorServerToClient, MonitorClientToServer>;
+export type GameSocket = Socket<GameServerToClient, GameClientToServer>;
 
 /** The `/monitor` socket and its typed requests. */
 export interface MonitorChannel {
@@ -43,9 +46,15 @@ export interface MonitorChannel {
   requests: Requester<MonitorClientToServer>;
 }
 
+/** The `/game` socket and its typed requests. */
+export interface GameChannel {
+  socket: GameSocket;
+  requests: Requester<GameClientToServer>;
+}
+
 /**
  * - `connecting`: not connected yet since the client was created;
- * - `connected`: every namespace is connected (`/chat` and `/notifications`; `/monitor` has its own signals);
+ * - `connected`: every namespace is connected (`/chat` and `/notifications`; `/monitor` and `/game` have their own signals);
  * - `reconnecting`: was connected, lost (part of) it, and is coming back by itself;
  * - `disconnected`: closed, logged out, or the login ended; it does not come back.
  */
@@ -141,6 +150,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly manager: Manager;
   private readonly links: Link[] = [];
   private monitorLink: { link: Link; channel: MonitorChannel } | undefined;
+  private gameLink: { link: Link; channel: GameChannel } | undefined;
   private readonly urls: string[];
   private endpoint = 0;
   private current: ConnectionState = 'connecting';
@@ -220,8 +230,27 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   /** Disconnects `/monitor` until the next `openMonitor()`. */
   closeMonitor(): void {
-    if (!this.monitorLink) return;
-    const { link } = this.monitorLink;
+    if (this.monitorLink) this.disconnectLink(this.monitorLink.link);
+  }
+
+  /** Connects `/game`, creating its socket on first use. */
+  openGame(): GameChannel {
+    if (!this.gameLink) {
+      const link = this.link(Namespace.game, false);
+      const requests = new Requester<GameClientToServer>(link.socket, this.options.requestTimeout);
+      this.gameLink = { link, channel: { socket: link.socket as unknown as GameSocket, requests } };
+    }
+    const { link, channel } = this.gameLink;
+    if (!this.closed && !link.socket.active) link.socket.connect();
+    return channel;
+  }
+
+  /** Disconnects `/game` until the next `openGame()` (a seated player's seat is then held, then forfeited). */
+  closeGame(): void {
+    if (this.gameLink) this.disconnectLink(this.gameLink.link);
+  }
+
+  private disconnectLink(link: Link): void {
     clearTimeout(link.timer);
     link.timer = undefined;
     link.socket.disconnect();

@@ -33,6 +33,7 @@ export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { NotificationEvents, NotificationListOptions, NotificationsApi } from './notifications.js';
 export type { MonitorApi, MonitorApiEvents, MonitorHistory } from './monitor.js';
 export type { DocsApi, DocsApiEvents } from './docs.js';
+export type { GameApi, GameApiEvents } from './game.js';
 export type { IntegrationsApi } from './integrations.js';
 export type { AccountsApi } from './accounts.js';
 export type { CollabApi, CollabOpenOptions, CollabSession, CollabSessionEvents } from './collab.js';
@@ -49,6 +50,8 @@ export type {
   BotCreated,
   BotInfo,
   ClusterStats,
+  Cycle,
+  Direction,
   Doc,
   DocChangedEvent,
   DocVersion,
@@ -56,13 +59,25 @@ export type {
   ErrorGroup,
   FileInfo,
   FileUrl,
+  GameMode,
+  GameOverEvent,
+  GamePhase,
+  GamePlayer,
+  GameRecord,
+  GameRoundEvent,
+  GameState,
+  GameTick,
   Invite,
+  LeaderboardEntry,
+  LiveGame,
+  MatchFoundEvent,
   Message,
   MonitorMetric,
   MonitorSnapshot,
   NodeSnapshot,
   Notification,
   PresenceEvent,
+  RatingChange,
   Reaction,
   ReadEvent,
   Room,
@@ -72,6 +87,7 @@ export type {
   SearchResult,
   Session,
   Stats,
+  Turn,
   TypingEvent,
   User,
   WebhookCreated,

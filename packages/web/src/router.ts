@@ -1,8 +1,8 @@
 /**
  * The app's routes, kept in the address so a reload or a shared link opens the same screen: the
  * open room (`/rooms/<id>`), the admin views (`/admin` monitoring, `/admin/users` accounts,
- * `/admin/rooms` every room), the
- * Integrations page (`/integrations`) and an invite link (`/invite/<code>`, which opens sign-up); the
+ * `/admin/rooms` every room), the Integrations page (`/integrations`), the Games page (`/games`)
+ * and an invite link (`/invite/<code>`, which opens sign-up); the
  * server answers every such path with the app.
  */
 import { useSyncExternalStore } from 'react';
@@ -10,6 +10,7 @@ import { useSyncExternalStore } from 'react';
 const ROOM_PATH = /^\/rooms\/([^/]+)\/?$/;
 const ADMIN_PATH = /^\/admin\/?$/;
 const INTEGRATIONS_PATH = /^\/integrations\/?$/;
+const GAMES_PATH = /^\/games\/?$/;
 const ADMIN_USERS_PATH = /^\/admin\/users\/?$/;
 const ADMIN_ROOMS_PATH = /^\/admin\/rooms\/?$/;
 const INVITE_PATH = /^\/invite\/([A-Za-z0-9_-]+)\/?$/;
@@ -61,6 +62,16 @@ export function useIntegrationsRoute(): boolean {
 /** Opens the Integrations page and records it in the browser history. */
 export function navigateToIntegrations(): void {
   go('/integrations', {});
+}
+
+/** Whether the address is the Games page's. */
+export function useGamesRoute(): boolean {
+  return useSyncExternalStore(subscribe, () => GAMES_PATH.test(window.location.pathname));
+}
+
+/** Opens the Games page and records it in the browser history. */
+export function navigateToGames(): void {
+  go('/games', {});
 }
 
 /** The invite code of an invite link's address (`/invite/<code>`), if this is one. */

@@ -1,9 +1,9 @@
 /**
  * The signed-in screen: connection banner, sidebar, the open room with its header (topic,
- * members, invite, leave) — or, for admins, the monitoring view (`/admin`), the accounts view
- * (`/admin/users`), every room (`/admin/rooms`) or the Integrations page (`/integrations`) — and the notification bell, the dialogs
- * (account settings among them), the document title with the unread count, and browser notifications while the
- * tab is hidden.
+ * members, invite, leave) — or the Games page (`/games`), or, for admins, the monitoring view
+ * (`/admin`), the accounts view (`/admin/users`), every room (`/admin/rooms`) or the Integrations
+ * page (`/integrations`) — and the notification bell, the dialogs (account settings among them),
+ * the document title with the unread count, and browser notifications while the tab is hidden.
  */
 import type { Notification, User } from '@switchboard/client';
 import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
@@ -14,7 +14,7 @@ import { ConnectionBanner } from './connection-banner.js';
 import { CreateRoomDialog } from './chat/create-room-dialog.js';
 import { showDesktop } from './desktop-notifications.js';
 import { describeError } from './errors.js';
-import { ActivityIcon, DoorIcon, FileTextIcon, HashIcon, LockIcon, MenuIcon, PlugIcon, PlusIcon, SearchIcon, SlidersIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
+import { ActivityIcon, DoorIcon, FileTextIcon, GamepadIcon, HashIcon, LockIcon, MenuIcon, PlugIcon, PlusIcon, SearchIcon, SlidersIcon, UserPlusIcon, UsersIcon } from './ui/icons.js';
 import { useMediaQuery } from './ui/media.js';
 import { Modal } from './ui/modal.js';
 import { NotificationBell } from './notification-bell.js';
@@ -22,7 +22,7 @@ import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
 import { ThreadPanel } from './chat/thread-panel.js';
 import { RoomSettingsDialog } from './chat/room-settings-dialog.js';
-import { navigate, navigateToAdmin, useAdminRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
+import { navigate, navigateToAdmin, useAdminRoute, useGamesRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
 import { SearchDialog } from './chat/search-dialog.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
@@ -34,6 +34,8 @@ const AdminView = lazy(() => import('./admin/admin-view.js').then((m) => ({ defa
 const IntegrationsView = lazy(() => import('./integrations/integrations-view.js').then((m) => ({ default: m.IntegrationsView })));
 const AdminUsersView = lazy(() => import('./admin/users-view.js').then((m) => ({ default: m.AdminUsersView })));
 const AdminRoomsView = lazy(() => import('./admin/rooms-view.js').then((m) => ({ default: m.AdminRoomsView })));
+// Loaded when someone opens the Games page.
+const GamesView = lazy(() => import('./game/games-view.js').then((m) => ({ default: m.GamesView })));
 const DocsPanel = lazy(() => import('./docs/docs-panel.js').then((m) => ({ default: m.DocsPanel })));
 
 export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSignOut: () => void; onUserChanged: (user: User) => void }) {
@@ -44,11 +46,14 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
   // Anyone else at /admin falls back to a room, like at an unknown room's address.
   const adminRoute = useAdminRoute();
   const integrationsRoute = useIntegrationsRoute();
+  const gamesView = useGamesRoute();
   // An admin page takes the room's place.
   const adminView = !isAdmin ? undefined : integrationsRoute ? 'integrations' : adminRoute;
   const monitorView = adminView === 'monitoring' || adminView === 'users' || adminView === 'rooms';
   const integrationsView = adminView === 'integrations';
-  const adminTitle = adminView === 'users' ? 'Users' : adminView === 'rooms' ? 'Rooms' : adminView === 'integrations' ? 'Integrations' : 'Monitoring';
+  // The Games page takes the room's place too, for everyone.
+  const page = gamesView ? 'games' : adminView;
+  const pageTitle = gamesView ? 'Games' : adminView === 'users' ? 'Users' : adminView === 'rooms' ? 'Rooms' : adminView === 'integrations' ? 'Integrations' : 'Monitoring';
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // Wide screens show the members beside the messages; narrower ones over them, on demand.
   const wide = useMediaQuery('(min-width: 1200px)');
@@ -71,17 +76,17 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
 
   // An unknown room in the address (left, or never joined) falls back to the first room.
   useEffect(() => {
-    if (!ready || adminView || (routeRoom !== undefined && room)) return;
+    if (!ready || page || (routeRoom !== undefined && room)) return;
     const first = rooms.find((r) => r.kind !== 'dm') ?? rooms[0];
     navigate(first?.id, { replace: true });
-  }, [ready, adminView, routeRoom, room, rooms]);
+  }, [ready, page, routeRoom, room, rooms]);
 
   // Muted rooms do not call for attention: they count neither in the title nor on the menu button.
   const totalUnread = rooms.reduce((n, r) => n + (r.muted ? 0 : r.unread), 0);
   useEffect(() => {
-    const where = adminView ? adminTitle : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
+    const where = page ? pageTitle : room ? (room.kind === 'dm' ? room.name : `#${room.name}`) : undefined;
     document.title = `${totalUnread > 0 ? `(${totalUnread}) ` : ''}${where ? `${where} · Switchboard` : 'Switchboard'}`;
-  }, [adminView, adminTitle, room, totalUnread]);
+  }, [page, pageTitle, room, totalUnread]);
 
   const openNotification = useCallback((n: Notification) => {
     if (n.kind === 'alert') {
@@ -142,6 +147,7 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
           onNewDm={() => setDialog('dm')}
           onSignOut={onSignOut}
           onAccount={() => setDialog('account')}
+          gamesActive={gamesView}
           admin={isAdmin ? { active: adminView } : undefined}
         />
         {sidebarOpen && <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />}
@@ -162,12 +168,17 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
               {monitorView ? (
                 <h1>
                   {adminView === 'users' ? <UsersIcon size={18} /> : adminView === 'rooms' ? <HashIcon size={18} /> : <ActivityIcon size={18} />}
-                  <span>{adminTitle}</span>
+                  <span>{pageTitle}</span>
                 </h1>
               ) : integrationsView ? (
                 <h1>
                   <PlugIcon size={18} />
                   <span>Integrations</span>
+                </h1>
+              ) : gamesView ? (
+                <h1>
+                  <GamepadIcon size={18} />
+                  <span>Games</span>
                 </h1>
               ) : room ? (
                 <>
@@ -227,7 +238,7 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
                 )}
               </div>
             )}
-            {!adminView && (
+            {!page && (
               <button type="button" className="icon-button" aria-label="Search messages" title="Search messages" onClick={() => setDialog('search')}>
                 <SearchIcon />
               </button>
@@ -239,7 +250,11 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
               {error}
             </p>
           )}
-          {monitorView ? (
+          {gamesView ? (
+            <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
+              <GamesView client={store.client} me={user.id} />
+            </Suspense>
+          ) : monitorView ? (
             <Suspense fallback={<p className="hint admin-loading">Loading…</p>}>
               {adminView === 'users' ? (
                 <AdminUsersView client={store.client} me={user.id} />
@@ -259,13 +274,13 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
             <Welcome user={user} ready={ready} onBrowse={() => setDialog('browse')} onCreate={() => setDialog('create')} />
           )}
         </main>
-        {room && docsOpen && !adminView && (
+        {room && docsOpen && !page && (
           <Suspense fallback={<p className="hint">Loading…</p>}>
             <DocsPanel key={room.id} client={store.client} roomId={room.id} me={user} onClose={() => setDocsOpen(false)} />
           </Suspense>
         )}
         {room && membersOpen && !wide && <div className="scrim members-scrim" aria-hidden="true" onClick={() => setMembersOpen(false)} />}
-        {room && !adminView && <ThreadPanel room={room} me={user} />}
+        {room && !page && <ThreadPanel room={room} me={user} />}
         {room && membersOpen && <MembersPanel room={room} me={user} onClose={() => setMembersOpen(false)} onInvite={() => setDialog('invite')} />}
       </div>
       {dialog === 'create' && <CreateRoomDialog onClose={closeDialog} onCreated={(r) => openRoom(r.id)} />}

@@ -1,14 +1,14 @@
 /**
  * The sidebar: the user's rooms and direct messages with unread badges and presence, the ways
- * to browse, create and start conversations, the admin views' links for admins, and the signed-in
- * user with account settings and sign-out. On narrow
- * screens it slides in over the content.
+ * to browse, create and start conversations, the Games page's link, the admin views' links for
+ * admins, and the signed-in user with account settings and sign-out. On narrow screens it slides
+ * in over the content.
  */
 import type { RoomWithReadState, User } from '@switchboard/client';
 import { useEffect, useRef, type MouseEvent, type ReactNode } from 'react';
 import { Avatar } from '../ui/avatar.js';
-import { ActivityIcon, CloseIcon, EditIcon, HashIcon, LockIcon, LogOutIcon, PlugIcon, PlusIcon, SearchIcon, UsersIcon } from '../ui/icons.js';
-import { adminPath, navigate, navigateToAdmin, navigateToIntegrations, type AdminRoute } from '../router.js';
+import { ActivityIcon, CloseIcon, EditIcon, GamepadIcon, HashIcon, LockIcon, LogOutIcon, PlugIcon, PlusIcon, SearchIcon, UsersIcon } from '../ui/icons.js';
+import { adminPath, navigate, navigateToAdmin, navigateToGames, navigateToIntegrations, type AdminRoute } from '../router.js';
 import { useChatState } from '../use-store.js';
 
 interface SidebarProps {
@@ -22,6 +22,8 @@ interface SidebarProps {
   onSignOut: () => void;
   /** Opens the account settings. */
   onAccount: () => void;
+  /** Whether the Games page is open. */
+  gamesActive: boolean;
   /** Admins only: the links to the admin views and the Integrations page, and which one is open. */
   admin: { active: AdminRoute | 'integrations' | undefined } | undefined;
 }
@@ -77,7 +79,7 @@ const ADMIN_LINKS: Record<AdminRoute, ReactNode> = {
   ),
 };
 
-export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut, onAccount, admin }: SidebarProps) {
+export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate, onNewDm, onSignOut, onAccount, gamesActive, admin }: SidebarProps) {
   const { rooms, presence, members } = useChatState();
   const closeButton = useRef<HTMLButtonElement>(null);
   // Slid in over the content (narrow screens): focus goes with it.
@@ -110,6 +112,19 @@ export function Sidebar({ user, activeRoomId, open, onClose, onBrowse, onCreate,
         <button type="button" className="sidebar-action" onClick={onBrowse}>
           <SearchIcon size={16} /> Browse rooms
         </button>
+        <a
+          href="/games"
+          className={gamesActive ? 'sidebar-action active' : 'sidebar-action'}
+          aria-current={gamesActive ? 'page' : undefined}
+          onClick={(e) => {
+            if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return; // a new tab
+            e.preventDefault();
+            navigateToGames();
+            onClose();
+          }}
+        >
+          <GamepadIcon size={16} /> Games
+        </a>
         {admin &&
           (['monitoring', 'users', 'rooms'] as const).map((view) => (
             <a

@@ -168,6 +168,13 @@ export const PlugIcon = (p: P) => (
   </Icon>
 );
 
+export const GamepadIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M6 11h4M8 9v4M15 12h.01M18 10h.01" />
+    <rect x="2" y="6" width="20" height="12" rx="4" />
+  </Icon>
+);
+
 export const SlidersIcon = (p: P) => (
   <Icon {...p}>
     <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />

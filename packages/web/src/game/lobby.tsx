@@ -1,0 +1,274 @@
+/**
+ * The Games page's lobby: quick match (duel or quad, with the queue and Cancel), a private game
+ * (with bots) and joining one by its code, the live games with Watch buttons, the leaderboard of a
+ * mode, and the user's recent games.
+ */
+import { GameLimits, type GameMode } from '@switchboard/protocol';
+import { useState, type FormEvent } from 'react';
+import { formatAgo, formatFull } from '../ui/format.js';
+import type { GamesState, GameStore } from './game-store.js';
+
+const MODE_NAMES: Record<GameMode, string> = { duel: 'Duel', quad: 'Quad' };
+const MODES = ['duel', 'quad'] as const;
+
+const versus = (players: { name: string }[]) => players.map((p) => p.name).join(' vs ');
+
+function QuickMatch({ store, state }: { store: GameStore; state: GamesState }) {
+  return (
+    <section className="admin-card" aria-labelledby="quick-match-heading">
+      <h2 id="quick-match-heading">Quick match</h2>
+      {state.queued ? (
+        <div className="queue-state" role="status">
+          <span className="live-dot" aria-hidden="true" />
+          <span>Looking for a {state.queued} opponent… bots take the seats left after a while.</span>
+          <button type="button" className="button small" onClick={() => void store.cancelQueue()} disabled={state.busy}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <>
+          <p className="hint">Play against people of a close rating; bots fill the seats nobody takes.</p>
+          <div className="game-actions">
+            {MODES.map((mode) => (
+              <button key={mode} type="button" className="button primary" onClick={() => void store.queue(mode)} disabled={state.busy}>
+                {MODE_NAMES[mode]} ({GameLimits.seats[mode]} players)
+              </button>
+            ))}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function PrivateGame({ store, state }: { store: GameStore; state: GamesState }) {
+  const [mode, setMode] = useState<GameMode>('duel');
+  const [bots, setBots] = useState(0);
+  const [code, setCode] = useState('');
+  const maxBots = GameLimits.seats[mode] - 1;
+
+  const create = (e: FormEvent) => {
+    e.preventDefault();
+    void store.create(mode, Math.min(bots, maxBots));
+  };
+  const join = (e: FormEvent) => {
+    e.preventDefault();
+    void store.join(code.trim());
+  };
+
+  return (
+    <section className="admin-card" aria-labelledby="private-game-heading">
+      <h2 id="private-game-heading">Private game</h2>
+      <form className="inline-form" onSubmit={create} aria-label="Create a private game">
+        <label className="field">
+          <span>Mode</span>
+          <select value={mode} onChange={(e) => setMode(e.target.value as GameMode)}>
+            {MODES.map((m) => (
+              <option key={m} value={m}>
+                {MODE_NAMES[m]} ({GameLimits.seats[m]} players)
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Bots</span>
+          <select value={Math.min(bots, maxBots)} onChange={(e) => setBots(Number(e.target.value))}>
+            {Array.from({ length: maxBots + 1 }, (_, n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" className="button primary" disabled={state.busy || state.queued !== undefined}>
+          Create game
+        </button>
+      </form>
+      <form className="inline-form" onSubmit={join} aria-label="Join a game by code">
+        <label className="field">
+          <span>Game code</span>
+          <input
+            name="game-code"
+            className="mono code-input"
+            required
+            autoComplete="off"
+            spellCheck={false}
+            minLength={GameLimits.codeLength}
+            maxLength={GameLimits.codeLength}
+            value={code}
+            onChange={(e) => setCode(e.target.value.toUpperCase())}
+            placeholder="ABC234"
+          />
+        </label>
+        <button type="submit" className="button" disabled={state.busy || code.trim().length !== GameLimits.codeLength}>
+          Join
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function LiveGames({ store, state }: { store: GameStore; state: GamesState }) {
+  const { live } = state;
+  return (
+    <section className="admin-card" aria-labelledby="live-games-heading">
+      <div className="admin-card-header">
+        <h2 id="live-games-heading">Live games</h2>
+        <button type="button" className="button small" onClick={() => store.refreshLive()}>
+          Refresh
+        </button>
+      </div>
+      {!live ? (
+        <p className="hint">Loading…</p>
+      ) : live.length === 0 ? (
+        <p className="hint">Nobody is playing right now.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="admin-table" aria-label="Live games">
+            <thead>
+              <tr>
+                <th scope="col">Players</th>
+                <th scope="col">Mode</th>
+                <th scope="col" className="num">
+                  Round
+                </th>
+                <th scope="col" className="num">
+                  Watching
+                </th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {live.map((g) => (
+                <tr key={g.gameId}>
+                  <th scope="row">{versus(g.players)}</th>
+                  <td>{MODE_NAMES[g.mode]}</td>
+                  <td className="num">{g.round}</td>
+                  <td className="num">{g.spectators}</td>
+                  <td className="num">
+                    <button type="button" className="button small" aria-label={`Watch ${versus(g.players)}`} onClick={() => void store.watch(g.gameId)} disabled={state.busy}>
+                      Watch
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Leaderboard({ store, state }: { store: GameStore; state: GamesState }) {
+  const { leaderboard, leaderboardMode } = state;
+  return (
+    <section className="admin-card" aria-labelledby="leaderboard-heading">
+      <div className="admin-card-header">
+        <h2 id="leaderboard-heading">Leaderboard</h2>
+        <div className="segmented" role="group" aria-label="Mode">
+          {MODES.map((m) => (
+            <button key={m} type="button" className={m === leaderboardMode ? 'button small pressed' : 'button small'} aria-pressed={m === leaderboardMode} onClick={() => store.showLeaderboard(m)}>
+              {MODE_NAMES[m]}
+            </button>
+          ))}
+        </div>
+      </div>
+      {!leaderboard ? (
+        <p className="hint">Loading…</p>
+      ) : leaderboard.length === 0 ? (
+        <p className="hint">No rated {leaderboardMode} games yet.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="admin-table" aria-label={`${MODE_NAMES[leaderboardMode]} leaderboard`}>
+            <thead>
+              <tr>
+                <th scope="col" className="num">
+                  #
+                </th>
+                <th scope="col">Player</th>
+                <th scope="col" className="num">
+                  Rating
+                </th>
+                <th scope="col" className="num">
+                  Games
+                </th>
+                <th scope="col" className="num">
+                  Wins
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {leaderboard.map((e, i) => (
+                <tr key={e.userId}>
+                  <td className="num">{i + 1}</td>
+                  <th scope="row">@{e.username}</th>
+                  <td className="num">{e.rating}</td>
+                  <td className="num">{e.games}</td>
+                  <td className="num">{e.wins}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function RecentGames({ state, me }: { state: GamesState; me: string }) {
+  const { history } = state;
+  return (
+    <section className="admin-card" aria-labelledby="recent-games-heading">
+      <h2 id="recent-games-heading">Your recent games</h2>
+      {!history ? (
+        <p className="hint">Loading…</p>
+      ) : history.length === 0 ? (
+        <p className="hint">No games played yet.</p>
+      ) : (
+        <ul className="recent-games" aria-label="Your recent games">
+          {history.map((g) => {
+            const mine = g.players.find((p) => p.userId === me);
+            const result = g.reason === 'aborted' ? 'aborted' : g.winnerSeat === null ? 'draw' : g.winnerSeat === mine?.seat ? 'won' : 'lost';
+            return (
+              <li key={g.gameId}>
+                <span className={`game-result-tag ${result}`}>{result}</span>
+                <span>
+                  {MODE_NAMES[g.mode]}: {versus(g.players)}
+                </span>
+                <time className="hint" dateTime={new Date(g.finishedAt).toISOString()} title={formatFull(g.finishedAt)}>
+                  {formatAgo(g.finishedAt)}
+                </time>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function Lobby({ store, state, me }: { store: GameStore; state: GamesState; me: string }) {
+  return (
+    <div className="game-lobby">
+      {state.error && (
+        <p className="form-error" role="alert">
+          {state.error}
+        </p>
+      )}
+      <div className="game-lobby-grid">
+        <div>
+          <QuickMatch store={store} state={state} />
+          <PrivateGame store={store} state={state} />
+          <LiveGames store={store} state={state} />
+        </div>
+        <div>
+          <Leaderboard store={store} state={state} />
+          <RecentGames state={state} me={me} />
+        </div>
+      </div>
+    </div>
+  );
+}
