@@ -6,6 +6,7 @@
 export { createClient, ClientDefaults, SwitchboardClient, type ClientEvents, type ClientOptions } from './client.js';
 export { login, logout, refresh, register } from './http.js';
 export { SwitchboardError } from './errors.js';
+export { GameTickDecoder } from './game-ticks.js';
 export {
   NativeSocket,
   NativeSocketDefaults,
@@ -48,6 +49,7 @@ export type {
   BotCreated,
   BotInfo,
   ClusterStats,
+  CompactTick,
   Doc,
   DocChangedEvent,
   DocVersion,
@@ -55,6 +57,8 @@ export type {
   ErrorGroup,
   FileInfo,
   FileUrl,
+  GameState,
+  GameTick,
   Invite,
   Message,
   MonitorMetric,
