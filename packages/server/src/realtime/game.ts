@@ -139,7 +139,7 @@ export function createGameArena(options: GameOptions): GameArena {
     });
     const stepDuration = new Histogram({
       name: 'switchboard_game_step_duration_seconds',
-      help: 'Time one game takes to step one tick: its bots and its simulation, not sending',
+      help: 'Time one game takes to step one tick: its bots, its simulation and its tick built, not sending',
       // A step takes tens of microseconds; the bench compares these with another server's per-room step.
       buckets: [0.000005, 0.00001, 0.000015, 0.00002, 0.00003, 0.00004, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.001, 0.002, 0.005],
       registers,
@@ -381,6 +381,19 @@ export function createGameArena(options: GameOptions): GameArena {
       else tickDuration.observe(passBusyMs / 1000);
     }
 
+    /**
+     * Whether a socket in `room` gets the tick stream `stream`. Only this node's sockets are known,
+     * so with several nodes both streams go out; alone, a stream nobody gets is not even encoded.
+     */
+    const anyGets = (room: string, stream: string): boolean => {
+      if (cluster) return true;
+      const members = nsp.adapter.rooms.get(room);
+      const streamers = nsp.adapter.rooms.get(stream);
+      if (!members || !streamers) return false;
+      for (const id of members) if (streamers.has(id)) return true;
+      return false;
+    };
+
     function stepGame(game: Game) {
       // Ended (or forfeited to its end) since the pass began.
       if (game.ending) return;
@@ -392,13 +405,13 @@ export function createGameArena(options: GameOptions): GameArena {
         if (turn) sim.input(seat.seat, turn);
       }
       const result = sim.step();
+      const tick = tickOf(game);
+      const compact = compactTick(game.key, game.last, tick);
+      game.last = tick;
       stepDuration.observe((performance.now() - began) / 1000);
       const room = roomOf(game.id);
-      const tick = tickOf(game);
-      nsp.to(room).except(TICKS_COMPACT).emit('game:tick', tick);
-      const compact = compactTick(game.key, game.last, tick);
-      if (compact) nsp.to(room).except(TICKS_FULL).emit('t', compact);
-      game.last = tick;
+      if (anyGets(room, TICKS_FULL)) nsp.to(room).except(TICKS_COMPACT).emit('game:tick', tick);
+      if (compact && anyGets(room, TICKS_COMPACT)) nsp.to(room).except(TICKS_FULL).emit('t', compact);
       if (result.roundEnded) {
         nsp.to(room).emit('game:round', { gameId: game.id, ...result.roundEnded, scores: { ...sim.scores } });
         if (!result.over) publish(game);
