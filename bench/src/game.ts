@@ -4,7 +4,7 @@
  * simulation and bots, one after the other under the same load. Each game has one connected
  * client, which rides seat 0 and never steers (three bots ride the others) and starts a new game
  * when one ends, so the number of games stays put. Switchboard's clients ask for compact ticks
- * (`game:ticks`, docs/protocol.md) and decode them with the SDK's `GameTickDecoder`, as Colyseus's
+ * (`game:ticks`, docs/protocol.md §8) and decode them with the SDK's `GameTickDecoder`, as Colyseus's
  * clients decode their patches.
  *
  * Measured over a window after a warm-up:

@@ -1,5 +1,5 @@
 /**
- * Turns the compact tick stream of `/game` (docs/protocol.md, §6 compact ticks) back into the
+ * Turns the compact tick stream of `/game` (PROTOCOL §6 extension, docs/protocol.md §8 "compact ticks") back into the
  * `GameTick`s that `game:tick` carries, so an app renders the same objects whichever stream it
  * asked for. The stream says only what a client cannot foresee; the decoder foresees the rest, one
  * tick at a time, with the protocol's own rule (the one the server checks its compact ticks with).

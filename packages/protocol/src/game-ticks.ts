@@ -1,5 +1,5 @@
 /**
- * Compact ticks (an extension of PROTOCOL §6, docs/protocol.md): the layout of the `t` event a
+ * Compact ticks (PROTOCOL §6 extension, docs/protocol.md §8): the layout of the `t` event a
  * `/game` socket gets instead of `game:tick` after `game:ticks { mode: "compact" }`, and the one
  * rule that turns the previous tick and a compact tick into the next full tick. The server builds
  * its compact ticks with this rule and checks them against the real tick, and the SDK decodes with

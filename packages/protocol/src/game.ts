@@ -72,7 +72,7 @@ export interface GameState {
   scores: Record<number, number>;
   phase: GamePhase;
   /**
-   * Extension (docs/protocol.md §6 compact ticks): the number that stands for this game in the
+   * Extension (docs/protocol.md §8, compact ticks): the number that stands for this game in the
    * compact tick stream, unique among the live games of the deployment.
    */
   key: number;

@@ -1,5 +1,5 @@
 /**
- * Builds the compact tick (docs/protocol.md, §6 compact ticks) that stands for one tick of a game,
+ * Builds the compact tick (PROTOCOL §6 extension, docs/protocol.md §8 "compact ticks") that stands for one tick of a game,
  * from the tick before it. Whatever it builds it checks with the protocol's own decoding rule, and
  * sends a keyframe instead when a delta would not give exactly the real tick, so a client never
  * foresees a position the server did not reach.
