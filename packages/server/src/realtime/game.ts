@@ -448,7 +448,9 @@ export function createGameArena(options: GameOptions): GameArena {
         for (const match of pairing.poll(Date.now())) {
           const id = newId();
           const players = match.humans.map((h) => byUser.get(h.userId) as (typeof queue)[number]);
-          if (await shared.take(id, players)) launch(match, await shared.nextKey(), id);
+          // Numbered before the players are taken: a failure here leaves nobody seated in a game that never starts.
+          const key = await shared.nextKey();
+          if (await shared.take(id, players)) launch(match, key, id);
         }
       } catch (err) {
         log.warn({ err }, 'matchmaking across nodes failed; trying again');
@@ -626,9 +628,10 @@ export function createGameArena(options: GameOptions): GameArena {
           let code = newCode();
           try {
             const rating = (await options.records.ratings(mode, [userId])).get(userId) ?? GameLimits.initialRating;
+            const key = await newKey();
             await ensureFree(userId);
             while (byCode.has(code) || (cluster && !(await cluster.claimCode(code, gameId)))) code = newCode();
-            const game = addGame(mode, code, await newKey(), gameId);
+            const game = addGame(mode, code, key, gameId);
             seatPerson(game, 0, userId, displayName, rating);
             fillWithBots(game, bots);
             if (game.seats.every(Boolean)) {
