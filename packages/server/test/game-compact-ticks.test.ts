@@ -2,7 +2,8 @@
  * Compact ticks without a server: over random games (both modes, random turns at random ticks,
  * bots, forfeits between ticks) the compact stream the server would send, decoded by the SDK's
  * `GameTickDecoder`, gives every full tick exactly — from the game's start and from a state taken
- * at any tick, as a spectator or a reconnecting player gets it — and is smaller than the full one.
+ * at any tick, as a spectator or a reconnecting player gets it — and is smaller than the full one;
+ * the decoder ignores what it cannot place and hands out copies.
  */
 import fc from 'fast-check';
 import { GameTickDecoder } from '@switchboard/client';
@@ -130,5 +131,24 @@ describe('compact ticks', () => {
     }
     expect(sent).toBeLessThan(ticks / 2);
     expect(compact).toBeLessThan(full / 10);
+  });
+});
+
+describe('GameTickDecoder', () => {
+  it('yields nothing for a game it has no state of, for a tick already decoded, or after forgetting the game', () => {
+    const played = play('duel', 3, 0, new Map(), new Map());
+    const decoder = new GameTickDecoder();
+    const sent = played.compact.flatMap((c) => (c ? [c] : []));
+    const [first, second] = sent as [CompactTick, CompactTick];
+    expect(decoder.push(first)).toEqual([]);
+    decoder.state(played.start);
+    const decoded = decoder.push(first);
+    expect(decoded.at(-1)?.tick).toBe(first[1]);
+    expect(decoder.push(first)).toEqual([]);
+    // What it hands out is the app's to change: the next tick is decoded from its own copy.
+    (decoded.at(-1) as GameTick).cycles.length = 0;
+    expect(decoder.push(second).at(-1)).toEqual(played.ticks[(second[1] as number) - 1]);
+    decoder.forget(GAME_ID);
+    expect(decoder.push(sent[2] as CompactTick)).toEqual([]);
   });
 });
