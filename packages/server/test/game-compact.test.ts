@@ -4,7 +4,7 @@
  * them has is the same, across the player's reconnect (its `game:state`, then full ticks until it
  * asks for compact ones again) and the round changes. Bad `game:ticks` payloads are refused. Across
  * two nodes (Redis, PostgreSQL): the spectators of a game held by the other node decode the same
- * ticks, and games created on either node never share a key.
+ * ticks, and games created on either node never share a key. Each game's step is timed on its own.
  */
 import { GameTickDecoder } from '@switchboard/client';
 import type { CompactTick, GameOverEvent, GameState, GameTick } from '@switchboard/protocol';
@@ -120,6 +120,12 @@ describe('/game compact ticks', () => {
     const phases = new Set([...compact.ticks.values()].map((tick) => tick.phase));
     expect(phases).toEqual(new Set(['countdown', 'running', 'between-rounds', 'over']));
     expect(player.ticks.get(spectatorTicks.at(-1) as number)?.phase).toBe('over');
+
+    // Each game's step is timed on its own, beside each pass over every game.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const count = (name: string) => Number(new RegExp(`^${name}_count (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(count('switchboard_game_step_duration_seconds')).toBeGreaterThanOrEqual(spectatorTicks.length);
+    expect(count('switchboard_game_tick_duration_seconds')).toBeGreaterThan(0);
   });
 
   it('refuses a bad game:ticks payload with INVALID_ARGUMENT', async () => {
