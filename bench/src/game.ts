@@ -3,23 +3,28 @@
  * Switchboard's `/game` and on Colyseus (bench/src/colyseus-game-server.ts) running the same
  * simulation and bots, one after the other under the same load. Each game has one connected
  * client, which rides seat 0 and never steers (three bots ride the others) and starts a new game
- * when one ends, so the number of games stays put.
+ * when one ends, so the number of games stays put. Switchboard's clients ask for compact ticks
+ * (`game:ticks`, docs/protocol.md §8) and decode them with the SDK's `GameTickDecoder`, as Colyseus's
+ * clients decode their patches.
  *
  * Measured over a window after a warm-up:
- * - the server's tick time: Switchboard steps every game in one loop and reports each loop's time
- *   (`switchboard_game_tick_duration_seconds`, read as bucket bounds from `/metrics`); Colyseus
- *   steps each room on its own interval, timed per room;
+ * - the server's time to step one game one tick (its bots, its simulation, its state for sending):
+ *   Switchboard's per-game histogram (`switchboard_game_step_duration_seconds`, read as bucket
+ *   bounds from `/metrics`), Colyseus's rooms timed one by one; and Switchboard's time for a
+ *   whole pass over every game (`switchboard_game_tick_duration_seconds`);
  * - late or skipped ticks, by the server (Switchboard's counter; a Colyseus room whose interval
- *   fired over two periods late) and by the clients (a gap over two periods between updates; tick
- *   numbers skipped — which for Colyseus also counts ticks merged into one patch);
+ *   fired over two periods late) and by the clients (an update that came over two periods later
+ *   than the ticks it brought were due after the one before; tick numbers never known — which for
+ *   Colyseus also counts ticks merged into one patch);
  * - bytes per client per second, counted on the wire by a TCP proxy that a sample of the clients
  *   connect through (WebSocket frames and everything inside them);
  * - the server process's CPU time.
  */
 import { createConnection, createServer, type Server, type Socket as NetSocket } from 'node:net';
-import { GameLimits, type GameOverEvent, type GameTick } from '@switchboard/protocol';
+import { GameLimits, type CompactTick, type GameOverEvent, type GameState } from '@switchboard/protocol';
 import { Client as ColyseusClient, type Room as ColyseusRoom } from 'colyseus.js';
 import { io, type Socket } from 'socket.io-client';
+import { GameTickDecoder } from '../../packages/client/src/game-ticks.js';
 import type { Accounts } from './accounts.js';
 import { Histogram } from './histogram.js';
 import { sleep, startColyseusGame, type ServerProcess } from './procs.js';
@@ -39,15 +44,20 @@ export interface GameSize {
 export interface GameSide {
   games: number;
   /**
-   * Server tick time, ms: per loop over every game (Switchboard: the upper bound of a histogram
-   * bucket, null when above the largest, `overMs`) or per room (Colyseus).
+   * Server time to step one game one tick, ms (Switchboard: the upper bound of a histogram bucket,
+   * null when above the largest, `overMs`; Colyseus: one room's step).
    */
   tickMs: { p50: number | null; p99: number | null; overMs?: number; basis: string };
+  /** Switchboard: one pass over every game, its slices added up (bucket bounds, as `tickMs`). */
+  passMs?: { p50: number | null; p99: number | null; overMs: number };
   /** Ticks the server ran late (over two periods) or skipped, during the window. */
   serverLateTicks: number;
   clients: {
+    /** Ticks the clients learned, each client counted. */
     updatesPerSecond: number;
-    /** Gaps over two periods between a client's updates. */
+    /** Messages the clients got. */
+    messagesPerSecond: number;
+    /** Updates that came over two periods later than the ticks they brought were due. */
     lateUpdates: number;
     /** Tick numbers a client never saw on its own. */
     skippedTicks: number;
@@ -103,37 +113,46 @@ async function byteProxy(targetPort: number): Promise<{ port: number; bytes(): n
 class Updates {
   measuring = false;
   count = 0;
+  messages = 0;
   late = 0;
   skipped = 0;
+  /** How much later than due each update came: its gap to the one before, less the ticks between. */
   readonly gaps = new Histogram();
   private readonly last = new Map<number, { game: string; tick: number; at: number }>();
 
-  seen(client: number, game: string, tick: number): void {
+  /**
+   * One update of `client`, bringing the ticks from `first` to `tick` (a compact tick completes
+   * every tick since the last one it foresaw; a full tick or a patch brings one).
+   */
+  seen(client: number, game: string, tick: number, first = tick): void {
     const at = performance.now();
     const before = this.last.get(client);
     this.last.set(client, { game, tick, at });
     if (!this.measuring || !before || before.game !== game || tick <= before.tick) return;
-    this.count++;
-    this.skipped += tick - before.tick - 1;
-    const gap = at - before.at;
-    this.gaps.record(gap * 1000);
-    if (gap > 2 * TICK_MS) this.late++;
+    this.count += tick - first + 1;
+    this.messages++;
+    this.skipped += first - before.tick - 1;
+    // Ticks the update brought beyond the next one were due a period apart each.
+    const late = at - before.at - (tick - before.tick - 1) * TICK_MS;
+    this.gaps.record(Math.max(0, late) * 1000);
+    if (late > 2 * TICK_MS) this.late++;
   }
 }
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
-/** Switchboard's histogram and late-tick counter from a `/metrics` text. */
-function readMetrics(text: string): { buckets: Map<number, number>; late: number } {
-  const buckets = new Map<number, number>();
+/** Switchboard's per-game step and per-pass histograms and late-tick counter from a `/metrics` text. */
+function readMetrics(text: string): { steps: Map<number, number>; passes: Map<number, number>; late: number } {
+  const steps = new Map<number, number>();
+  const passes = new Map<number, number>();
   let late = 0;
   for (const line of text.split('\n')) {
-    const bucket = /^switchboard_game_tick_duration_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
-    if (bucket) buckets.set(bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2]));
+    const bucket = /^switchboard_game_(step|tick)_duration_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
+    if (bucket) (bucket[1] === 'step' ? steps : passes).set(bucket[2] === '+Inf' ? Infinity : Number(bucket[2]), Number(bucket[3]));
     const counter = /^switchboard_game_ticks_late_total (\d+)/.exec(line);
     if (counter) late = Number(counter[1]);
   }
-  return { buckets, late };
+  return { steps, passes, late };
 }
 
 /** The bucket bound (ms) under which `p` % of the loops between two scrapes fell; null: above the largest. */
@@ -145,6 +164,15 @@ function bucketPercentile(before: Map<number, number>, after: Map<number, number
     if (total > 0 && count >= (p / 100) * total) return bound * 1000;
   }
   return null;
+}
+
+/** p50, p99 and the largest bound (ms) of a histogram between two scrapes. */
+function bucketPercentiles(before: Map<number, number>, after: Map<number, number>) {
+  return {
+    p50: bucketPercentile(before, after, 50),
+    p99: bucketPercentile(before, after, 99),
+    overMs: Math.max(...[...after.keys()].filter(Number.isFinite)) * 1000,
+  };
 }
 
 async function measureWindow(server: ServerProcess, size: GameSize, updates: Updates, bytes: () => number, log: (line: string) => void) {
@@ -164,6 +192,7 @@ async function measureWindow(server: ServerProcess, size: GameSize, updates: Upd
     bytesPerClientPerSecond: Math.round((bytes() - bytesBefore) / Math.max(1, Math.min(size.sampled, size.games)) / elapsed),
     clients: {
       updatesPerSecond: Math.round(updates.count / elapsed),
+      messagesPerSecond: Math.round(updates.messages / elapsed),
       lateUpdates: updates.late,
       skippedTicks: updates.skipped,
       gapP99Ms: round(updates.gaps.percentile(99) / 1000),
@@ -184,13 +213,25 @@ async function runSwitchboardSide(accounts: Accounts, size: GameSize, log: (line
           const socket = io(`${url}/game`, { auth: { token: accounts.tokens[i] }, transports: ['websocket'], reconnection: false, forceNew: true });
           sockets.push(socket);
           const create = () => socket.emit('game:create', { mode: 'quad', bots: 3 }, () => undefined);
-          socket.on('game:tick', (tick: GameTick) => updates.seen(i, tick.gameId, tick.tick));
+          const decoder = new GameTickDecoder();
+          socket.on('game:state', (state: GameState) => decoder.state(state));
+          socket.on('t', (compact: CompactTick) => {
+            const ticks = decoder.push(compact);
+            const [first, last] = [ticks[0], ticks.at(-1)];
+            if (first && last) updates.seen(i, last.gameId, last.tick, first.tick);
+          });
           // A game over: the next one starts at once, so the number of games holds.
-          socket.on('game:over', (_over: GameOverEvent) => create());
+          socket.on('game:over', (over: GameOverEvent) => {
+            decoder.forget(over.gameId);
+            create();
+          });
           await new Promise<void>((resolve, reject) => {
             socket.once('connect', resolve);
             socket.once('connect_error', reject);
           });
+          // Before the first game, so no `game:tick` ever comes.
+          const switched = (await socket.emitWithAck('game:ticks', { mode: 'compact' })) as { ok: boolean };
+          if (!switched.ok) throw new Error('the server refused compact ticks');
           create();
         }),
       );
@@ -200,12 +241,8 @@ async function runSwitchboardSide(accounts: Accounts, size: GameSize, log: (line
       const after = readMetrics(await (await fetch(`${server.url}/metrics`)).text());
       return {
         games: size.games,
-        tickMs: {
-          p50: bucketPercentile(before.buckets, after.buckets, 50),
-          p99: bucketPercentile(before.buckets, after.buckets, 99),
-          overMs: Math.max(...[...after.buckets.keys()].filter(Number.isFinite)) * 1000,
-          basis: 'one loop over every game; histogram bucket bound',
-        },
+        tickMs: { ...bucketPercentiles(before.steps, after.steps), basis: 'one game (bots, simulation, tick built; not sending); histogram bucket bound' },
+        passMs: bucketPercentiles(before.passes, after.passes),
         serverLateTicks: after.late - before.late,
         clients: window.clients,
         bytesPerClientPerSecond: window.bytesPerClientPerSecond,
@@ -248,7 +285,7 @@ async function runColyseusSide(size: GameSize, log: (line: string) => void): Pro
     for (const ms of stats.tickMs) ticks.record(ms * 1000);
     return {
       games: size.games,
-      tickMs: { p50: round(ticks.percentile(50) / 1000, 3), p99: round(ticks.percentile(99) / 1000, 3), basis: 'one room' },
+      tickMs: { p50: round(ticks.percentile(50) / 1000, 3), p99: round(ticks.percentile(99) / 1000, 3), basis: 'one room (bots, simulation, schema updated; not patching)' },
       serverLateTicks: stats.late,
       clients: window.clients,
       bytesPerClientPerSecond: window.bytesPerClientPerSecond,
@@ -263,7 +300,7 @@ async function runColyseusSide(size: GameSize, log: (line: string) => void): Pro
 
 export async function runGame(accounts: Accounts, size: GameSize, log: (line: string) => void): Promise<GameBenchResult> {
   const switchboard = await runSwitchboardSide(accounts, size, log);
-  log(`game Switchboard: ${switchboard.bytesPerClientPerSecond} B/client/s, CPU ${switchboard.server.cpuPercent} %, loop p99 ≤ ${switchboard.tickMs.p99 ?? `> ${switchboard.tickMs.overMs}`} ms`);
+  log(`game Switchboard: ${switchboard.bytesPerClientPerSecond} B/client/s, CPU ${switchboard.server.cpuPercent} %, game step p99 ≤ ${switchboard.tickMs.p99 ?? `> ${switchboard.tickMs.overMs}`} ms, pass p99 ≤ ${switchboard.passMs?.p99 ?? `> ${switchboard.passMs?.overMs}`} ms`);
   const colyseus = await runColyseusSide(size, log);
   log(`game Colyseus: ${colyseus.bytesPerClientPerSecond} B/client/s, CPU ${colyseus.server.cpuPercent} %, room tick p99 ${colyseus.tickMs.p99} ms`);
   return { switchboard, colyseus };

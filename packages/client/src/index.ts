@@ -6,6 +6,7 @@
 export { createClient, ClientDefaults, SwitchboardClient, type ClientEvents, type ClientOptions } from './client.js';
 export { login, logout, refresh, register } from './http.js';
 export { SwitchboardError } from './errors.js';
+export { GameTickDecoder } from './game-ticks.js';
 export {
   NativeSocket,
   NativeSocketDefaults,
@@ -50,6 +51,7 @@ export type {
   BotCreated,
   BotInfo,
   ClusterStats,
+  CompactTick,
   Cycle,
   Direction,
   Doc,

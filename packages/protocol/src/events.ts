@@ -158,5 +158,6 @@ export const RequestSchemas = {
     'game:watch': G.GameIdInput,
     'game:leave': G.GameIdInput,
     'game:list': G.GameListInput,
+    'game:ticks': G.GameTicksInput,
   },
 } as const satisfies Record<Namespace, Record<string, unknown>>;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Ack } from './errors.js';
+import type { CompactTick } from './game-ticks.js';
 import { Id } from './schemas.js';
 
 export const GameMode = z.enum(['duel', 'quad']);
@@ -70,6 +71,11 @@ export interface GameState {
   trails: Trail[];
   scores: Record<number, number>;
   phase: GamePhase;
+  /**
+   * Extension (docs/protocol.md §8, compact ticks): the number that stands for this game in the
+   * compact tick stream, unique among the live games of the deployment.
+   */
+  key: number;
 }
 export interface GameTick {
   gameId: string;
@@ -144,6 +150,8 @@ export const GameInputInput = z.object({
 });
 export const GameIdInput = z.object({ gameId: Id });
 export const GameListInput = z.object({}).optional();
+/** Extension: which tick stream this socket gets, `game:tick` ("full", the default) or `t` ("compact"). */
+export const GameTicksInput = z.object({ mode: z.enum(['full', 'compact']) });
 
 export const LeaderboardQuery = z.object({ mode: GameMode.default('duel') });
 export const UserGamesParams = z.object({ id: Id });
@@ -153,6 +161,7 @@ export type GameCreateInput = z.input<typeof GameCreateInput>;
 export type GameJoinInput = z.input<typeof GameJoinInput>;
 export type GameInputInput = z.input<typeof GameInputInput>;
 export type GameIdInput = z.input<typeof GameIdInput>;
+export type GameTicksInput = z.input<typeof GameTicksInput>;
 
 /** `/game` requests (events.ts adds the ones every namespace shares). */
 export interface GameRequests {
@@ -164,12 +173,16 @@ export interface GameRequests {
   'game:watch': (payload: GameIdInput, ack: Ack<{ state: GameState }>) => void;
   'game:leave': (payload: GameIdInput, ack: Ack) => void;
   'game:list': (payload: Record<string, never>, ack: Ack<{ games: LiveGame[] }>) => void;
+  /** Extension: switches this socket between `game:tick` and the compact `t` stream (game-ticks.ts). */
+  'game:ticks': (payload: GameTicksInput, ack: Ack) => void;
 }
 /** `/game` events from the server. */
 export interface GameEvents {
   'match:found': (event: MatchFoundEvent) => void;
   'game:state': (state: GameState) => void;
   'game:tick': (tick: GameTick) => void;
+  /** Extension: a compact tick, to sockets that asked for them with `game:ticks` (game-ticks.ts). */
+  t: (tick: CompactTick) => void;
   'game:round': (event: GameRoundEvent) => void;
   'game:over': (event: GameOverEvent) => void;
 }

@@ -10,6 +10,7 @@ export * from './events.js';
 export * from './files.js';
 export * from './monitor.js';
 export * from './game.js';
+export * from './game-ticks.js';
 export * from './documents.js';
 export * from './gateway.js';
 export * from './bots.js';

@@ -161,6 +161,7 @@ function templates(known: Known): Templates {
       'game:watch': fc.record({ gameId: fc.uuid() }),
       'game:leave': fc.record({ gameId: fc.uuid() }),
       'game:list': fc.constant({}),
+      'game:ticks': fc.record({ mode: fc.constantFrom('full', 'compact') }),
     },
   };
 }

@@ -213,6 +213,11 @@ export class RedisGameCluster {
   }
 
   /** Seats `userId` in `gameId` unless it is seated already. */
+  /** A number for a new game's compact ticks, never handed out twice in the deployment. */
+  async nextKey(): Promise<number> {
+    return shared(this.redis.client.incr(this.redis.key('gamekey')));
+  }
+
   async claimSeat(userId: string, gameId: string): Promise<boolean> {
     return (await shared(this.redis.client.set(this.redis.key('gameseat', userId), gameId, 'NX'))) === 'OK';
   }
