@@ -203,6 +203,13 @@ export interface Collab {
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
 
+/**
+ * Module-level on purpose: a listener created inside the upgrade handler would share its closure
+ * scope, and so keep the upgrade request (headers, the token in its URL) and its read buffer alive
+ * for as long as the connection lasts.
+ */
+const ignoreError = () => undefined;
+
 function refuse(socket: Duplex, status: number): void {
   if (socket.destroyed) return;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -365,7 +372,7 @@ export function setupCollab(deps: CollabDeps): Collab {
   }
 
   deps.upgrades.add(PREFIX, (req, socket, head) => {
-    socket.on('error', () => undefined); // a client that gives up while it is authorized
+    socket.on('error', ignoreError); // a client that gives up while it is authorized
     if (!originAllowed(deps.origins, req)) return refuse(socket, HttpStatus.FORBIDDEN);
     if (draining) return refuse(socket, HttpStatus.UNAVAILABLE);
     authorize(req).then(
