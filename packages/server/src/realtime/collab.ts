@@ -171,13 +171,36 @@ class CollabConnection implements BudgetedConnection {
   }
 }
 
-/** The connections of one document on this node, and the listeners relaying its changes to them. */
-interface Channel {
-  live: LiveDoc;
-  conns: Set<CollabConnection>;
+/**
+ * The connections of one document on this node, and the listeners relaying its changes to them:
+ * one object per open document, its listeners bound methods rather than closures over a scope.
+ */
+class Channel {
+  readonly conns = new Set<CollabConnection>();
   /** Which connection owns which awareness client id (collab-awareness.ts). */
-  owners: AwarenessOwners<CollabConnection>;
-  stop(): void;
+  readonly owners = new AwarenessOwners<CollabConnection>();
+  private readonly onUpdate = this.relayUpdate.bind(this);
+  private readonly onAwareness = this.relayAwareness.bind(this);
+
+  constructor(readonly live: LiveDoc) {
+    live.doc.on('update', this.onUpdate);
+    live.awareness.on('update', this.onAwareness);
+  }
+
+  stop(): void {
+    this.live.doc.off('update', this.onUpdate);
+    this.live.awareness.off('update', this.onAwareness);
+  }
+
+  private relayUpdate(update: Uint8Array, origin: unknown): void {
+    const message = syncMessage((encoder) => sync.writeUpdate(encoder, update));
+    for (const conn of this.conns) if (conn !== origin) conn.send(message);
+  }
+
+  private relayAwareness({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void {
+    const message = awarenessMessage(encodeAwarenessUpdate(this.live.awareness, [...added, ...updated, ...removed]));
+    for (const conn of this.conns) conn.send(message);
+  }
 }
 
 export interface CollabDeps {
@@ -233,29 +256,8 @@ export function setupCollab(deps: CollabDeps): Collab {
   let draining = false;
 
   function openChannel(docLive: LiveDoc): Channel {
-    const existing = channels.get(docLive.id);
-    if (existing) return existing;
-    const members = new Set<CollabConnection>();
-    const onUpdate = (update: Uint8Array, origin: unknown) => {
-      const message = syncMessage((encoder) => sync.writeUpdate(encoder, update));
-      for (const conn of members) if (conn !== origin) conn.send(message);
-    };
-    const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-      const message = awarenessMessage(encodeAwarenessUpdate(docLive.awareness, [...added, ...updated, ...removed]));
-      for (const conn of members) conn.send(message);
-    };
-    docLive.doc.on('update', onUpdate);
-    docLive.awareness.on('update', onAwareness);
-    const channel: Channel = {
-      live: docLive,
-      conns: members,
-      owners: new AwarenessOwners(),
-      stop: () => {
-        docLive.doc.off('update', onUpdate);
-        docLive.awareness.off('update', onAwareness);
-      },
-    };
-    channels.set(docLive.id, channel);
+    let channel = channels.get(docLive.id);
+    if (!channel) channels.set(docLive.id, (channel = new Channel(docLive)));
     return channel;
   }
 
