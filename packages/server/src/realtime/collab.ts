@@ -45,7 +45,7 @@ import { AppError, notFound, toWireError, unauthenticated } from '../domain/erro
 import type { NodeMetrics } from '../domain/monitoring/metrics.js';
 import { AwarenessOwners, encodeAwarenessEntries, parseAwarenessUpdate, type AwarenessEntry } from './collab-awareness.js';
 import { originAllowed, type OriginPolicy } from './io.js';
-import { SendBudget } from './send-budget.js';
+import { SendBudget, type BudgetedConnection, type SendBudgetOptions } from './send-budget.js';
 import type { CollabCloseTarget, IoServer } from './types.js';
 import type { UpgradeRouter } from './upgrade.js';
 
@@ -106,8 +106,8 @@ function awarenessMessage(update: Uint8Array): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
-/** One client connection to one document. */
-class CollabConnection {
+/** One client connection to one document; it is its own send budget's connection (no closures per connection). */
+class CollabConnection implements BudgetedConnection {
   live: LiveDoc | undefined;
   /** Frames are handled in order, each after the previous one. */
   turn: Promise<void> = Promise.resolve();
@@ -123,22 +123,29 @@ class CollabConnection {
     readonly principal: Principal,
     readonly docId: string,
     readonly roomId: string,
-    sendLimitBytes: number,
-    log: Logger,
+    budgetOptions: SendBudgetOptions,
+    private readonly log: Logger,
   ) {
-    this.budget = new SendBudget(
-      {
-        unsentBytes: () => ws.bufferedAmount,
-        pause: () => this.updateReading(),
-        resume: () => this.updateReading(),
-        close: (reason, unsentBytes) => {
-          log.warn({ reason, unsentBytes, docId }, 'collab connection closed: its client is not reading');
-          this.closing = true;
-          ws.terminate();
-        },
-      },
-      { limitBytes: sendLimitBytes },
-    );
+    this.budget = new SendBudget(this, budgetOptions);
+  }
+
+  unsentBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  pause(): void {
+    this.updateReading();
+  }
+
+  resume(): void {
+    this.updateReading();
+  }
+
+  /** The client does not read: terminated at once, without a close handshake it would not read either. */
+  close(reason: 'stalled' | 'overflow', unsentBytes: number): void {
+    this.log.warn({ reason, unsentBytes, docId: this.docId }, 'collab connection closed: its client is not reading');
+    this.closing = true;
+    this.ws.terminate();
   }
 
   send(bytes: Uint8Array): void {
@@ -147,7 +154,8 @@ class CollabConnection {
     this.budget.check();
   }
 
-  close(code: number, reason: string): void {
+  /** A protocol close: the client learns why. */
+  end(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
     this.ws.close(code, reason);
@@ -163,13 +171,36 @@ class CollabConnection {
   }
 }
 
-/** The connections of one document on this node, and the listeners relaying its changes to them. */
-interface Channel {
-  live: LiveDoc;
-  conns: Set<CollabConnection>;
+/**
+ * The connections of one document on this node, and the listeners relaying its changes to them:
+ * one object per open document, its listeners bound methods rather than closures over a scope.
+ */
+class Channel {
+  readonly conns = new Set<CollabConnection>();
   /** Which connection owns which awareness client id (collab-awareness.ts). */
-  owners: AwarenessOwners<CollabConnection>;
-  stop(): void;
+  readonly owners = new AwarenessOwners<CollabConnection>();
+  private readonly onUpdate = this.relayUpdate.bind(this);
+  private readonly onAwareness = this.relayAwareness.bind(this);
+
+  constructor(readonly live: LiveDoc) {
+    live.doc.on('update', this.onUpdate);
+    live.awareness.on('update', this.onAwareness);
+  }
+
+  stop(): void {
+    this.live.doc.off('update', this.onUpdate);
+    this.live.awareness.off('update', this.onAwareness);
+  }
+
+  private relayUpdate(update: Uint8Array, origin: unknown): void {
+    const message = syncMessage((encoder) => sync.writeUpdate(encoder, update));
+    for (const conn of this.conns) if (conn !== origin) conn.send(message);
+  }
+
+  private relayAwareness({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void {
+    const message = awarenessMessage(encodeAwarenessUpdate(this.live.awareness, [...added, ...updated, ...removed]));
+    for (const conn of this.conns) conn.send(message);
+  }
 }
 
 export interface CollabDeps {
@@ -203,6 +234,13 @@ export interface Collab {
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
 
+/**
+ * Module-level on purpose: a listener created inside the upgrade handler would share its closure
+ * scope, and so keep the upgrade request (headers, the token in its URL) and its read buffer alive
+ * for as long as the connection lasts.
+ */
+const ignoreError = () => undefined;
+
 function refuse(socket: Duplex, status: number): void {
   if (socket.destroyed) return;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -214,32 +252,12 @@ export function setupCollab(deps: CollabDeps): Collab {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   const conns = new Set<CollabConnection>();
   const channels = new Map<string, Channel>();
+  const budgetOptions: SendBudgetOptions = { limitBytes: deps.sendLimitBytes };
   let draining = false;
 
   function openChannel(docLive: LiveDoc): Channel {
-    const existing = channels.get(docLive.id);
-    if (existing) return existing;
-    const members = new Set<CollabConnection>();
-    const onUpdate = (update: Uint8Array, origin: unknown) => {
-      const message = syncMessage((encoder) => sync.writeUpdate(encoder, update));
-      for (const conn of members) if (conn !== origin) conn.send(message);
-    };
-    const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-      const message = awarenessMessage(encodeAwarenessUpdate(docLive.awareness, [...added, ...updated, ...removed]));
-      for (const conn of members) conn.send(message);
-    };
-    docLive.doc.on('update', onUpdate);
-    docLive.awareness.on('update', onAwareness);
-    const channel: Channel = {
-      live: docLive,
-      conns: members,
-      owners: new AwarenessOwners(),
-      stop: () => {
-        docLive.doc.off('update', onUpdate);
-        docLive.awareness.off('update', onAwareness);
-      },
-    };
-    channels.set(docLive.id, channel);
+    let channel = channels.get(docLive.id);
+    if (!channel) channels.set(docLive.id, (channel = new Channel(docLive)));
     return channel;
   }
 
@@ -247,23 +265,23 @@ export function setupCollab(deps: CollabDeps): Collab {
     const docLive = conn.live;
     if (conn.closing || !docLive) return;
     const frame = parseFrame(bytes);
-    if (!frame) return conn.close(CollabCloseCode.malformed, 'malformed frame');
+    if (!frame) return conn.end(CollabCloseCode.malformed, 'malformed frame');
     switch (frame.kind) {
       case 'step1':
-        if (!isValidStateVector(frame.stateVector)) return conn.close(CollabCloseCode.malformed, 'malformed state vector');
+        if (!isValidStateVector(frame.stateVector)) return conn.end(CollabCloseCode.malformed, 'malformed state vector');
         conn.send(syncMessage((encoder) => sync.writeSyncStep2(encoder, docLive.doc, frame.stateVector)));
         return;
       case 'update': {
         const kind = updateKind(frame.update);
-        if (kind === 'invalid') return conn.close(CollabCloseCode.malformed, 'malformed update');
+        if (kind === 'invalid') return conn.end(CollabCloseCode.malformed, 'malformed update');
         if (kind === 'empty') return;
-        if (conn.readOnly) return conn.close(CollabCloseCode.forbidden, 'the room is archived: its documents are read-only');
+        if (conn.readOnly) return conn.end(CollabCloseCode.forbidden, 'the room is archived: its documents are read-only');
         try {
           await live.submit(docLive, frame.update, conn);
         } catch (err) {
-          if (err instanceof AppError && err.code === ErrorCode.PAYLOAD_TOO_LARGE) return conn.close(CollabCloseCode.tooLarge, err.message);
+          if (err instanceof AppError && err.code === ErrorCode.PAYLOAD_TOO_LARGE) return conn.end(CollabCloseCode.tooLarge, err.message);
           log.error({ err, docId: conn.docId }, 'could not store a document update');
-          conn.close(CollabCloseCode.unavailable, 'the update could not be stored; reconnect');
+          conn.end(CollabCloseCode.unavailable, 'the update could not be stored; reconnect');
         }
         return;
       }
@@ -289,7 +307,7 @@ export function setupCollab(deps: CollabDeps): Collab {
       .then(() => handle(conn, bytes))
       .catch((err: unknown) => {
         log.error({ err, docId: conn.docId }, 'collab frame failed');
-        conn.close(CollabCloseCode.unavailable, 'internal error');
+        conn.end(CollabCloseCode.unavailable, 'internal error');
       })
       .finally(() => {
         conn.backlog--;
@@ -329,7 +347,7 @@ export function setupCollab(deps: CollabDeps): Collab {
   }
 
   function connected(ws: WebSocket, principal: Principal, docId: string, roomId: string, readOnly: boolean): void {
-    const conn = new CollabConnection(ws, principal, docId, roomId, deps.sendLimitBytes, log);
+    const conn = new CollabConnection(ws, principal, docId, roomId, budgetOptions, log);
     conn.readOnly = readOnly;
     conns.add(conn);
     // With `pid` in every line, this tells which process of a cluster serves whom.
@@ -337,7 +355,7 @@ export function setupCollab(deps: CollabDeps): Collab {
     metrics?.onSocketConnected('/collab', principal.userId);
     const uncount = deps.countConnection?.();
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!isBinary) return conn.close(CollabCloseCode.malformed, 'text frames are not part of the protocol');
+      if (!isBinary) return conn.end(CollabCloseCode.malformed, 'text frames are not part of the protocol');
       enqueue(conn, toBytes(data));
     });
     ws.on('close', () => {
@@ -349,7 +367,7 @@ export function setupCollab(deps: CollabDeps): Collab {
       // Nothing of the document was sent, and nothing is stored: the client reconnects later.
       log.error({ err, docId }, 'could not load a document');
       metrics?.onError({ code: ErrorCode.UNAVAILABLE, event: 'collab:load', message: 'could not load a document' });
-      conn.close(CollabCloseCode.unavailable, 'the document could not be loaded; reconnect');
+      conn.end(CollabCloseCode.unavailable, 'the document could not be loaded; reconnect');
     });
   }
 
@@ -365,7 +383,7 @@ export function setupCollab(deps: CollabDeps): Collab {
   }
 
   deps.upgrades.add(PREFIX, (req, socket, head) => {
-    socket.on('error', () => undefined); // a client that gives up while it is authorized
+    socket.on('error', ignoreError); // a client that gives up while it is authorized
     if (!originAllowed(deps.origins, req)) return refuse(socket, HttpStatus.FORBIDDEN);
     if (draining) return refuse(socket, HttpStatus.UNAVAILABLE);
     authorize(req).then(
@@ -388,11 +406,11 @@ export function setupCollab(deps: CollabDeps): Collab {
   function closeLocal(target: CollabCloseTarget): void {
     for (const conn of conns) {
       if ('sessionId' in target && conn.principal.sessionId === target.sessionId) {
-        conn.close(CollabCloseCode.unauthenticated, 'the login ended');
+        conn.end(CollabCloseCode.unauthenticated, 'the login ended');
       } else if ('userId' in target && conn.roomId === target.roomId && conn.principal.userId === target.userId) {
-        conn.close(CollabCloseCode.forbidden, 'no longer a member of the room');
+        conn.end(CollabCloseCode.forbidden, 'no longer a member of the room');
       } else if ('docId' in target && conn.docId === target.docId) {
-        conn.close(CollabCloseCode.notFound, 'the document was deleted');
+        conn.end(CollabCloseCode.notFound, 'the document was deleted');
       }
     }
   }
@@ -424,9 +442,9 @@ export function setupCollab(deps: CollabDeps): Collab {
     const archived = roomId !== undefined && (await deps.roomArchived(roomId));
     for (const conn of members) conn.readOnly = archived;
     for (const conn of members) {
-      if (deleted) conn.close(CollabCloseCode.notFound, 'the document was deleted');
-      else if (endedSessions.has(conn.principal.sessionId)) conn.close(CollabCloseCode.unauthenticated, 'the login ended');
-      else if (nonMembers.has(conn.principal.userId)) conn.close(CollabCloseCode.forbidden, 'no longer a member of the room');
+      if (deleted) conn.end(CollabCloseCode.notFound, 'the document was deleted');
+      else if (endedSessions.has(conn.principal.sessionId)) conn.end(CollabCloseCode.unauthenticated, 'the login ended');
+      else if (nonMembers.has(conn.principal.userId)) conn.end(CollabCloseCode.forbidden, 'no longer a member of the room');
     }
   }
 
@@ -456,7 +474,7 @@ export function setupCollab(deps: CollabDeps): Collab {
   return {
     drain() {
       draining = true;
-      for (const conn of conns) conn.close(CollabCloseCode.goingAway, 'the server is shutting down');
+      for (const conn of conns) conn.end(CollabCloseCode.goingAway, 'the server is shutting down');
     },
     async close() {
       draining = true;
