@@ -91,13 +91,16 @@ function kneeText(points: SweepPoint[], clients: number): string {
       : `${name} keeps up with none of the points`;
   };
   return `**The knee.** ${describe('switchboard', 'Switchboard')}; ${describe('baseline', 'bare Socket.IO')} (kept up: at least
-97% of the offered deliveries per second, p99 under 1 s). Every message becomes ${n(clients)} socket writes, so the knee
-is where one Node process on this machine, sharing its cores with the load generator, runs out of writes a
-second — for both servers alike. What Switchboard adds per message (validation, membership, storage, seq) is
-paid once per message, not once per delivery: group commit stores every send that arrived while the
-previous commit was in flight in one transaction, so storage costs a small, shrinking share as the load
-grows. Past the knee both servers queue; their latencies then measure the queue, and the ratio between them
-moves with the run's noise more than with either server.
+97% of the offered deliveries per second, p99 under 1 s). Every message is a frame for each of ${n(clients)} sockets, and
+writing frames to sockets is most of a busy server's work, so the knee is where one Node process on this machine,
+sharing its cores with the load generator, runs out of socket writes a second. Bare Socket.IO makes one system
+call per frame. Switchboard hands each socket everything that is waiting for it in one write
+(packages/server/src/realtime/write-coalescing.ts): group commit announces a batch of messages at once, so
+the busier the room, the more frames each write carries and the fewer writes a message costs. What Switchboard
+adds per message (validation, membership, storage, seq) is paid once per message, not once per delivery:
+group commit stores every send that arrived while the previous commit was in flight in one transaction.
+Past a server's knee it queues; its latency then measures the queue, which grows with the length of the run,
+and the ratio between the two servers there moves with the run's noise more than with either server.
 `;
 }
 
@@ -537,7 +540,7 @@ npm run bench                          # everything at full size (about 15 minut
 npm run bench -- --write               # the same, and rewrites this file and docs/bench/
 npm run bench -- --quick               # small sizes, a smoke run of one to two minutes
 npm run bench -- --scenario sweep      # one scenario: sweep, rooms, idle, compression, multinode, monitoring or gateway (repeatable)
-npm run bench -- --scenario monitoring --write   # …and rewrite its section of this file (not for sweep)
+npm run bench -- --scenario monitoring --write   # …and rewrite its section and its goals in this file
 \`\`\`
 
 The multinode scenario needs PostgreSQL and Redis (\`BENCH_PG_URL\`, an admin connection that may create
@@ -590,5 +593,24 @@ export function updateMarkdown(existing: string, results: BenchResults, scenario
     const end = doc.indexOf('\n## ', start + 1);
     doc = `${doc.slice(0, start)}\n${dated}${end < 0 ? '' : `\n${doc.slice(end)}`}`;
   }
-  return `${doc}\n`;
+  return `${updateGoals(doc, results)}\n`;
+}
+
+/** The Goals table with the rows of this run's goals replaced (or added at its end), the others left as they were. */
+function updateGoals(doc: string, results: BenchResults): string {
+  const lines = doc.split('\n');
+  const heading = lines.indexOf('## Goals');
+  if (heading < 0) return doc;
+  // The table's rows start two lines after its header row and run to the first line that is not a row.
+  const header = lines.findIndex((line, i) => i > heading && line.startsWith('| '));
+  if (header < 0) return doc;
+  let end = header + 2;
+  while (lines[end]?.startsWith('| ')) end++;
+  for (const goal of results.goals) {
+    const row = `| ${goal.name} | ${goal.target} | ${goal.value} | ${goal.met ? 'met' : '**missed**'} |`;
+    const at = lines.findIndex((line, i) => i > header && i < end && line.startsWith(`| ${goal.name} |`));
+    if (at >= 0) lines[at] = row;
+    else lines.splice(end++, 0, row);
+  }
+  return lines.join('\n');
 }
