@@ -2,15 +2,17 @@
  * The Games page's queue timer and game invitations, end to end: the web app built with Vite, served
  * by a real Switchboard server, in Chromium with two users. Ada queues for a quick match and sees the
  * time waited advance, every second, beside Cancel; then she creates a private duel and invites Bea,
- * found by name with the user search. Bea, in her rooms, gets the invitation in her notification
+ * found by name in the people picker. Bea, in her rooms, gets the invitation in her notification
  * bell; Join game opens the Games page and joins the duel by its code, both boards show the game
  * starting, and opening the invitation again, with the game started, shows why it cannot be joined.
- * Bea then turns her cycle with a swipe on the board.
+ * Bea then turns her cycle with a swipe on the board. Screenshots: docs/screenshots/game-invite.png
+ * and game-invitation.png under `npm run screenshots`.
  */
 import { rmSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebApp } from './build-app.js';
+import { screenshot } from './screenshots.js';
 import { register, startServer, type TestServer } from '../../server/test/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -104,12 +106,13 @@ describe('games page: queue timer and invitations', () => {
     await quick.getByRole('button', { name: 'Duel (2 players)' }).waitFor();
     expect(await quick.getByRole('timer').count()).toBe(0);
 
-    // ---- Ada creates a private duel and invites Bea, whom she shares no room with: found by name
+    // ---- Ada creates a private duel and invites Bea, found by name
     const create = ada.page.getByRole('form', { name: 'Create a private game' });
     await create.getByText('Invite people').click();
     await create.getByRole('searchbox', { name: 'Find people' }).fill('bea');
     await create.getByRole('checkbox', { name: /@bea/ }).check();
     await create.getByText('Invite people (1)').waitFor();
+    await screenshot(ada.page, 'game-invite');
     await create.getByRole('button', { name: 'Create game' }).click();
     const code = (await ada.page.getByLabel('Game code').textContent()) ?? '';
     expect(code).toMatch(/^[A-HJ-NP-Z2-9]{6}$/);
@@ -121,6 +124,7 @@ describe('games page: queue timer and invitations', () => {
     const panel = bea.page.getByRole('dialog', { name: 'Notifications' });
     await panel.getByText('ada invited you to a duel game').waitFor();
     await panel.getByText(`Join with the code ${code}`).waitFor();
+    await screenshot(bea.page, 'game-invitation');
     await panel.getByRole('button', { name: /^Join game: / }).click();
     await bea.page.getByRole('heading', { name: 'Games', level: 1 }).waitFor();
     await boardSays(bea.page, /bea \(pink, you\)/);
