@@ -112,6 +112,12 @@ describe('games page: queue timer and invitations', () => {
     await create.getByRole('searchbox', { name: 'Find people' }).fill('bea');
     await create.getByRole('checkbox', { name: /@bea/ }).check();
     await create.getByText('Invite people (1)').waitFor();
+    // A bot would take the duel's only free seat: the invitation would have nowhere to go.
+    await create.getByLabel('Bots').selectOption('1');
+    await create.getByRole('alert').filter({ hasText: 'The bots take every free seat' }).waitFor();
+    expect(await create.getByRole('button', { name: 'Create game' }).isDisabled()).toBe(true);
+    await create.getByLabel('Bots').selectOption('0');
+    expect(await create.getByRole('alert').count()).toBe(0);
     await screenshot(ada.page, 'game-invite');
     await create.getByRole('button', { name: 'Create game' }).click();
     const code = (await ada.page.getByLabel('Game code').textContent()) ?? '';
