@@ -1,19 +1,21 @@
 /**
  * The notification bell: the unread count, and a panel listing notifications (newest first)
- * with click-through to the message's room, mark read, mark all read, older pages, and the
+ * with click-through to the message's room (or, for a game invitation, a Join game action that
+ * opens the Games page and joins the game by its code), mark read, mark all read, older pages, and the
  * opt-in to browser notifications.
  */
 import type { Notification } from '@switchboard/client';
 import { useEffect, useId, useRef, useState } from 'react';
 import { desktopEnabled, desktopSupported, disableDesktop, enableDesktop } from './desktop-notifications.js';
 import { formatAgo, formatFull } from './ui/format.js';
-import { AlertIcon, AtIcon, BellIcon, ChatIcon, CheckIcon, UserPlusIcon } from './ui/icons.js';
+import { AlertIcon, AtIcon, BellIcon, ChatIcon, CheckIcon, GamepadIcon, UserPlusIcon } from './ui/icons.js';
 import { useChatState, useStore } from './use-store.js';
 
 function KindIcon({ kind }: { kind: string }) {
   if (kind === 'mention') return <AtIcon size={16} />;
   if (kind === 'invite') return <UserPlusIcon size={16} />;
   if (kind === 'alert') return <AlertIcon size={16} />;
+  if (kind === 'game') return <GamepadIcon size={16} />;
   return <ChatIcon size={16} />;
 }
 
@@ -119,6 +121,11 @@ export function NotificationBell({ onOpen }: { onOpen: (n: Notification) => void
                     </span>
                     {n.readAt === null && <span className="sr-only">(unread)</span>}
                   </button>
+                  {n.kind === 'game' && typeof n.data.code === 'string' && (
+                    <button type="button" className="button small" aria-label={`Join game: ${n.title}`} onClick={() => choose(n)}>
+                      Join game
+                    </button>
+                  )}
                   {n.readAt === null && (
                     <button
                       type="button"

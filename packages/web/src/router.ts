@@ -1,8 +1,8 @@
 /**
  * The app's routes, kept in the address so a reload or a shared link opens the same screen: the
  * open room (`/rooms/<id>`), the admin views (`/admin` monitoring, `/admin/users` accounts,
- * `/admin/rooms` every room), the Integrations page (`/integrations`), the Games page (`/games`)
- * and an invite link (`/invite/<code>`, which opens sign-up); the
+ * `/admin/rooms` every room), the Integrations page (`/integrations`), the Games page (`/games`,
+ * `/games?join=<code>` to join a game by its code, as from a game invitation) and an invite link (`/invite/<code>`, which opens sign-up); the
  * server answers every such path with the app.
  */
 import { useSyncExternalStore } from 'react';
@@ -69,9 +69,16 @@ export function useGamesRoute(): boolean {
   return useSyncExternalStore(subscribe, () => GAMES_PATH.test(window.location.pathname));
 }
 
-/** Opens the Games page and records it in the browser history. */
-export function navigateToGames(): void {
-  go('/games', {});
+/** Opens the Games page (joining the game of `options.join`, a code) and records it in the browser history. */
+export function navigateToGames(options: { join?: string; replace?: boolean } = {}): void {
+  go(options.join === undefined ? '/games' : `/games?join=${encodeURIComponent(options.join)}`, options);
+}
+
+/** The code of the game to join in the Games page's address (`/games?join=<code>`), if any. */
+export function useGameJoinRoute(): string | undefined {
+  return useSyncExternalStore(subscribe, () =>
+    GAMES_PATH.test(window.location.pathname) ? (new URLSearchParams(window.location.search).get('join') ?? undefined) : undefined,
+  );
 }
 
 /** The invite code of an invite link's address (`/invite/<code>`), if this is one. */
@@ -90,7 +97,7 @@ export function navigate(roomId: string | undefined, options: { replace?: boolea
 }
 
 function go(path: string, options: { replace?: boolean }): void {
-  if (path === window.location.pathname) return;
+  if (path === window.location.pathname + window.location.search) return;
   if (options.replace) window.history.replaceState(null, '', path);
   else window.history.pushState(null, '', path);
   window.dispatchEvent(new Event(CHANGE));

@@ -22,7 +22,7 @@ import { InviteDialog, NewDmDialog } from './chat/people-dialog.js';
 import { MembersPanel, RoomView } from './chat/room-view.js';
 import { ThreadPanel } from './chat/thread-panel.js';
 import { RoomSettingsDialog } from './chat/room-settings-dialog.js';
-import { navigate, navigateToAdmin, useAdminRoute, useGamesRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
+import { navigate, navigateToAdmin, navigateToGames, useAdminRoute, useGamesRoute, useIntegrationsRoute, useRoomRoute } from './router.js';
 import { SearchDialog } from './chat/search-dialog.js';
 import { Sidebar } from './chat/sidebar.js';
 import { useChatState, useStore } from './use-store.js';
@@ -91,6 +91,12 @@ export function Workspace({ user, onSignOut, onUserChanged }: { user: User; onSi
   const openNotification = useCallback((n: Notification) => {
     if (n.kind === 'alert') {
       navigateToAdmin();
+      setSidebarOpen(false);
+      return;
+    }
+    if (n.kind === 'game') {
+      if (typeof n.data.code !== 'string') return;
+      navigateToGames({ join: n.data.code });
       setSidebarOpen(false);
       return;
     }

@@ -92,7 +92,7 @@ describe('games page', () => {
     // ---- meanwhile he queues for a quick match, alone, and cancels
     const quick = cid.page.getByRole('region', { name: 'Quick match' });
     await quick.getByRole('button', { name: 'Duel (2 players)' }).click();
-    await quick.getByRole('status').getByText(/Looking for a duel opponent/).waitFor();
+    await quick.getByRole('status').filter({ hasText: /Looking for a duel opponent/ }).waitFor();
     await quick.getByRole('button', { name: 'Cancel' }).click();
     await quick.getByRole('button', { name: 'Duel (2 players)' }).waitFor();
 

@@ -24,6 +24,7 @@ import type {
   Turn,
 } from '@switchboard/client';
 import { describeError } from '../errors.js';
+import { NO_PREDICTION, predictTurn, reconcile, rejectTurn, shownDirection, turnToward, type Prediction } from './motion.js';
 
 /** What the canvas draws: the game's state with the trails grown from its ticks. */
 export interface Board {
@@ -38,6 +39,10 @@ export interface Board {
   /** Per seat, the cells of its trail this round, oldest first (grown in place: read, never keep). */
   trails: [number, number][][];
   scores: Record<number, number>;
+  /** The cycles of the tick before, to draw each head on its way between the two. */
+  before: Cycle[];
+  /** When this tick arrived (`performance.now()`), ms. */
+  receivedAt: number;
 }
 
 /** The game on screen. */
@@ -60,6 +65,8 @@ export interface GamesState {
   connected: boolean;
   /** The quick match mode waited for, if queued. */
   queued: GameMode | undefined;
+  /** When the user started waiting (`Date.now()`), kept across reconnects. */
+  queuedSince: number | undefined;
   play: Play | undefined;
   live: LiveGame[] | undefined;
   leaderboardMode: GameMode;
@@ -72,28 +79,19 @@ export interface GamesState {
 /** How often the live games (and so a game's spectator count) are fetched again, ms. */
 const REFRESH_MS = 2500;
 
-const LEFT_OF: Record<Direction, Direction> = { up: 'left', left: 'down', down: 'right', right: 'up' };
-const RIGHT_OF: Record<Direction, Direction> = { up: 'right', right: 'down', down: 'left', left: 'up' };
-
-/** The relative turn that points a cycle heading `from` towards `to`; undefined: ahead or behind. */
-export function turnToward(from: Direction, to: Direction): Turn | undefined {
-  if (LEFT_OF[from] === to) return 'left';
-  if (RIGHT_OF[from] === to) return 'right';
-  return undefined;
-}
-
 function boardOf(state: GameState): Board {
   const trails: [number, number][][] = [];
   for (const t of state.trails) trails[t.seat] = t.cells.map(([x, y]) => [x, y]);
   for (const p of state.players) trails[p.seat] ??= [];
   const { mode, width, height, tick, round, phase, players, cycles, scores } = state;
-  return { mode, width, height, tick, round, phase, players, cycles, trails, scores };
+  return { mode, width, height, tick, round, phase, players, cycles, trails, scores, before: cycles, receivedAt: performance.now() };
 }
 
 export class GameStore {
   private current: GamesState = {
     connected: false,
     queued: undefined,
+    queuedSince: undefined,
     play: undefined,
     live: undefined,
     leaderboardMode: 'duel',
@@ -105,11 +103,10 @@ export class GameStore {
   private readonly listeners = new Set<() => void>();
   private stops: (() => void)[] = [];
   /**
-   * Where the user's cycle will head once the turns sent are applied, so a key names a direction
-   * on screen (ArrowUp: up) whatever the cycle's heading; `unapplied` counts the turns not seen yet.
+   * Where the user's cycle will head once the turns sent are applied: drawn at once, and so a key
+   * names a direction on screen (ArrowUp: up) whatever the cycle's heading.
    */
-  private aim: Direction | undefined;
-  private unapplied = 0;
+  private prediction: Prediction = NO_PREDICTION;
 
   constructor(
     private readonly client: SwitchboardClient,
@@ -155,21 +152,24 @@ export class GameStore {
     return this.act(async () => {
       await this.client.game.queue(mode);
       // A match can be found before the answer arrives.
-      if (!this.current.play) this.set({ queued: mode });
+      if (!this.current.play) this.set({ queued: mode, queuedSince: Date.now() });
     });
   }
 
   cancelQueue(): Promise<void> {
     return this.act(async () => {
       await this.client.game.cancel();
-      this.set({ queued: undefined });
+      this.set({ queued: undefined, queuedSince: undefined });
     });
   }
 
-  /** A private game: the user in seat 0, `bots` seats filled at once, its code shown to share. */
-  create(mode: GameMode, bots: number): Promise<void> {
+  /**
+   * A private game: the user in seat 0, `bots` seats filled at once, its code shown to share; the
+   * people in `invite` are notified with its code.
+   */
+  create(mode: GameMode, bots: number, invite: string[] = []): Promise<void> {
     return this.act(async () => {
-      const { gameId, code } = await this.client.game.create({ mode, bots });
+      const { gameId, code } = await this.client.game.create({ mode, bots, ...(invite.length > 0 ? { invite } : {}) });
       this.enter(gameId, 'player', { seat: 0, code });
     });
   }
@@ -217,16 +217,19 @@ export class GameStore {
     const play = this.current.play;
     const mine = play?.board?.cycles.find((c) => c.seat === play.seat);
     if (!play || play.role !== 'player' || play.board?.phase !== 'running' || !mine?.alive) return;
-    this.aim = turn === 'left' ? LEFT_OF[this.aim ?? mine.dir] : RIGHT_OF[this.aim ?? mine.dir];
-    this.unapplied++;
-    this.client.game.turn(play.gameId, turn).then(
-      (applied) => {
-        if (!applied) this.unapplied = Math.max(0, this.unapplied - 1);
-      },
-      () => {
-        this.unapplied = Math.max(0, this.unapplied - 1);
-      },
-    );
+    this.prediction = predictTurn(this.prediction, mine.dir, turn);
+    const gameId = play.gameId;
+    const refused = () => {
+      if (this.current.play?.gameId === gameId) this.prediction = rejectTurn(this.prediction);
+    };
+    this.client.game.turn(gameId, turn).then((applied) => {
+      if (!applied) refused();
+    }, refused);
+  }
+
+  /** Where the user's cycle is drawn heading: its pending turns applied. */
+  shownHeading(serverDir: Direction): Direction {
+    return shownDirection(this.prediction, serverDir);
   }
 
   /** Heads the user's cycle towards a direction on screen (a key), when that is a turn away. */
@@ -234,7 +237,7 @@ export class GameStore {
     const play = this.current.play;
     const mine = play?.board?.cycles.find((c) => c.seat === play.seat);
     if (!mine) return;
-    const turn = turnToward(this.aim ?? mine.dir, toward);
+    const turn = turnToward(shownDirection(this.prediction, mine.dir), toward);
     if (turn) this.turn(turn);
   }
 
@@ -272,7 +275,7 @@ export class GameStore {
     const { queued } = this.current;
     if (queued) {
       this.client.game.queue(queued).catch(() => {
-        if (this.current.queued === queued) this.set({ queued: undefined });
+        if (this.current.queued === queued) this.set({ queued: undefined, queuedSince: undefined });
       });
     }
     const play = this.current.play;
@@ -291,13 +294,13 @@ export class GameStore {
   private enter(gameId: string, role: Play['role'], extra: { seat?: number; code?: string }): void {
     const play = this.current.play;
     if (play?.gameId === gameId && !play.over) {
-      this.set({ queued: undefined, play: { ...play, role, seat: extra.seat ?? play.seat, code: extra.code ?? play.code } });
+      this.set({ queued: undefined, queuedSince: undefined, play: { ...play, role, seat: extra.seat ?? play.seat, code: extra.code ?? play.code } });
       return;
     }
-    this.aim = undefined;
-    this.unapplied = 0;
+    this.prediction = NO_PREDICTION;
     this.set({
       queued: undefined,
+      queuedSince: undefined,
       play: { gameId, role, seat: extra.seat, code: extra.code, board: undefined, lastRound: undefined, over: undefined, spectators: 0 },
     });
   }
@@ -310,8 +313,7 @@ export class GameStore {
       this.enter(state.gameId, 'player', { seat });
     }
     const now = this.current.play as Play;
-    this.aim = undefined;
-    this.unapplied = 0;
+    this.prediction = NO_PREDICTION;
     const seat = now.role === 'player' ? (state.players.find((p) => p.userId === this.me)?.seat ?? now.seat) : undefined;
     this.set({ play: { ...now, seat, board: boardOf(state) } });
   }
@@ -331,22 +333,14 @@ export class GameStore {
         if (c.alive && (!last || last[0] !== c.x || last[1] !== c.y)) trail.push([c.x, c.y]);
       }
     }
-    this.followAim(board.cycles, tick);
+    const mine = tick.cycles.find((c) => c.seat === play.seat);
+    if (mine) this.prediction = reconcile(this.prediction, board.cycles.find((c) => c.seat === play.seat)?.dir, mine.dir, tick.phase);
     const round = tick.phase === 'countdown' && board.phase === 'between-rounds' ? board.round + 1 : board.round;
-    this.set({ play: { ...play, board: { ...board, tick: tick.tick, phase: tick.phase, cycles: tick.cycles, round } } });
-  }
-
-  /** Each turn seen applied takes one off the unapplied; with none left, the aim is the cycle's heading. */
-  private followAim(before: Cycle[], tick: GameTick): void {
-    const seat = this.current.play?.seat;
-    const mine = tick.cycles.find((c) => c.seat === seat);
-    if (!mine) return;
-    if (tick.phase !== 'running') {
-      this.unapplied = 0;
-    } else if (before.find((c) => c.seat === seat)?.dir !== mine.dir) {
-      this.unapplied = Math.max(0, this.unapplied - 1);
-    }
-    if (this.unapplied === 0) this.aim = mine.dir;
+    // Ticks skipped (a missed one, a new round) leave nothing to move between.
+    const before = tick.tick === board.tick + 1 && tick.phase === 'running' ? board.cycles : tick.cycles;
+    this.set({
+      play: { ...play, board: { ...board, tick: tick.tick, phase: tick.phase, cycles: tick.cycles, round, before, receivedAt: performance.now() } },
+    });
   }
 
   private onRound(event: GameRoundEvent): void {

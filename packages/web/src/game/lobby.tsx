@@ -1,10 +1,13 @@
 /**
- * The Games page's lobby: quick match (duel or quad, with the queue and Cancel), a private game
- * (with bots) and joining one by its code, the live games with Watch buttons, the leaderboard of a
- * mode, and the user's recent games.
+ * The Games page's lobby: quick match (duel or quad, with the time waited in the queue and Cancel),
+ * a private game (with bots, and people invited to it) and joining one by its code, the live games
+ * with Watch buttons, the leaderboard of a mode, and the user's recent games.
  */
 import { GameLimits, type GameMode } from '@switchboard/protocol';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { PersonPicker } from '../chat/people-dialog.js';
+import type { Person } from '../chat/chat-store.js';
+import { useStore } from '../use-store.js';
 import { formatAgo, formatFull } from '../ui/format.js';
 import type { GamesState, GameStore } from './game-store.js';
 
@@ -13,14 +16,38 @@ const MODES = ['duel', 'quad'] as const;
 
 const versus = (players: { name: string }[]) => players.map((p) => p.name).join(' vs ');
 
+/** "0:07", "1:23": minutes and seconds. */
+function formatWaited(seconds: number): string {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The time waited in the queue, again every second. A timer, not a live region: it is read when
+ * asked, not announced every second.
+ */
+function QueueTimer({ since }: { since: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  const seconds = Math.max(0, Math.floor((now - since) / 1000));
+  return (
+    <span className="queue-timer mono" role="timer" aria-label={`Waited ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`}>
+      {formatWaited(seconds)}
+    </span>
+  );
+}
+
 function QuickMatch({ store, state }: { store: GameStore; state: GamesState }) {
   return (
     <section className="admin-card" aria-labelledby="quick-match-heading">
       <h2 id="quick-match-heading">Quick match</h2>
       {state.queued ? (
-        <div className="queue-state" role="status">
+        <div className="queue-state">
           <span className="live-dot" aria-hidden="true" />
-          <span>Looking for a {state.queued} opponent… bots take the seats left after a while.</span>
+          <span role="status">Looking for a {state.queued} opponent… bots take the seats left after a while.</span>
+          {state.queuedSince !== undefined && <QueueTimer since={state.queuedSince} />}
           <button type="button" className="button small" onClick={() => void store.cancelQueue()} disabled={state.busy}>
             Cancel
           </button>
@@ -41,15 +68,49 @@ function QuickMatch({ store, state }: { store: GameStore; state: GamesState }) {
   );
 }
 
+/**
+ * The people to invite to a private game: those the user shares a room with, and anyone found by
+ * name, as when inviting to a room.
+ */
+function InvitePeople({ chosen, onChange }: { chosen: ReadonlySet<string>; onChange: (chosen: ReadonlySet<string>) => void }) {
+  const chat = useStore();
+  const [people, setPeople] = useState<Person[] | undefined>();
+  useEffect(() => {
+    void chat.people().then(setPeople, () => setPeople([]));
+  }, [chat]);
+  return (
+    <details
+      className="game-invite"
+      onKeyDown={(e) => {
+        // Enter in the name search finds people; it must not create the game around it.
+        if (e.key === 'Enter' && e.target instanceof HTMLInputElement && e.target.type === 'search') e.preventDefault();
+      }}
+    >
+      <summary>Invite people{chosen.size > 0 ? ` (${chosen.size})` : ''}</summary>
+      <span id="game-invite-people" className="sr-only">
+        People to invite
+      </span>
+      {people === undefined ? (
+        <p className="hint">Loading people…</p>
+      ) : (
+        <PersonPicker people={people} chosen={chosen} onChange={onChange} labelledBy="game-invite-people" />
+      )}
+    </details>
+  );
+}
+
 function PrivateGame({ store, state }: { store: GameStore; state: GamesState }) {
   const [mode, setMode] = useState<GameMode>('duel');
   const [bots, setBots] = useState(0);
   const [code, setCode] = useState('');
+  const [invited, setInvited] = useState<ReadonlySet<string>>(new Set());
   const maxBots = GameLimits.seats[mode] - 1;
+  const freeSeats = maxBots - Math.min(bots, maxBots);
+  const tooMany = invited.size > freeSeats;
 
   const create = (e: FormEvent) => {
     e.preventDefault();
-    void store.create(mode, Math.min(bots, maxBots));
+    void store.create(mode, Math.min(bots, maxBots), [...invited]);
   };
   const join = (e: FormEvent) => {
     e.preventDefault();
@@ -80,9 +141,15 @@ function PrivateGame({ store, state }: { store: GameStore; state: GamesState }) 
             ))}
           </select>
         </label>
-        <button type="submit" className="button primary" disabled={state.busy || state.queued !== undefined}>
+        <button type="submit" className="button primary" disabled={state.busy || state.queued !== undefined || tooMany}>
           Create game
         </button>
+        <InvitePeople chosen={invited} onChange={setInvited} />
+        {tooMany && (
+          <p className="form-error" role="alert">
+            {freeSeats === 0 ? 'The bots take every free seat: choose fewer bots to invite people.' : `Only ${freeSeats} ${freeSeats === 1 ? 'seat is' : 'seats are'} free: invite fewer people or choose fewer bots.`}
+          </p>
+        )}
       </form>
       <form className="inline-form" onSubmit={join} aria-label="Join a game by code">
         <label className="field">

@@ -1,12 +1,12 @@
 /**
  * A game played or watched: the board, the players with their colours and scores, the phase and the
  * last round's result (announced politely to screen readers), and the end with the winner and the
- * rating changes. Players steer with the arrow keys or WASD (a direction on screen) or with the
- * Turn left / Turn right buttons (relative to the cycle); spectators get no controls, a "Watching"
- * badge instead, and everyone sees how many are watching.
+ * rating changes. Players steer with the arrow keys, WASD or a swipe on the board (a direction on
+ * screen) or with the Turn left / Turn right buttons (relative to the cycle); spectators get no
+ * controls, a "Watching" badge instead, and everyone sees how many are watching.
  */
 import type { Direction, GameOverEvent, GamePlayer } from '@switchboard/client';
-import { useEffect } from 'react';
+import { useCallback, useEffect } from 'react';
 import { Board, PHASE_WORDS, SEAT_COLOURS, SEAT_COLOUR_NAMES } from './board.js';
 import type { GameStore, Play } from './game-store.js';
 
@@ -69,6 +69,8 @@ function Result({ over, players, mySeat, onBack }: { over: GameOverEvent; player
 export function PlayView({ store, play, connected, error }: { store: GameStore; play: Play; connected: boolean; error: string | undefined }) {
   const { board, over, role } = play;
   const steering = role === 'player' && !over && board?.phase !== 'waiting';
+  const heading = useCallback((serverDir: Direction) => store.shownHeading(serverDir), [store]);
+  const swiped = useCallback((toward: Direction) => store.steer(toward), [store]);
 
   useEffect(() => {
     if (!steering) return;
@@ -133,7 +135,15 @@ export function PlayView({ store, play, connected, error }: { store: GameStore; 
         {status}
       </p>
       <div className="game-stage">
-        {board && <Board board={board} mySeat={role === 'player' ? play.seat : undefined} focusable={steering} />}
+        {board && (
+          <Board
+            board={board}
+            mySeat={role === 'player' ? play.seat : undefined}
+            focusable={steering}
+            heading={role === 'player' ? heading : undefined}
+            onSwipe={steering ? swiped : undefined}
+          />
+        )}
         <div className="game-side">
           {board && (
             <ul className="game-players" aria-label="Players">
@@ -164,7 +174,7 @@ export function PlayView({ store, play, connected, error }: { store: GameStore; 
               <button type="button" className="button" onClick={() => store.turn('right')} disabled={board?.phase !== 'running'}>
                 Turn right <span aria-hidden="true">↷</span>
               </button>
-              <p className="hint">Arrow keys or WASD steer too.</p>
+              <p className="hint">Arrow keys, WASD or a swipe on the board steer too.</p>
             </div>
           )}
           {over && board && <Result over={over} players={board.players} mySeat={role === 'player' ? play.seat : undefined} onBack={() => store.backToLobby()} />}
