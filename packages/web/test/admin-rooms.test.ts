@@ -6,54 +6,26 @@
  * not an admin finds no Rooms tab and no way in by the address. Screenshot:
  * docs/screenshots/admin-rooms.png under `npm run screenshots`.
  */
-import { rmSync } from 'node:fs';
 import type { Room } from '@switchboard/protocol';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebApp } from './build-app.js';
 import { screenshot } from './screenshots.js';
-import { closeSockets, connect, ok, register, startServer, type TestServer } from '../../server/test/helpers.js';
+import { closeSockets, connect, ok, register, type TestServer } from '../../server/test/helpers.js';
+import { START_TIMEOUT_MS, startWebApp, type SignedIn, type WebApp } from './web-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const WAIT = 15_000;
 const PASSWORD = 'violet-tangerine-41';
 
-let webDir: string;
+let app: WebApp;
 let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  webDir = await buildWebApp();
-  server = await startServer({ WEB_DIR: webDir });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}, 120_000);
+  app = await startWebApp();
+  server = app.server;
+}, START_TIMEOUT_MS);
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
-  rmSync(webDir, { recursive: true, force: true });
-});
+afterAll(() => app?.close());
 afterEach(closeSockets);
 
-async function signIn(username: string, path = '/'): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url + path);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation').waitFor();
-  return { page, errors };
-}
+const signIn = (username: string, path = '/'): Promise<SignedIn> => app.signIn(username, { password: PASSWORD, path });
 
 describe('admin rooms tab', () => {
   it('archives a room a member has open, which turns read-only for them at once, and unarchives it', async () => {

@@ -8,59 +8,31 @@
  * Content-Security-Policy blocks. Screenshot: docs/screenshots/admin.png
  * under `npm run screenshots`.
  */
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createClient, type SwitchboardClient } from '@switchboard/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebApp } from './build-app.js';
 import { screenshot } from './screenshots.js';
-import { eventually, register, startServer, type TestServer } from '../../server/test/helpers.js';
+import { eventually, register, type TestServer } from '../../server/test/helpers.js';
+import { PASSWORD, START_TIMEOUT_MS, startWebApp, type SignedIn, type WebApp } from './web-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT = 15_000;
-const PASSWORD = 'correct horse battery';
 
-let webDir: string;
+let app: WebApp;
 let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 let bot: SwitchboardClient | undefined;
 
 beforeAll(async () => {
-  webDir = await buildWebApp();
-  server = await startServer({ WEB_DIR: webDir });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}, 120_000);
+  app = await startWebApp({ waitMs: WAIT });
+  server = app.server;
+}, START_TIMEOUT_MS);
 
 afterAll(async () => {
   bot?.close();
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
-  rmSync(webDir, { recursive: true, force: true });
+  await app?.close();
 });
 
 /** A signed-in page, with its uncaught errors and anything the Content-Security-Policy blocked collected. */
-async function signIn(username: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (message) => {
-    if (/content security policy|refused to/i.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  await page.goto(server.url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation').waitFor();
-  return { page, errors };
-}
+const signIn = (username: string): Promise<SignedIn> => app.signIn(username);
 
 /** The number a figure's tile shows ("1,204", "3.5/s" → 1204, 3.5). */
 async function figure(page: Page, metric: string): Promise<number> {

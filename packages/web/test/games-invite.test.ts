@@ -8,70 +8,24 @@
  * Bea then turns her cycle with a swipe on the board. Screenshots: docs/screenshots/game-invite.png
  * and game-invitation.png under `npm run screenshots`.
  */
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebApp } from './build-app.js';
+import { boardSays, duelBoard } from './game-board.js';
 import { screenshot } from './screenshots.js';
-import { register, startServer, type TestServer } from '../../server/test/helpers.js';
+import { START_TIMEOUT_MS, startWebApp, type SignedIn, type WebApp } from './web-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT = 20_000;
-const PASSWORD = 'correct horse battery';
 
-let webDir: string;
-let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let app: WebApp;
 
 beforeAll(async () => {
-  webDir = await buildWebApp();
   // Bots never take the queue's seat while Ada watches the timer.
-  server = await startServer({ WEB_DIR: webDir, GAME_COUNTDOWN_S: 2.5, GAME_ROUND_PAUSE_S: 0.5, MATCH_BOT_FILL_S: 600 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}, 120_000);
+  app = await startWebApp({ server: { GAME_COUNTDOWN_S: 2.5, GAME_ROUND_PAUSE_S: 0.5, MATCH_BOT_FILL_S: 600 }, waitMs: WAIT });
+}, START_TIMEOUT_MS);
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
-  rmSync(webDir, { recursive: true, force: true });
-});
+afterAll(() => app?.close());
 
-async function signIn(username: string): Promise<{ page: Page; errors: string[] }> {
-  await register(server.url, username, PASSWORD);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (message) => {
-    if (/content security policy|refused to/i.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  await page.goto(server.url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation').waitFor();
-  return { page, errors };
-}
-
-/** Waits until the duel board's text of `page` matches `pattern`, and returns it. */
-async function boardSays(page: Page, pattern: RegExp): Promise<string> {
-  await page.waitForFunction(
-    ([source, flags]) => {
-      const board = Array.from(document.querySelectorAll('canvas[role="img"]')).find((c) => c.getAttribute('aria-label')?.startsWith('Duel'));
-      return new RegExp(source as string, flags as string).test(board?.getAttribute('aria-label') ?? '');
-    },
-    [pattern.source, pattern.flags],
-    { timeout: WAIT, polling: 'raf' },
-  );
-  return (await page.getByRole('img', { name: /^Duel, 40 by 30\./ }).getAttribute('aria-label')) ?? '';
-}
+const signIn = (username: string): Promise<SignedIn> => app.signUp(username);
 
 const secondsIn = (label: string | null) => Number(/^Waited (\d+) seconds?$/.exec(label ?? '')?.[1] ?? NaN);
 
@@ -122,7 +76,7 @@ describe('games page: queue timer and invitations', () => {
     await create.getByRole('button', { name: 'Create game' }).click();
     const code = (await ada.page.getByLabel('Game code').textContent()) ?? '';
     expect(code).toMatch(/^[A-HJ-NP-Z2-9]{6}$/);
-    await boardSays(ada.page, /waiting for players/);
+    await boardSays(ada.page, /waiting for players/, WAIT);
 
     // ---- Bea, in her rooms, gets the invitation in her bell and joins from it
     await bea.page.getByTestId('notification-count').filter({ hasText: '1' }).waitFor();
@@ -133,32 +87,32 @@ describe('games page: queue timer and invitations', () => {
     await screenshot(bea.page, 'game-invitation');
     await panel.getByRole('button', { name: /^Join game: / }).click();
     await bea.page.getByRole('heading', { name: 'Games', level: 1 }).waitFor();
-    await boardSays(bea.page, /bea \(pink, you\)/);
+    await boardSays(bea.page, /bea \(pink, you\)/, WAIT);
     // The address is the Games page's again: a reload does not join twice.
     await bea.page.waitForURL((url) => url.pathname === '/games' && url.search === '');
 
     // ---- the game starts on both screens
-    await boardSays(ada.page, /ada \(cyan, you\).*bea \(pink\)/);
-    for (const { page } of [ada, bea]) await boardSays(page, /, (get ready|running), /);
+    await boardSays(ada.page, /ada \(cyan, you\).*bea \(pink\)/, WAIT);
+    for (const { page } of [ada, bea]) await boardSays(page, /, (get ready|running), /, WAIT);
     await bea.page.getByRole('group', { name: 'Steering' }).waitFor();
 
     // ---- the invitation again, with the game started: the reason it cannot be joined
     await bea.page.getByTestId('notification-bell').click();
     await bea.page.getByRole('dialog', { name: 'Notifications' }).getByRole('button', { name: /^Join game: / }).click();
     await bea.page.getByRole('alert').filter({ hasText: 'That game is full or has started, or you are already in a game.' }).waitFor();
-    await boardSays(bea.page, /bea \(pink, you\)/);
+    await boardSays(bea.page, /bea \(pink, you\)/, WAIT);
 
     // ---- Bea steers with a swipe up the board. Cycles spawn heading left or right and ride
     // straight on, so heading up is the turn the swipe asked for, applied by the server.
-    await boardSays(bea.page, /, running, /);
-    const box = await bea.page.getByRole('img', { name: /^Duel, 40 by 30\./ }).boundingBox();
+    await boardSays(bea.page, /, running, /, WAIT);
+    const box = await duelBoard(bea.page).boundingBox();
     if (!box) throw new Error('the board has no box');
     await bea.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await bea.page.mouse.down();
     await bea.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 - 80, { steps: 4 });
     await bea.page.mouse.up();
-    await boardSays(bea.page, /bea \(pink, you\): \d+ points?, (riding|out), heading up\./);
-    await boardSays(ada.page, /bea \(pink\): \d+ points?, (riding|out), heading up\./);
+    await boardSays(bea.page, /bea \(pink, you\): \d+ points?, (riding|out), heading up\./, WAIT);
+    await boardSays(ada.page, /bea \(pink\): \d+ points?, (riding|out), heading up\./, WAIT);
 
     for (const { errors } of [ada, bea]) expect(errors).toEqual([]);
   }, 120_000);

@@ -10,73 +10,29 @@
  * games and both players on the duel leaderboard (the quad one is empty). Screenshots: docs/screenshots/game.png and
  * games-lobby.png under `npm run screenshots`.
  */
-import { rmSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebApp } from './build-app.js';
+import { boardSays, duelBoard } from './game-board.js';
 import { screenshot } from './screenshots.js';
-import { register, startServer, type TestServer } from '../../server/test/helpers.js';
+import type { TestServer } from '../../server/test/helpers.js';
+import { START_TIMEOUT_MS, startWebApp, type SignedIn, type WebApp } from './web-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT = 20_000;
-const PASSWORD = 'correct horse battery';
 
-let webDir: string;
+let app: WebApp;
 let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  webDir = await buildWebApp();
-  server = await startServer({ WEB_DIR: webDir, GAME_COUNTDOWN_S: 2.5, GAME_ROUND_PAUSE_S: 0.5 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}, 120_000);
+  app = await startWebApp({ server: { GAME_COUNTDOWN_S: 2.5, GAME_ROUND_PAUSE_S: 0.5 }, waitMs: WAIT });
+  server = app.server;
+}, START_TIMEOUT_MS);
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
-  rmSync(webDir, { recursive: true, force: true });
-});
+afterAll(() => app?.close());
 
-async function signIn(username: string): Promise<{ page: Page; errors: string[] }> {
-  await register(server.url, username, PASSWORD);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (message) => {
-    if (/content security policy|refused to/i.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  await page.goto(server.url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation').waitFor();
-  return { page, errors };
-}
+const signIn = (username: string): Promise<SignedIn> => app.signUp(username);
 
-const boardOf = (page: Page): Locator => page.getByRole('img', { name: /^Duel, 40 by 30\./ });
-const textOf = async (page: Page) => (await boardOf(page).getAttribute('aria-label')) ?? '';
+const textOf = async (page: Page) => (await duelBoard(page).getAttribute('aria-label')) ?? '';
 const tickIn = (text: string) => Number(/tick (\d+)/.exec(text)?.[1] ?? NaN);
-
-/** Waits until the board's text of `page` matches `pattern` (checked on every frame), and returns it. */
-async function boardSays(page: Page, pattern: RegExp): Promise<string> {
-  await page.waitForFunction(
-    ([source, flags]) => {
-      const board = Array.from(document.querySelectorAll('canvas[role="img"]')).find((c) => c.getAttribute('aria-label')?.startsWith('Duel'));
-      return new RegExp(source as string, flags as string).test(board?.getAttribute('aria-label') ?? '');
-    },
-    [pattern.source, pattern.flags],
-    { timeout: WAIT, polling: 'raf' },
-  );
-  return textOf(page);
-}
 
 describe('games page', () => {
   it('plays a private duel between two browsers while a third watches it from the live games', async () => {
@@ -106,20 +62,20 @@ describe('games page', () => {
     await create.getByRole('button', { name: 'Create game' }).click();
     const code = (await ada.page.getByLabel('Game code').textContent()) ?? '';
     expect(code).toMatch(/^[A-HJ-NP-Z2-9]{6}$/);
-    await boardSays(ada.page, /Round 1, waiting for players/);
+    await boardSays(ada.page, /Round 1, waiting for players/, WAIT);
 
     // ---- Bea joins it by its code, straight from the address /games
     await bea.page.goto(`${server.url}/games`);
     const join = bea.page.getByRole('form', { name: 'Join a game by code' });
     await join.getByLabel('Game code').fill(code.toLowerCase());
     await join.getByRole('button', { name: 'Join' }).click();
-    await boardSays(bea.page, /bea \(pink, you\)/);
-    await boardSays(ada.page, /ada \(cyan, you\).*bea \(pink\)/);
+    await boardSays(bea.page, /bea \(pink, you\)/, WAIT);
+    await boardSays(ada.page, /ada \(cyan, you\).*bea \(pink\)/, WAIT);
 
     // ---- Cid watches it from the live games list (fetched again every few seconds)
     await cid.page.getByRole('table', { name: 'Live games' }).getByRole('button', { name: 'Watch ada vs bea' }).click();
     await cid.page.getByText('Watching', { exact: true }).waitFor();
-    await boardOf(cid.page).waitFor();
+    await duelBoard(cid.page).waitFor();
     expect(await cid.page.getByRole('button', { name: /Turn (left|right)/ }).count()).toBe(0);
     expect(await cid.page.getByRole('group', { name: 'Steering' }).count()).toBe(0);
     await cid.page.getByRole('button', { name: 'Stop watching' }).waitFor();
@@ -129,20 +85,20 @@ describe('games page', () => {
     for (const { page } of [ada, bea, cid]) {
       const before = tickIn(await textOf(page));
       expect(before).toBeGreaterThanOrEqual(0);
-      const after = tickIn(await boardSays(page, new RegExp(`tick (?!${before}\\.)\\d+\\.`)));
+      const after = tickIn(await boardSays(page, new RegExp(`tick (?!${before}\\.)\\d+\\.`), WAIT));
       expect(after).toBeGreaterThan(before);
     }
 
     // ---- the players steer: Ada with a key, Bea with a button. Cycles spawn heading left or
     // right and ride straight on by themselves, so heading up or down can only be a turn applied
     // by the server, and the spectator's board knows only the server's ticks.
-    await boardSays(ada.page, /, running, /);
-    await boardOf(ada.page).focus();
+    await boardSays(ada.page, /, running, /, WAIT);
+    await duelBoard(ada.page).focus();
     await ada.page.keyboard.press('ArrowUp');
     await bea.page.getByRole('button', { name: 'Turn left' }).click();
-    await boardSays(cid.page, /ada \(cyan\): \d+ points?, (riding|out), heading up\./);
-    await boardSays(cid.page, /bea \(pink\): \d+ points?, (riding|out), heading (up|down)\./);
-    await boardSays(ada.page, /ada \(cyan, you\): \d+ points?, (riding|out), heading up\./);
+    await boardSays(cid.page, /ada \(cyan\): \d+ points?, (riding|out), heading up\./, WAIT);
+    await boardSays(cid.page, /bea \(pink\): \d+ points?, (riding|out), heading (up|down)\./, WAIT);
+    await boardSays(ada.page, /ada \(cyan, you\): \d+ points?, (riding|out), heading up\./, WAIT);
 
     // ---- the players see their spectator
     await ada.page.getByText('1 spectator', { exact: true }).waitFor();
@@ -154,7 +110,7 @@ describe('games page', () => {
       const heading = page.getByRole('region', { name: /wins$|^Draw$/ }).getByRole('heading', { level: 2 });
       await heading.waitFor({ timeout: 60_000 });
       results.push((await heading.textContent()) ?? '');
-      await boardSays(page, /, over, /);
+      await boardSays(page, /, over, /, WAIT);
     }
     expect(results[0]).toMatch(/^(ada wins|bea wins|Draw)$/);
     expect(new Set(results).size).toBe(1);

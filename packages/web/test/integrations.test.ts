@@ -10,29 +10,23 @@
  * `npm run screenshots`.
  */
 import { createHmac } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createClient, type SwitchboardClient } from '@switchboard/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebApp } from './build-app.js';
 import { screenshot } from './screenshots.js';
-import { eventually, register, startServer, type TestServer } from '../../server/test/helpers.js';
+import { eventually, register, type TestServer } from '../../server/test/helpers.js';
+import { PASSWORD, START_TIMEOUT_MS, startWebApp, type SignedIn, type WebApp } from './web-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT = 15_000;
-const PASSWORD = 'correct horse battery';
 
-let webDir: string;
+let app: WebApp;
 let server: TestServer;
-let browser: Browser;
 let receiver: Server;
 let receiverUrl: string;
 const received: { headers: IncomingHttpHeaders; body: string }[] = [];
 /** While set, the receiver answers 500 and keeps nothing. */
 let failing = false;
-const contexts: BrowserContext[] = [];
 let admin: SwitchboardClient | undefined;
 
 beforeAll(async () => {
@@ -50,41 +44,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/switchboard`;
-  webDir = await buildWebApp();
   // The receiver runs on this machine: loopback targets are allowed for the test.
-  server = await startServer({ WEB_DIR: webDir, WEBHOOK_ALLOW_PRIVATE: 'true' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}, 120_000);
+  app = await startWebApp({ server: { WEBHOOK_ALLOW_PRIVATE: 'true' }, waitMs: WAIT });
+  server = app.server;
+}, START_TIMEOUT_MS);
 
 afterAll(async () => {
   admin?.close();
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await server?.close();
+  await app?.close();
   await new Promise<void>((resolve) => receiver.close(() => resolve()));
-  rmSync(webDir, { recursive: true, force: true });
 });
 
-async function signIn(username: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (message) => {
-    if (/content security policy|refused to/i.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  await page.goto(server.url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('navigation').waitFor();
-  return { page, errors };
-}
+const signIn = (username: string): Promise<SignedIn> => app.signIn(username);
 
 const publish = (token: string, roomId: string, text: string) =>
   fetch(`${server.url}/api/rooms/${roomId}/messages`, {
