@@ -9,6 +9,7 @@ import { PersonPicker } from '../chat/people-dialog.js';
 import type { Person } from '../chat/chat-store.js';
 import { useStore } from '../use-store.js';
 import { formatAgo, formatFull } from '../ui/format.js';
+import { DataTable } from '../ui/data-table.js';
 import type { GamesState, GameStore } from './game-store.js';
 
 const MODE_NAMES: Record<GameMode, string> = { duel: 'Duel', quad: 'Quad' };
@@ -185,46 +186,28 @@ function LiveGames({ store, state }: { store: GameStore; state: GamesState }) {
           Refresh
         </button>
       </div>
-      {!live ? (
-        <p className="hint">Loading…</p>
-      ) : live.length === 0 ? (
-        <p className="hint">Nobody is playing right now.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="admin-table" aria-label="Live games">
-            <thead>
-              <tr>
-                <th scope="col">Players</th>
-                <th scope="col">Mode</th>
-                <th scope="col" className="num">
-                  Round
-                </th>
-                <th scope="col" className="num">
-                  Watching
-                </th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {live.map((g) => (
-                <tr key={g.gameId}>
-                  <th scope="row">{versus(g.players)}</th>
-                  <td>{MODE_NAMES[g.mode]}</td>
-                  <td className="num">{g.round}</td>
-                  <td className="num">{g.spectators}</td>
-                  <td className="num">
-                    <button type="button" className="button small" aria-label={`Watch ${versus(g.players)}`} onClick={() => void store.watch(g.gameId)} disabled={state.busy}>
-                      Watch
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label="Live games"
+        columns={[
+          { header: 'Players', rowHeader: true, cell: (g) => versus(g.players) },
+          { header: 'Mode', cell: (g) => MODE_NAMES[g.mode] },
+          { header: 'Round', className: 'num', cell: (g) => g.round },
+          { header: 'Watching', className: 'num', cell: (g) => g.spectators },
+          {
+            header: 'Actions',
+            hideHeader: true,
+            className: 'num',
+            cell: (g) => (
+              <button type="button" className="button small" aria-label={`Watch ${versus(g.players)}`} onClick={() => void store.watch(g.gameId)} disabled={state.busy}>
+                Watch
+              </button>
+            ),
+          },
+        ]}
+        rows={live}
+        rowKey={(g) => g.gameId}
+        empty="Nobody is playing right now."
+      />
     </section>
   );
 }
@@ -243,44 +226,19 @@ function Leaderboard({ store, state }: { store: GameStore; state: GamesState }) 
           ))}
         </div>
       </div>
-      {!leaderboard ? (
-        <p className="hint">Loading…</p>
-      ) : leaderboard.length === 0 ? (
-        <p className="hint">No rated {leaderboardMode} games yet.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="admin-table" aria-label={`${MODE_NAMES[leaderboardMode]} leaderboard`}>
-            <thead>
-              <tr>
-                <th scope="col" className="num">
-                  #
-                </th>
-                <th scope="col">Player</th>
-                <th scope="col" className="num">
-                  Rating
-                </th>
-                <th scope="col" className="num">
-                  Games
-                </th>
-                <th scope="col" className="num">
-                  Wins
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {leaderboard.map((e, i) => (
-                <tr key={e.userId}>
-                  <td className="num">{i + 1}</td>
-                  <th scope="row">@{e.username}</th>
-                  <td className="num">{e.rating}</td>
-                  <td className="num">{e.games}</td>
-                  <td className="num">{e.wins}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label={`${MODE_NAMES[leaderboardMode]} leaderboard`}
+        columns={[
+          { header: '#', className: 'num', cell: (e) => e.rank },
+          { header: 'Player', rowHeader: true, cell: (e) => `@${e.username}` },
+          { header: 'Rating', className: 'num', cell: (e) => e.rating },
+          { header: 'Games', className: 'num', cell: (e) => e.games },
+          { header: 'Wins', className: 'num', cell: (e) => e.wins },
+        ]}
+        rows={leaderboard?.map((e, i) => ({ ...e, rank: i + 1 }))}
+        rowKey={(e) => e.userId}
+        empty={`No rated ${leaderboardMode} games yet.`}
+      />
     </section>
   );
 }
